@@ -1,0 +1,16 @@
+/* The strand CLI's command table: one entry per subcommand, one file per subcommand. */
+#ifndef STRAND_APPS_COMMANDS_H
+#define STRAND_APPS_COMMANDS_H
+
+typedef struct strand_command {
+    const char *name;
+    int (*main_fn)(int argc, char **argv); /* argv[0] is the command name */
+    const char *help;                       /* one line for the command table */
+} strand_command;
+
+extern const strand_command strand_commands[];
+
+/* Subcommand entry points (apps/cmd_<name>.c). */
+int cmd_inspect_main(int argc, char **argv);
+
+#endif
