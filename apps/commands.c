@@ -4,6 +4,6 @@
 
 /* Keep in the order users meet them; `strand` alone prints this table. */
 const strand_command strand_commands[] = {
-    /* helpers add one line per command here */
+    {"data", cmd_data_main, "create and describe datasets: windows, SMILES tables, token shards"},
     {NULL, NULL, NULL},
 };

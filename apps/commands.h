@@ -11,6 +11,6 @@ typedef struct strand_command {
 extern const strand_command strand_commands[];
 
 /* Subcommand entry points (apps/cmd_<name>.c). */
-int cmd_inspect_main(int argc, char **argv);
+int cmd_data_main(int argc, char **argv);
 
 #endif
