@@ -12,6 +12,9 @@ typedef struct data_subcommand {
 
 /* Each data subcommand lives in apps/cmd_data_<name>.c; add one line per subcommand here. */
 static const data_subcommand data_subcommands[] = {
+    {"smiles", cmd_data_smiles_main, "validate/canonicalise a SMILES table and add RDKit properties (QED, logP, ...)"},
+    {"windows", cmd_data_windows_main, "cut a FASTA into fixed-length token windows with train/val/test splits"},
+    {"info", cmd_data_info_main, "describe token shards: kind, counts, vocabulary, splits, checksum"},
     {NULL, NULL, NULL},
 };
 

@@ -5,5 +5,7 @@
 /* Keep in the order users meet them; `strand` alone prints this table. */
 const strand_command strand_commands[] = {
     {"data", cmd_data_main, "create and describe datasets: windows, SMILES tables, token shards"},
+    {"inspect", cmd_inspect_main, "describe a model file (safetensors[.zst]): metadata, tensors, sizes"},
+    {"logits", cmd_logits_main, "raw logits (n, L, V) of a model for token ids in a .npy file"},
     {NULL, NULL, NULL},
 };

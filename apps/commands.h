@@ -12,5 +12,10 @@ extern const strand_command strand_commands[];
 
 /* Subcommand entry points (apps/cmd_<name>.c). */
 int cmd_data_main(int argc, char **argv);
+int cmd_data_smiles_main(int argc, char **argv); /* apps/cmd_data_smiles.c */
+int cmd_data_windows_main(int argc, char **argv); /* apps/cmd_data_windows.c */
+int cmd_data_info_main(int argc, char **argv);    /* apps/cmd_data_info.c */
+int cmd_inspect_main(int, char **);
+int cmd_logits_main(int argc, char **argv); /* apps/cmd_logits.c */
 
 #endif

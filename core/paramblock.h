@@ -44,5 +44,9 @@ int pb_save(const paramblock *pb, sft_writer *w, const char *prefix);
 /* Fill params from a file: every entry must be present as prefix+name with the same shape
  * (F32/F16/BF16 accepted); a missing tensor or a shape mismatch is an error naming both. */
 int pb_load(paramblock *pb, const sft_file *f, const char *prefix);
+/* The same over another block with this table (grads, AdamW moments, an EMA copy): `block` holds
+ * pb->total floats laid out like pb->params. */
+int pb_save_data(const paramblock *pb, const float *block, sft_writer *w, const char *prefix);
+int pb_load_data(const paramblock *pb, float *block, const sft_file *f, const char *prefix);
 void pb_free(paramblock *pb);
 #endif

@@ -96,6 +96,106 @@ STRAND_API double strand_rng_normal(strand_rng *rng);         /* standard normal
 /* Split off an independent stream (jump ahead 2^128 steps): for per-thread/per-item streams. */
 STRAND_API void strand_rng_jump(strand_rng *rng);
 
+/* ---- tokenizers (SPEC §1) ------------------------------------------------------ */
+/* DNA: the Caduceus character vocabulary (ids 0..11, 16 rows with padding), no specials added for
+ * model input. SMILES: the regex tokenizer with <bos>=0 <eos>=1 <mask>=2 <pad>=3 <unk>=4 and a
+ * vocabulary built from a corpus. Model files keep the tokenizer as JSON in their metadata under
+ * STRAND_TOKENIZER_META_KEY: {"kind":"dna"} or {"kind":"smiles","tokens":[all tokens by id]}.
+ * A handle is read-only after creation except for its last-error message. */
+typedef struct strand_tokenizer strand_tokenizer;
+enum { STRAND_TOKENIZER_DNA = 1, STRAND_TOKENIZER_SMILES = 2 };
+enum { STRAND_TOKEN_BOS = 0, STRAND_TOKEN_EOS = 1, STRAND_TOKEN_MASK = 2, STRAND_TOKEN_PAD = 3, STRAND_TOKEN_UNK = 4 };
+#define STRAND_TOKENIZER_META_KEY "strand.tokenizer"
+#define STRAND_DECODE_KEEP_SPECIAL 1 /* decode flag: write specials by name instead of dropping them */
+
+STRAND_API int strand_tokenizer_dna_create(strand_tokenizer **out);
+/* Vocabulary = the distinct tokens of the n strings, sorted by byte order (corpus order does not
+ * matter). STRAND_E_TOKENIZE naming the string index and character position on a bad string. */
+STRAND_API int strand_tokenizer_smiles_build(strand_tokenizer **out, const char *const *smiles, size_t n);
+STRAND_API int strand_tokenizer_from_json(strand_tokenizer **out, const char *json);
+/* *json is a NUL-terminated string allocated with malloc: release it with free(). */
+STRAND_API int strand_tokenizer_to_json(strand_tokenizer *tok, char **json);
+STRAND_API void strand_tokenizer_free(strand_tokenizer *tok); /* accepts NULL */
+STRAND_API int strand_tokenizer_kind(const strand_tokenizer *tok); /* STRAND_TOKENIZER_* */
+/* Rows of embeddings/heads: 16 for DNA (padded), 5 + tokens for SMILES. */
+STRAND_API size_t strand_tokenizer_vocab_size(const strand_tokenizer *tok);
+/* Text of one id ("A", "[MASK]", "Cl", "<pad>"); NULL for unused or out-of-range ids. */
+STRAND_API const char *strand_tokenizer_token(const strand_tokenizer *tok, int32_t id);
+/* Id of a special (STRAND_TOKEN_*); DNA: BOS [BOS], EOS [SEP], MASK [MASK], PAD [PAD], UNK [UNK]. -1 if unknown. */
+STRAND_API int32_t strand_tokenizer_special(const strand_tokenizer *tok, int which);
+/* Token ids of text, no specials added: DNA one per character (upper-cased, others [UNK]); SMILES
+ * one per regex token (tokens outside the vocabulary -> <unk>). *n_out receives the count, also
+ * when it exceeds max_len (then STRAND_E_RANGE; ids NULL with max_len 0 only measures). */
+STRAND_API int strand_tokenizer_encode(strand_tokenizer *tok, const char *text, int32_t *ids, size_t max_len,
+                                       size_t *n_out);
+/* The same, also counting tokens mapped to [UNK]/<unk> in *n_unk (may be NULL). */
+STRAND_API int strand_tokenizer_encode_ex(strand_tokenizer *tok, const char *text, int32_t *ids, size_t max_len,
+                                          size_t *n_out, size_t *n_unk);
+/* Model input of exactly model_len ids: SMILES <bos> tokens <eos> <pad>...; DNA tokens [PAD]...
+ * *n_used (may be NULL) = ids before the padding. STRAND_E_RANGE naming the string and the lengths
+ * when it does not fit. */
+STRAND_API int strand_tokenizer_encode_padded(strand_tokenizer *tok, const char *text, int32_t *ids,
+                                              size_t model_len, size_t *n_used, size_t *n_unk);
+/* Ids -> text with specials dropped (flags 0) or written by name (STRAND_DECODE_KEEP_SPECIAL).
+ * Writes at most cap-1 bytes and a NUL; *len_out (may be NULL) = full length; STRAND_E_RANGE when
+ * cap is too small or an id is outside the vocabulary; out NULL only measures. */
+STRAND_API int strand_tokenizer_decode(strand_tokenizer *tok, const int32_t *ids, size_t n, char *out, size_t cap,
+                                       size_t *len_out);
+STRAND_API int strand_tokenizer_decode_ex(strand_tokenizer *tok, const int32_t *ids, size_t n, int flags, char *out,
+                                          size_t cap, size_t *len_out);
+/* DNA only: complement of one id (A<->T, C<->G, others fixed); negative STRAND_E_* for a SMILES
+ * tokenizer or an id outside [0, 16). */
+STRAND_API int32_t strand_tokenizer_complement(strand_tokenizer *tok, int32_t id);
+/* DNA only: out[i] = complement(ids[n-1-i]); out == ids allowed. */
+STRAND_API int strand_tokenizer_reverse_complement(strand_tokenizer *tok, const int32_t *ids, int32_t *out, size_t n);
+/* DNA only, Caduceus pretraining: N -> [PAD] in place; *n_replaced (may be NULL) counts them. */
+STRAND_API int strand_tokenizer_n_to_pad(strand_tokenizer *tok, int32_t *ids, size_t n, size_t *n_replaced);
+/* The handle's last error message ("" if none). */
+STRAND_API const char *strand_tokenizer_last_error(const strand_tokenizer *tok);
+
+/* ---- models ------------------------------------------------------------------------------ */
+/* A trained network, loaded from
+ *   - a strand safetensors file (optionally .zst) whose __metadata__ "strand.config" holds the
+ *     config as JSON with "kind" ("dit"; later "caduceus_ps", "caduceus_ph"), or
+ *   - a HuggingFace directory: config.json (model_type "udlm"/"mdlm": hidden_dim, n_blocks,
+ *     n_heads, cond_dim, vocab_size, model_length, time_conditioning, cfg, cfg_num_classes) beside
+ *     model.safetensors[.zst], tensors under their published names. */
+typedef struct strand_model strand_model;
+STRAND_API int strand_model_load(const char *path, strand_model **out);
+STRAND_API void strand_model_free(strand_model *m);              /* accepts NULL */
+STRAND_API const char *strand_model_kind(const strand_model *m); /* "dit", ... */
+STRAND_API const char *strand_model_config(const strand_model *m); /* the config JSON text */
+STRAND_API size_t strand_model_vocab_size(const strand_model *m);  /* V */
+STRAND_API size_t strand_model_max_length(const strand_model *m);  /* longest L */
+STRAND_API int strand_model_num_classes(const strand_model *m);    /* 0: no label conditioning */
+/* Raw logits out (n,L,V) for ids (n,L) in [0,V). sigma (n) is the noise level fed to
+ * time-conditioned models (NULL: 0); labels (n) in [0, num_classes] (num_classes = the null label of
+ * classifier-free guidance; NULL: null label) for label-conditioned models only. */
+STRAND_API int strand_model_logits(strand_model *m, const int32_t *ids, size_t n, size_t L, const float *sigma,
+                                   const int32_t *labels, float *out);
+STRAND_API const char *strand_model_last_error(const strand_model *m);
+
+/* ---- caduceus ------------------------------------------------------------------------------ */
+/* Caduceus DNA language models (SPEC §3): PS (RC-equivariant) and PH. Loads a HuggingFace
+ * CaduceusForMaskedLM directory (config.json + model.safetensors, e.g. the published 131k models)
+ * or a strand checkpoint ("strand.config" metadata, kind "caduceus_ps"/"caduceus_ph"). Inputs are
+ * DNA token ids (strand_tokenizer_dna_create) in [0, 16). Inference memory is O(L·D) per sequence.
+ * Embeddings: PS: strand-collapsed (forward strand + the RC strand mapped back to the same site),
+ * so embed(rc(x)) = embed(x) reversed along L; PH: post-hoc conjoined (x and rc(x) averaged the
+ * same way). Logits (n, L, 16): PS: the tied RC-equivariant head; PH: conjoined, averaged. */
+typedef struct strand_caduceus strand_caduceus;
+enum { STRAND_EMBED_PER_POSITION = 0, STRAND_EMBED_MEAN = 1 };
+STRAND_API int strand_caduceus_load(const char *path, strand_caduceus **out);
+STRAND_API void strand_caduceus_free(strand_caduceus *m); /* accepts NULL */
+/* Any output pointer may be NULL. */
+STRAND_API int strand_caduceus_info(const strand_caduceus *m, int *d_model, int *n_layer, int *rcps);
+/* out (n, L, 16) for ids (n, L). */
+STRAND_API int strand_caduceus_logits(strand_caduceus *m, const int32_t *ids, size_t n, size_t L, float *out);
+/* out (n, L, d_model) per position, or (n, d_model) with STRAND_EMBED_MEAN (mean over L). */
+STRAND_API int strand_caduceus_embed(strand_caduceus *m, const int32_t *ids, size_t n, size_t L, int pooling,
+                                     float *out);
+STRAND_API const char *strand_caduceus_last_error(const strand_caduceus *m);
+
 #ifdef __cplusplus
 }
 #endif

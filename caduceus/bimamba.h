@@ -1,0 +1,37 @@
+/* BiMamba (SPEC §3.1, "add" strategy): mamba_fwd(u) + flip_L(mamba_rev(flip_L(u))) with
+ * mamba_rev's in_proj/out_proj tied to mamba_fwd's. Because in_proj has no bias its reverse
+ * output is flip_L of the forward one, so in_proj runs once; out_proj runs once on
+ * o_fwd + flip_L(o_rev). Backward accumulates; the tied projections get both directions'
+ * gradients in mamba_fwd's slots. */
+#ifndef STRAND_CADUCEUS_BIMAMBA_H
+#define STRAND_CADUCEUS_BIMAMBA_H
+#include <stddef.h>
+
+#include "core/mamba.h"
+
+typedef struct bimamba_params {
+    mamba_params fwd, rev; /* rev.p[MAMBA_IN_PROJ/OUT_PROJ] unused (tied to fwd) */
+} bimamba_params;
+
+typedef struct bimamba_acts {
+    float *xz;  /* (B,L,2di) in_proj output */
+    float *xzr; /* (B,L,2di) flip_L(xz) */
+    float *o;   /* (B,L,di)  o_fwd + flip_L(o_rev): out_proj's input */
+    float *orv; /* (B,L,di)  o_rev */
+    mamba_cache cf, cr; /* at inference cr shares cf's memory (the directions run one after the other) */
+} bimamba_acts;
+
+size_t bimamba_acts_floats(const mamba_dims *d, size_t B, size_t L, int training);
+void bimamba_acts_point(bimamba_acts *a, float *mem, const mamba_dims *d, size_t B, size_t L, int training);
+
+/* out (B,L,D) from u (B,L,D). */
+void bimamba_forward(float *out, bimamba_acts *a, const float *u, const bimamba_params *w, const mamba_dims *d,
+                     size_t B, size_t L);
+size_t bimamba_backward_scratch_floats(const mamba_dims *d, size_t B, size_t L);
+/* Accumulates du (B,L,D) (may be NULL) and g. 0 or STRAND_E_*. */
+int bimamba_backward(float *du, const bimamba_params *g, const float *dout, const float *u, const bimamba_acts *a,
+                     const bimamba_params *w, const mamba_dims *d, size_t B, size_t L, float *scratch);
+
+/* dst (B,L,C) = flip along L of src; dst != src. */
+void flip_L(float *dst, const float *src, size_t B, size_t L, size_t C);
+#endif

@@ -1,0 +1,201 @@
+/* Multi-head attention with rotary embeddings (SPEC §4). Per (batch, head) the heads are strided
+ * views into qkv / qr / out, so the GEMMs need no copies: Q_bh = qr + b·L·2D + h·hd (ld 2D),
+ * K_bh = … + D (ld 2D), V_bh = qkv + b·L·3D + 2D + h·hd (ld 3D), O_bh = out + b·L·D + h·hd (ld D). */
+#include "core/attention.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/threads.h"
+
+void rope_tables(float *cos_t, float *sin_t, size_t L, size_t hd, float base)
+{
+    size_t half = hd / 2;
+    for (size_t j = 0; j < half; j++) {
+        // fp32 like the reference: inv_freq = 1 / base^(2j/hd), angle = pos · inv_freq
+        float inv = 1.0f / powf(base, (float)(2 * j) / (float)hd);
+        for (size_t p = 0; p < L; p++) {
+            float ang = (float)p * inv;
+            float c = (float)cos((double)ang), s = (float)sin((double)ang);
+            cos_t[p * hd + j] = cos_t[p * hd + half + j] = c;
+            sin_t[p * hd + j] = sin_t[p * hd + half + j] = s;
+        }
+    }
+}
+
+void attention_mask_from_bool(float *mask, const uint8_t *allowed, size_t L)
+{
+    for (size_t i = 0; i < L * L; i++) mask[i] = allowed[i] ? 0.0f : -INFINITY;
+}
+
+/* q' = q·cos + rotate_half(q)·sin, rotate_half([a|b]) = [−b|a] */
+static inline void rope_apply(float *dst, const float *src, const float *c, const float *s, size_t hd)
+{
+    size_t half = hd / 2;
+    for (size_t j = 0; j < half; j++) {
+        float a = src[j], b = src[half + j];
+        dst[j] = a * c[j] - b * s[j];
+        dst[half + j] = b * c[half + j] + a * s[half + j];
+    }
+}
+
+/* transpose of rope_apply, accumulated: dq += Rᵀ dq' */
+static inline void rope_apply_back(float *dsrc, const float *ddst, const float *c, const float *s, size_t hd)
+{
+    size_t half = hd / 2;
+    for (size_t j = 0; j < half; j++) {
+        float ga = ddst[j], gb = ddst[half + j];
+        dsrc[j] += ga * c[j] + gb * s[half + j];
+        dsrc[half + j] += gb * c[half + j] - ga * s[j];
+    }
+}
+
+/* In-place row softmax of an (L,L) score block (mask already added). */
+static void softmax_rows(float *a, size_t L)
+{
+    for (size_t i = 0; i < L; i++) {
+        float *r = a + i * L;
+        float m = -INFINITY;
+        for (size_t j = 0; j < L; j++) m = r[j] > m ? r[j] : m;
+        if (m == -INFINITY) {
+            memset(r, 0, L * sizeof(float));
+            continue;
+        }
+        float s = 0.0f;
+        for (size_t j = 0; j < L; j++) {
+            r[j] = expf(r[j] - m);
+            s += r[j];
+        }
+        float inv = 1.0f / s;
+        for (size_t j = 0; j < L; j++) r[j] *= inv;
+    }
+}
+
+static void rope_qk(float *qr, const float *qkv, const float *cos_t, const float *sin_t, size_t B, size_t L,
+                    size_t D, size_t H)
+{
+    size_t hd = D / H;
+#pragma omp parallel for schedule(static) if (B * L * D > 32768)
+    for (size_t bl = 0; bl < B * L; bl++) {
+        size_t p = bl % L;
+        const float *src = qkv + bl * 3 * D;
+        float *dst = qr + bl * 2 * D;
+        for (size_t h = 0; h < 2 * H; h++) // q heads then k heads: same layout in qkv and qr
+            rope_apply(dst + h * hd, src + h * hd, cos_t + p * hd, sin_t + p * hd, hd);
+    }
+}
+
+void attention_forward(float *out, float *qr, float *att, const float *qkv, const float *cos_t,
+                       const float *sin_t, const float *mask, size_t B, size_t L, size_t D, size_t H)
+{
+    size_t hd = D / H;
+    float scale = 1.0f / sqrtf((float)hd);
+    rope_qk(qr, qkv, cos_t, sin_t, B, L, D, H);
+    st_parallel_begin();
+#pragma omp parallel for schedule(dynamic, 1) if (B * H > 1)
+    for (size_t bh = 0; bh < B * H; bh++) {
+        size_t b = bh / H, h = bh % H;
+        const float *Q = qr + b * L * 2 * D + h * hd;
+        const float *K = Q + D;
+        const float *V = qkv + b * L * 3 * D + 2 * D + h * hd;
+        float *A = att + bh * L * L;
+        float *O = out + b * L * D + h * hd;
+        // A (L,L) = scale · Q Kᵀ
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)L, (int)hd, scale, Q, (int)(2 * D), K,
+                    (int)(2 * D), 0.0f, A, (int)L);
+        if (mask)
+            for (size_t i = 0; i < L * L; i++) A[i] += mask[i];
+        softmax_rows(A, L);
+        // O (L,hd) = A V
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)hd, (int)L, 1.0f, A, (int)L, V,
+                    (int)(3 * D), 0.0f, O, (int)D);
+    }
+    st_parallel_end();
+}
+
+size_t attention_scratch_floats(size_t B, size_t L, size_t D, size_t H)
+{
+    return B * H * L * L + B * L * 2 * D;
+}
+
+void attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *qr,
+                        const float *att, const float *cos_t, const float *sin_t, size_t B, size_t L,
+                        size_t D, size_t H)
+{
+    size_t hd = D / H;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *datt = scratch;               // (B,H,L,L)
+    float *dqr = scratch + B * H * L * L; // (B,L,2D): gradients of the rotated q, k
+    st_parallel_begin();
+#pragma omp parallel for schedule(dynamic, 1) if (B * H > 1)
+    for (size_t bh = 0; bh < B * H; bh++) {
+        size_t b = bh / H, h = bh % H;
+        const float *Q = qr + b * L * 2 * D + h * hd, *K = Q + D;
+        const float *V = qkv + b * L * 3 * D + 2 * D + h * hd;
+        const float *A = att + bh * L * L;
+        const float *dO = dout + b * L * D + h * hd;
+        float *dA = datt + bh * L * L;
+        float *dQ = dqr + b * L * 2 * D + h * hd, *dK = dQ + D;
+        float *dV = dqkv + b * L * 3 * D + 2 * D + h * hd;
+        // dA (L,L) = dO Vᵀ ; dV += Aᵀ dO
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)L, (int)hd, 1.0f, dO, (int)D, V,
+                    (int)(3 * D), 0.0f, dA, (int)L);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)L, (int)hd, (int)L, 1.0f, A, (int)L, dO,
+                    (int)D, 1.0f, dV, (int)(3 * D));
+        // softmax backward in place: dS = A ⊙ (dA − Σ_j A⊙dA)
+        for (size_t i = 0; i < L; i++) {
+            const float *a = A + i * L;
+            float *d = dA + i * L;
+            float s = 0.0f;
+            for (size_t j = 0; j < L; j++) s += a[j] * d[j];
+            for (size_t j = 0; j < L; j++) d[j] = a[j] * (d[j] - s);
+        }
+        // dQ = scale · dS K ; dK = scale · dSᵀ Q
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)hd, (int)L, scale, dA, (int)L, K,
+                    (int)(2 * D), 0.0f, dQ, (int)(2 * D));
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)L, (int)hd, (int)L, scale, dA, (int)L, Q,
+                    (int)(2 * D), 0.0f, dK, (int)(2 * D));
+    }
+    st_parallel_end();
+    // undo the rotation into the q and k parts of dqkv
+#pragma omp parallel for schedule(static) if (B * L * D > 32768)
+    for (size_t bl = 0; bl < B * L; bl++) {
+        size_t p = bl % L;
+        const float *src = dqr + bl * 2 * D;
+        float *dst = dqkv + bl * 3 * D;
+        for (size_t h = 0; h < 2 * H; h++)
+            rope_apply_back(dst + h * hd, src + h * hd, cos_t + p * hd, sin_t + p * hd, hd);
+    }
+}
+
+void attention_forward_ref(float *out, float *qr, float *att, const float *qkv, const float *cos_t,
+                           const float *sin_t, const float *mask, size_t B, size_t L, size_t D, size_t H)
+{
+    size_t hd = D / H;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (size_t b = 0; b < B; b++)
+        for (size_t p = 0; p < L; p++)
+            for (size_t h = 0; h < 2 * H; h++)
+                rope_apply(qr + (b * L + p) * 2 * D + h * hd, qkv + (b * L + p) * 3 * D + h * hd,
+                           cos_t + p * hd, sin_t + p * hd, hd);
+    for (size_t b = 0; b < B; b++)
+        for (size_t h = 0; h < H; h++) {
+            float *A = att + (b * H + h) * L * L;
+            for (size_t i = 0; i < L; i++)
+                for (size_t j = 0; j < L; j++) {
+                    const float *q = qr + (b * L + i) * 2 * D + h * hd;
+                    const float *k = qr + (b * L + j) * 2 * D + D + h * hd;
+                    float s = 0.0f;
+                    for (size_t e = 0; e < hd; e++) s += q[e] * k[e];
+                    A[i * L + j] = s * scale + (mask ? mask[i * L + j] : 0.0f);
+                }
+            softmax_rows(A, L);
+            for (size_t i = 0; i < L; i++)
+                for (size_t e = 0; e < hd; e++) {
+                    float s = 0.0f;
+                    for (size_t j = 0; j < L; j++) s += A[i * L + j] * qkv[(b * L + j) * 3 * D + 2 * D + h * hd + e];
+                    out[(b * L + i) * D + h * hd + e] = s;
+                }
+        }
+}

@@ -1,0 +1,92 @@
+/* DiT backbone of the diffusion models (SPEC §4): token embedding (ids or a soft (B,L,N) input),
+ * noise-level + optional label conditioning, `depth` pre-norm adaLN-Zero transformer blocks with
+ * rotary attention, and an adaLN final layer giving raw logits (B,L,N).
+ * Parameters live in one paramblock under the published MDLM/UDLM checkpoint names
+ * (`<prefix>blocks.0.attn_qkv.weight`, prefix "backbone." by default), so published weights load
+ * by name. Activations are allocated once for a fixed (B, L): a call with another shape is
+ * STRAND_E_SHAPE. forward/backward follow llm.c: backward accumulates into pb.grads. */
+#ifndef STRAND_CORE_DIT_H
+#define STRAND_CORE_DIT_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/paramblock.h"
+#include "core/safetensors.h"
+#include "strand.h"
+
+typedef struct dit_config {
+    int vocab;        /* N */
+    int dim;          /* D (hidden_dim) */
+    int depth;        /* blocks (n_blocks) */
+    int heads;        /* n_heads; D % heads == 0, head_dim even */
+    int cond_dim;     /* conditioning width (128) */
+    int time_cond;    /* 1: condition on sigma; 0: the network is fed sigma = 0 */
+    int num_classes;  /* 0: no label conditioning; else the label table has num_classes + 1 rows
+                         (the last is the null label of classifier-free guidance) */
+    int model_length; /* longest sequence (L ≤ model_length) */
+} dit_config;
+
+/* N 12, D 256, depth 6, heads 4, cond 128, time conditioning on, no labels, length 128. */
+dit_config dit_default_config(void);
+/* Fill cfg from a published config.json text (keys vocab_size, hidden_dim, n_blocks, n_heads,
+ * cond_dim, model_length, time_conditioning, cfg, cfg_num_classes); missing keys keep cfg's values. */
+int dit_config_from_json(dit_config *cfg, const char *json);
+
+/* Per-block views into the activation block (shapes in comments; BL = B·L). */
+typedef struct dit_block_acts {
+    float *ln1, *mean1, *rstd1, *h1;  /* (BL,D) (BL) (BL) (BL,D) */
+    float *qkv, *qr, *att, *ao, *ap;  /* (BL,3D) (BL,2D) (B,H,L,L) (BL,D) (BL,D) */
+    float *xmid;                      /* (BL,D) residual after attention */
+    float *ln2, *mean2, *rstd2, *h2;  /* (BL,D) (BL) (BL) (BL,D) */
+    float *fpre, *fact, *mp;          /* (BL,4D) (BL,4D) (BL,D) */
+    float *mod;                       /* (B,6D): shift1 scale1 gate1 shift2 scale2 gate2 */
+} dit_block_acts;
+
+typedef struct dit_block_params { int norm1, qkv, out, norm2, fc1w, fc1b, fc2w, fc2b, adaw, adab; } dit_block_params;
+
+typedef struct dit_model {
+    dit_config cfg;
+    paramblock pb;        /* params + grads under the checkpoint names */
+    char prefix[64];
+    int p_embed, p_s0w, p_s0b, p_s2w, p_s2b, p_label; /* p_label -1 when num_classes == 0 */
+    int p_fnorm, p_fw, p_fb, p_fadaw, p_fadab;
+    dit_block_params *blk; /* [depth] */
+    const float *attn_mask; /* (L,L) additive, or NULL (bidirectional); set by the caller */
+    /* activations for (B, L), allocated by dit_alloc */
+    size_t B, L;
+    float *acts;          /* one block */
+    float *grad_acts;     /* one block of backward scratch */
+    float *rope_cos, *rope_sin;              /* (L,hd) */
+    float *x;             /* (depth+1, BL, D): residual stream before each block and after the last */
+    dit_block_acts *ba;   /* [depth] */
+    float *freq, *sh, *sa, *temb, *lemb, *c; /* (B,256) (B,cond)… ; c = silu(temb) [+ silu(lemb)] */
+    float *sig;           /* (B) the sigma actually fed */
+    float *lnf, *meanf, *rstdf, *hf, *modf;  /* final layer: (BL,D) (BL) (BL) (BL,D) (B,2D) */
+    int32_t *ids;         /* (BL) copy of the last forward's ids */
+    int32_t *labels;      /* (B) labels actually used */
+    const float *soft;    /* the last forward's soft input (must stay alive until backward) */
+    int have_forward;
+    st_errbuf err;
+} dit_model;
+
+/* Declare the parameters (zeroed) under `prefix` (NULL: "backbone."). Returns 0 or STRAND_E_*. */
+int dit_create(dit_model **out, const dit_config *cfg, const char *prefix);
+void dit_free(dit_model *m); /* accepts NULL */
+/* Initialisation (SPEC §4): Linear weights U(±1/sqrt(fan_in)), biases 0, embedding
+ * U(±1/sqrt(D)), label table N(0, 0.02), norms 1; adaLN modulation and the final linear zero. */
+void dit_init_weights(dit_model *m, strand_rng *rng);
+/* Load every parameter from a checkpoint by name; `<prefix>rotary_emb.inv_freq` is optional but,
+ * when present, must have head_dim/2 entries equal to 1/10000^(2j/head_dim). */
+int dit_load(dit_model *m, const sft_file *f);
+/* Allocate activations and backward scratch for batches of shape (B, L). Once per model. */
+int dit_alloc(dit_model *m, size_t B, size_t L);
+/* logits (B,L,N) from ids (B,L) or soft (B,L,N) (exactly one non-NULL), sigma (B) (NULL: 0; ignored
+ * without time conditioning) and labels (B) in [0, num_classes] (NULL: the null label; ignored
+ * when num_classes == 0). Allocates for (B,L) on first use; another shape later is STRAND_E_SHAPE. */
+int dit_forward(dit_model *m, const int32_t *ids, const float *soft, const float *sigma, const int32_t *labels,
+                size_t B, size_t L, float *logits);
+/* From dlogits (B,L,N) of the last forward: accumulates every parameter gradient into m->pb.grads
+ * and, when the forward had a soft input and dsoft != NULL, dsoft (B,L,N) += ∂/∂soft. */
+int dit_backward(dit_model *m, const float *dlogits, float *dsoft);
+#endif

@@ -1,0 +1,17 @@
+/* Pointwise activations: GELU (tanh approximation, SPEC §4 MLP) and SiLU (conditioning path). */
+#ifndef STRAND_CORE_GELU_H
+#define STRAND_CORE_GELU_H
+#include <stddef.h>
+/* GELU-tanh: out = ½x(1 + tanh(√(2/π)(x + 0.044715x³))). out may alias inp. */
+void gelu_forward(float *out, const float *inp, size_t n);
+/* One value by the textbook formula with tanhf (naive reference for the tests). */
+float gelu_ref(float x);
+/* dinp += gelu'(inp) ⊙ dout. */
+void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+/* In place: d[i] = gelu'(inp[i]) · d[i] (for a scratch gradient that is then consumed). */
+void gelu_backward_inplace(float *d, const float *inp, size_t n);
+/* SiLU: out = x·σ(x). out may alias inp. */
+void silu_forward(float *out, const float *inp, size_t n);
+/* dinp += silu'(inp) ⊙ dout. */
+void silu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+#endif

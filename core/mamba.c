@@ -1,0 +1,358 @@
+/* Mamba block (SPEC §2): parameters, inner forward/backward around the scan, whole block, step. */
+#include "core/mamba.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/linear.h"
+
+const char *const mamba_param_names[MAMBA_NPARAM] = {
+    "in_proj.weight", "conv1d.weight", "conv1d.bias", "x_proj.weight", "dt_proj.weight",
+    "dt_proj.bias",   "A_log",         "D",           "out_proj.weight"};
+
+void mamba_dims_default(mamba_dims *d, size_t D)
+{
+    d->D = D;
+    d->d_inner = 2 * D;
+    d->d_state = MAMBA_D_STATE;
+    d->dt_rank = (D + 15) / 16;
+    d->d_conv = MAMBA_D_CONV;
+    d->chunk = MAMBA_CHUNK_DEFAULT;
+}
+
+int mamba_param_shape(const mamba_dims *d, int k, int64_t s[4])
+{
+    int64_t D = (int64_t)d->D, di = (int64_t)d->d_inner, ns = (int64_t)d->d_state, R = (int64_t)d->dt_rank;
+    switch (k) {
+    case MAMBA_IN_PROJ: s[0] = 2 * di, s[1] = D; return 2;
+    case MAMBA_CONV_W: s[0] = di, s[1] = 1, s[2] = (int64_t)d->d_conv; return 3;
+    case MAMBA_CONV_B: s[0] = di; return 1;
+    case MAMBA_X_PROJ: s[0] = R + 2 * ns, s[1] = di; return 2;
+    case MAMBA_DT_W: s[0] = di, s[1] = R; return 2;
+    case MAMBA_DT_B: s[0] = di; return 1;
+    case MAMBA_A_LOG: s[0] = di, s[1] = ns; return 2;
+    case MAMBA_DSKIP: s[0] = di; return 1;
+    case MAMBA_OUT_PROJ: s[0] = D, s[1] = di; return 2;
+    }
+    return 0;
+}
+
+int mamba_declare(paramblock *pb, const char *prefix, const mamba_dims *d, int with_inout,
+                  int idx[MAMBA_NPARAM])
+{
+    for (int k = 0; k < MAMBA_NPARAM; k++) {
+        idx[k] = -1;
+        if (!with_inout && (k == MAMBA_IN_PROJ || k == MAMBA_OUT_PROJ)) continue;
+        char name[PB_NAME_MAX];
+        int n = snprintf(name, sizeof name, "%s%s", prefix, mamba_param_names[k]);
+        if (n < 0 || (size_t)n >= sizeof name)
+            return st_err(NULL, STRAND_E_ARG, "mamba: parameter name \"%s%s\" too long", prefix,
+                          mamba_param_names[k]);
+        int64_t shape[4];
+        int nd = mamba_param_shape(d, k, shape);
+        /* SPEC §3.6: no weight decay on biases, A_log and D */
+        int decay = k == MAMBA_IN_PROJ || k == MAMBA_CONV_W || k == MAMBA_X_PROJ || k == MAMBA_DT_W ||
+                    k == MAMBA_OUT_PROJ;
+        int rc = pb_add(pb, name, nd, shape, decay);
+        if (rc < 0) return rc;
+        idx[k] = rc;
+    }
+    return 0;
+}
+
+void mamba_bind(mamba_params *w, mamba_params *g, const paramblock *pb, const int idx[MAMBA_NPARAM])
+{
+    for (int k = 0; k < MAMBA_NPARAM; k++) {
+        if (idx[k] < 0) continue;
+        w->p[k] = pb_param(pb, idx[k]);
+        if (g) g->p[k] = pb->grads ? pb_grad(pb, idx[k]) : NULL;
+    }
+}
+
+void mamba_init(const mamba_params *w, const mamba_dims *d, int n_layer, strand_rng *rng)
+{
+    size_t D = d->D, di = d->d_inner, ns = d->d_state, R = d->dt_rank, K = d->d_conv;
+    /* PyTorch Linear/Conv default: U(±1/sqrt(fan_in)) */
+    float bin = 1.0f / sqrtf((float)D), bx = 1.0f / sqrtf((float)di), bc = 1.0f / sqrtf((float)K);
+    float bdt = 1.0f / sqrtf((float)R), bout = bx / sqrtf((float)(n_layer > 0 ? n_layer : 1));
+#define UNI(b) ((float)((2 * strand_rng_uniform(rng) - 1) * (b)))
+    if (w->p[MAMBA_IN_PROJ])
+        for (size_t i = 0; i < 2 * di * D; i++) w->p[MAMBA_IN_PROJ][i] = UNI(bin);
+    for (size_t i = 0; i < di * K; i++) w->p[MAMBA_CONV_W][i] = UNI(bc);
+    for (size_t i = 0; i < di; i++) w->p[MAMBA_CONV_B][i] = UNI(bc);
+    for (size_t i = 0; i < (R + 2 * ns) * di; i++) w->p[MAMBA_X_PROJ][i] = UNI(bx);
+    for (size_t i = 0; i < di * R; i++) w->p[MAMBA_DT_W][i] = UNI(bdt);
+    for (size_t c = 0; c < di; c++) {
+        double dt = exp(strand_rng_uniform(rng) * (log(0.1) - log(1e-3)) + log(1e-3));
+        if (dt < 1e-4) dt = 1e-4;
+        w->p[MAMBA_DT_B][c] = (float)(dt + log(-expm1(-dt))); /* inverse softplus */
+        for (size_t n = 0; n < ns; n++) w->p[MAMBA_A_LOG][c * ns + n] = logf((float)(n + 1));
+        w->p[MAMBA_DSKIP][c] = 1.0f;
+    }
+    if (w->p[MAMBA_OUT_PROJ])
+        for (size_t i = 0; i < D * di; i++) w->p[MAMBA_OUT_PROJ][i] = UNI(bout);
+#undef UNI
+}
+
+/* ---- cache ---------------------------------------------------------------------------------- */
+size_t mamba_nchunk(const mamba_dims *d, size_t L) { return (L + d->chunk - 1) / d->chunk; }
+
+size_t mamba_cache_floats(const mamba_dims *d, size_t B, size_t L, int training)
+{
+    size_t di = d->d_inner, ns = d->d_state, nbc = d->dt_rank + 2 * ns, BL = B * L;
+    size_t n = di * ns + BL * (3 * di + nbc);
+    if (training) n += BL * 2 * di + B * mamba_nchunk(d, L) * di * ns;
+    return n;
+}
+
+void mamba_cache_point(mamba_cache *c, float *mem, const mamba_dims *d, size_t B, size_t L, int training)
+{
+    size_t di = d->d_inner, ns = d->d_state, nbc = d->dt_rank + 2 * ns, BL = B * L;
+    memset(c, 0, sizeof *c);
+    c->A = mem, mem += di * ns;
+    c->xc = mem, mem += BL * di;
+    c->dbc = mem, mem += BL * nbc;
+    c->delta = mem, mem += BL * di;
+    c->y = mem, mem += BL * di;
+    if (training) {
+        c->xcp = mem, mem += BL * di;
+        c->dtp = mem, mem += BL * di;
+        c->hck = mem;
+    }
+}
+
+size_t mamba_inner_scratch_floats(const mamba_dims *d, size_t B, size_t L)
+{
+    return B * L * (3 * d->d_inner + d->dt_rank + 2 * d->d_state);
+}
+
+static inline float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
+static inline float siluf(float v) { return v * sigmoidf(v); }
+/* d silu(v)/dv = σ(v)·(1 + v·(1 − σ(v))) */
+static inline float silu_grad(float v)
+{
+    float s = sigmoidf(v);
+    return s * (1.0f + v * (1.0f - s));
+}
+/* softplus(v) = v > 20 ? v : log1p(exp(v)) (SPEC §2) */
+static inline float softplusf(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
+
+/* Causal depthwise conv over one sequence row t: out[c] = b[c] + Σ_k w[c,k]·x_{t−K+1+k}[c]. */
+static void conv_row(float *out, const float *xz, size_t t, const float *w, const float *bias, size_t di,
+                     size_t K)
+{
+    // xz (L, 2di) of one sequence, x = first di columns
+    for (size_t c = 0; c < di; c++) out[c] = bias[c];
+    for (size_t k = 0; k < K; k++) {
+        if (t + k + 1 < K) continue; /* zeros before t = 0 */
+        const float *xr = xz + (t + k + 1 - K) * 2 * di;
+        for (size_t c = 0; c < di; c++) out[c] += w[c * K + k] * xr[c];
+    }
+}
+
+/* ---- inner forward ------------------------------------------------------------------------------- */
+void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_params *w,
+                         const mamba_dims *d, size_t B, size_t L)
+{
+    // o (B,L,di), xz (B,L,2di)
+    size_t di = d->d_inner, ns = d->d_state, R = d->dt_rank, K = d->d_conv, nbc = R + 2 * ns, BL = B * L;
+    for (size_t i = 0; i < di * ns; i++) c->A[i] = -expf(w->p[MAMBA_A_LOG][i]);
+    /* conv + SiLU, rows in parallel */
+#pragma omp parallel for schedule(static)
+    for (long bt = 0; bt < (long)BL; bt++) {
+        size_t b = (size_t)bt / L, t = (size_t)bt % L;
+        float *xc = c->xc + (size_t)bt * di;
+        float *pre = c->xcp ? c->xcp + (size_t)bt * di : xc;
+        conv_row(pre, xz + b * L * 2 * di, t, w->p[MAMBA_CONV_W], w->p[MAMBA_CONV_B], di, K);
+        for (size_t j = 0; j < di; j++) xc[j] = siluf(pre[j]);
+    }
+    /* [δ | B | C] = W_x xc */
+    linear_forward(c->dbc, c->xc, w->p[MAMBA_X_PROJ], NULL, BL, di, nbc);
+    /* Δ = softplus(W_dt δ + b_dt): δ is the first R columns of dbc (row stride nbc) */
+    float *dtp = c->dtp ? c->dtp : c->delta;
+    for (size_t bt = 0; bt < BL; bt++) memcpy(dtp + bt * di, w->p[MAMBA_DT_B], di * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BL, (int)di, (int)R, 1.0f, c->dbc, (int)nbc,
+                w->p[MAMBA_DT_W], (int)R, 1.0f, dtp, (int)di);
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < (long)(BL * di); i++) c->delta[i] = softplusf(dtp[i]);
+    mamba_scan_dims s = {B, L, di, ns, nbc, d->chunk};
+    mamba_scan_forward(c->y, c->hck, c->xc, c->delta, c->A, c->dbc + R, w->p[MAMBA_DSKIP], &s);
+    /* o = y ⊙ silu(z) */
+#pragma omp parallel for schedule(static)
+    for (long bt = 0; bt < (long)BL; bt++) {
+        const float *z = xz + (size_t)bt * 2 * di + di, *y = c->y + (size_t)bt * di;
+        float *ot = o + (size_t)bt * di;
+        for (size_t j = 0; j < di; j++) ot[j] = y[j] * siluf(z[j]);
+    }
+}
+
+/* ---- inner backward ------------------------------------------------------------------------------ */
+int mamba_inner_backward(float *dxz, const mamba_params *g, const float *dout, const mamba_cache *c,
+                         const float *xz, const mamba_params *w, const mamba_dims *d, size_t B, size_t L,
+                         float *scratch)
+{
+    // dxz (B,L,2di) +=, dout (B,L,di) = dL/do
+    size_t di = d->d_inner, ns = d->d_state, R = d->dt_rank, K = d->d_conv, nbc = R + 2 * ns, BL = B * L;
+    if (!c->xcp || !c->dtp || !c->hck)
+        return st_err(NULL, STRAND_E_ARG, "mamba backward: the forward pass was run without a training cache");
+    float *dy = scratch, *dxc = dy + BL * di, *ddelta = dxc + BL * di, *ddbc = ddelta + BL * di;
+    memset(dxc, 0, BL * (2 * di + nbc) * sizeof(float));
+    /* gate: g = dout ⊙ silu(z); dz = dout ⊙ y ⊙ silu'(z) */
+#pragma omp parallel for schedule(static)
+    for (long bt = 0; bt < (long)BL; bt++) {
+        const float *z = xz + (size_t)bt * 2 * di + di, *y = c->y + (size_t)bt * di;
+        const float *go = dout + (size_t)bt * di;
+        float *dz = dxz + (size_t)bt * 2 * di + di, *gy = dy + (size_t)bt * di;
+        for (size_t j = 0; j < di; j++) {
+            gy[j] = go[j] * siluf(z[j]);
+            dz[j] += go[j] * y[j] * silu_grad(z[j]);
+        }
+    }
+    /* scan (dA w.r.t. A, then dA_log = dA ⊙ A) */
+    float *dA = calloc(di * ns, sizeof(float));
+    if (!dA) return st_err(NULL, STRAND_E_NOMEM, "mamba backward: out of memory");
+    mamba_scan_dims s = {B, L, di, ns, nbc, d->chunk};
+    float *dD = g->p[MAMBA_DSKIP];
+    float *dDtmp = NULL;
+    if (!dD) {
+        dDtmp = calloc(di, sizeof(float));
+        if (!dDtmp) {
+            free(dA);
+            return st_err(NULL, STRAND_E_NOMEM, "mamba backward: out of memory");
+        }
+        dD = dDtmp;
+    }
+    int rc = mamba_scan_backward(dxc, ddelta, dA, ddbc + R, dD, dy, c->hck, c->xc, c->delta, c->A, c->dbc + R,
+                                 w->p[MAMBA_DSKIP], &s);
+    free(dDtmp);
+    if (rc < 0) {
+        free(dA);
+        return rc;
+    }
+    if (g->p[MAMBA_A_LOG])
+        for (size_t i = 0; i < di * ns; i++) g->p[MAMBA_A_LOG][i] += dA[i] * c->A[i];
+    free(dA);
+    /* softplus: d(pre) = dΔ · σ(v) (1 where v > 20), in place */
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < (long)(BL * di); i++) {
+        float v = c->dtp[i];
+        ddelta[i] *= v > 20.0f ? 1.0f : sigmoidf(v);
+    }
+    /* dt_proj: dδ (row stride nbc) += dpre·W_dt; dW_dt += dpreᵀ·δ; db_dt += Σ dpre */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BL, (int)R, (int)di, 1.0f, ddelta, (int)di,
+                w->p[MAMBA_DT_W], (int)R, 1.0f, ddbc, (int)nbc);
+    if (g->p[MAMBA_DT_W])
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)di, (int)R, (int)BL, 1.0f, ddelta, (int)di,
+                    c->dbc, (int)nbc, 1.0f, g->p[MAMBA_DT_W], (int)R);
+    if (g->p[MAMBA_DT_B])
+        for (size_t bt = 0; bt < BL; bt++)
+            for (size_t j = 0; j < di; j++) g->p[MAMBA_DT_B][j] += ddelta[bt * di + j];
+    /* x_proj */
+    linear_backward(dxc, g->p[MAMBA_X_PROJ], NULL, ddbc, c->xc, w->p[MAMBA_X_PROJ], BL, di, nbc);
+    /* SiLU after the conv, in place: dxcp = dxc · silu'(xcp) */
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < (long)(BL * di); i++) dxc[i] *= silu_grad(c->xcp[i]);
+    /* conv: parallel over channel blocks (each writes its own dw, db and dx columns) */
+    const float *wc = w->p[MAMBA_CONV_W];
+    float *dwc = g->p[MAMBA_CONV_W], *dbc_ = g->p[MAMBA_CONV_B];
+    size_t nblk = (di + 15) / 16;
+#pragma omp parallel for schedule(static)
+    for (long ib = 0; ib < (long)nblk; ib++) {
+        size_t c0 = (size_t)ib * 16, c1 = c0 + 16 < di ? c0 + 16 : di;
+        for (size_t b = 0; b < B; b++)
+            for (size_t t = 0; t < L; t++) {
+                const float *gp = dxc + (b * L + t) * di;
+                if (dbc_)
+                    for (size_t ch = c0; ch < c1; ch++) dbc_[ch] += gp[ch];
+                for (size_t k = 0; k < K; k++) {
+                    if (t + k + 1 < K) continue;
+                    size_t src = b * L + t + k + 1 - K;
+                    const float *xr = xz + src * 2 * di;
+                    float *dxr = dxz + src * 2 * di;
+                    for (size_t ch = c0; ch < c1; ch++) {
+                        dxr[ch] += wc[ch * K + k] * gp[ch];
+                        if (dwc) dwc[ch * K + k] += gp[ch] * xr[ch];
+                    }
+                }
+            }
+    }
+    return 0;
+}
+
+/* ---- whole block ------------------------------------------------------------------------------------ */
+void mamba_forward(float *out, float *xz, float *o, mamba_cache *c, const float *u, const mamba_params *w,
+                   const mamba_dims *d, size_t B, size_t L)
+{
+    // out (B,L,D), xz (B,L,2di), o (B,L,di), u (B,L,D)
+    size_t BL = B * L, D = d->D, di = d->d_inner;
+    linear_forward(xz, u, w->p[MAMBA_IN_PROJ], NULL, BL, D, 2 * di);
+    mamba_inner_forward(o, c, xz, w, d, B, L);
+    linear_forward(out, o, w->p[MAMBA_OUT_PROJ], NULL, BL, di, D);
+}
+
+size_t mamba_backward_scratch_floats(const mamba_dims *d, size_t B, size_t L)
+{
+    return B * L * 3 * d->d_inner + mamba_inner_scratch_floats(d, B, L);
+}
+
+int mamba_backward(float *du, const mamba_params *g, const float *dout, const float *u, const float *xz,
+                   const float *o, const mamba_cache *c, const mamba_params *w, const mamba_dims *d, size_t B,
+                   size_t L, float *scratch)
+{
+    size_t BL = B * L, D = d->D, di = d->d_inner;
+    float *dO = scratch, *dxz = dO + BL * di, *rest = dxz + BL * 2 * di;
+    memset(dO, 0, BL * 3 * di * sizeof(float));
+    linear_backward(dO, g->p[MAMBA_OUT_PROJ], NULL, dout, o, w->p[MAMBA_OUT_PROJ], BL, di, D);
+    int rc = mamba_inner_backward(dxz, g, dO, c, xz, w, d, B, L, rest);
+    if (rc < 0) return rc;
+    linear_backward(du, g->p[MAMBA_IN_PROJ], NULL, dxz, u, w->p[MAMBA_IN_PROJ], BL, D, 2 * di);
+    return 0;
+}
+
+/* ---- recurrent step ------------------------------------------------------------------------------- */
+size_t mamba_step_scratch_floats(const mamba_dims *d, size_t B)
+{
+    return B * (2 * d->d_inner + d->d_inner + d->dt_rank + 2 * d->d_state + 2 * d->d_inner);
+}
+
+void mamba_step(float *out, float *conv_state, float *ssm_state, const float *u, const mamba_params *w,
+                const mamba_dims *d, size_t B, float *scratch)
+{
+    size_t D = d->D, di = d->d_inner, ns = d->d_state, R = d->dt_rank, K = d->d_conv, nbc = R + 2 * ns;
+    float *xz = scratch, *xc = xz + B * 2 * di, *dbc = xc + B * di, *o = dbc + B * nbc;
+    linear_forward(xz, u, w->p[MAMBA_IN_PROJ], NULL, B, D, 2 * di);
+    for (size_t b = 0; b < B; b++) {
+        const float *x = xz + b * 2 * di;
+        float *cs = conv_state + b * di * (K - 1);
+        for (size_t c = 0; c < di; c++) {
+            float acc = w->p[MAMBA_CONV_B][c];
+            for (size_t k = 0; k + 1 < K; k++) acc += w->p[MAMBA_CONV_W][c * K + k] * cs[c * (K - 1) + k];
+            acc += w->p[MAMBA_CONV_W][c * K + K - 1] * x[c];
+            for (size_t k = 0; k + 2 < K; k++) cs[c * (K - 1) + k] = cs[c * (K - 1) + k + 1];
+            if (K > 1) cs[c * (K - 1) + K - 2] = x[c];
+            xc[b * di + c] = siluf(acc);
+        }
+    }
+    linear_forward(dbc, xc, w->p[MAMBA_X_PROJ], NULL, B, di, nbc);
+    for (size_t b = 0; b < B; b++) {
+        const float *dt = dbc + b * nbc, *Bt = dt + R, *Ct = Bt + ns;
+        for (size_t c = 0; c < di; c++) {
+            float v = w->p[MAMBA_DT_B][c];
+            for (size_t r = 0; r < R; r++) v += w->p[MAMBA_DT_W][c * R + r] * dt[r];
+            float delta = softplusf(v), xv = xc[b * di + c], acc = 0;
+            float *h = ssm_state + (b * di + c) * ns;
+            for (size_t n = 0; n < ns; n++) {
+                float A = -expf(w->p[MAMBA_A_LOG][c * ns + n]);
+                h[n] = expf(delta * A) * h[n] + delta * Bt[n] * xv;
+                acc += Ct[n] * h[n];
+            }
+            float y = acc + w->p[MAMBA_DSKIP][c] * xv;
+            o[b * di + c] = y * siluf(xz[b * 2 * di + di + c]);
+        }
+    }
+    linear_forward(out, o, w->p[MAMBA_OUT_PROJ], NULL, B, di, D);
+}
