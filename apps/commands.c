@@ -7,5 +7,7 @@ const strand_command strand_commands[] = {
     {"data", cmd_data_main, "create and describe datasets: windows, SMILES tables, token shards"},
     {"inspect", cmd_inspect_main, "describe a model file (safetensors[.zst]): metadata, tensors, sizes"},
     {"logits", cmd_logits_main, "raw logits (n, L, V) of a model for token ids in a .npy file"},
+    {"train", cmd_train_main, "train a model: `strand train caduceus` (masked-LM pretraining)"},
+    {"vep", cmd_vep_main, "annotate a VCF/BCF with zero-shot Caduceus variant-effect scores (LLR, embedding distance)"},
     {NULL, NULL, NULL},
 };

@@ -9,6 +9,7 @@ void adaln_modulate_forward(float *out, const float *x, const float *shift, cons
             const float *sh = shift + b * ms, *sc = scale + b * ms;
             const float *xi = x + (b * L + l) * D;
             float *o = out + (b * L + l) * D;
+#pragma omp simd
             for (size_t d = 0; d < D; d++) o[d] = xi[d] * (1.0f + sc[d]) + sh[d];
         }
 }
@@ -24,11 +25,14 @@ void adaln_modulate_backward(float *dx, float *dshift, float *dscale, const floa
             const float *g = dout + (b * L + l) * D, *xi = x + (b * L + l) * D;
             if (dx) {
                 float *o = dx + (b * L + l) * D;
+#pragma omp simd
                 for (size_t d = 0; d < D; d++) o[d] += g[d] * (1.0f + sc[d]);
             }
             if (dshift)
+#pragma omp simd
                 for (size_t d = 0; d < D; d++) dshift[b * ms + d] += g[d];
             if (dscale)
+#pragma omp simd
                 for (size_t d = 0; d < D; d++) dscale[b * ms + d] += g[d] * xi[d];
         }
     }
@@ -43,6 +47,7 @@ void adaln_gate_forward(float *out, const float *x, const float *y, const float 
             const float *g = gate + b * ms;
             const float *xi = x + (b * L + l) * D, *yi = y + (b * L + l) * D;
             float *o = out + (b * L + l) * D;
+#pragma omp simd
             for (size_t d = 0; d < D; d++) o[d] = xi[d] + g[d] * yi[d];
         }
 }
@@ -57,13 +62,16 @@ void adaln_gate_backward(float *dx, float *dy, float *dgate, const float *dout, 
             const float *g = dout + (b * L + l) * D, *yi = y + (b * L + l) * D;
             if (dx) {
                 float *o = dx + (b * L + l) * D;
+#pragma omp simd
                 for (size_t d = 0; d < D; d++) o[d] += g[d];
             }
             if (dy) {
                 float *o = dy + (b * L + l) * D;
+#pragma omp simd
                 for (size_t d = 0; d < D; d++) o[d] += gt[d] * g[d];
             }
             if (dgate)
+#pragma omp simd
                 for (size_t d = 0; d < D; d++) dgate[b * ms + d] += g[d] * yi[d];
         }
     }

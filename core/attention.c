@@ -57,6 +57,7 @@ static void softmax_rows(float *a, size_t L)
     for (size_t i = 0; i < L; i++) {
         float *r = a + i * L;
         float m = -INFINITY;
+#pragma omp simd reduction(max : m)
         for (size_t j = 0; j < L; j++) m = r[j] > m ? r[j] : m;
         if (m == -INFINITY) {
             memset(r, 0, L * sizeof(float));
@@ -68,6 +69,7 @@ static void softmax_rows(float *a, size_t L)
             s += r[j];
         }
         float inv = 1.0f / s;
+#pragma omp simd
         for (size_t j = 0; j < L; j++) r[j] *= inv;
     }
 }
@@ -148,7 +150,9 @@ void attention_backward(float *dqkv, float *scratch, const float *dout, const fl
             const float *a = A + i * L;
             float *d = dA + i * L;
             float s = 0.0f;
+#pragma omp simd reduction(+ : s)
             for (size_t j = 0; j < L; j++) s += a[j] * d[j];
+#pragma omp simd
             for (size_t j = 0; j < L; j++) d[j] = a[j] * (d[j] - s);
         }
         // dQ = scale · dS K ; dK = scale · dSᵀ Q

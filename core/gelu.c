@@ -4,8 +4,8 @@
 
 #define GELU_K 0.7978845608028654f /* √(2/π) */
 
-/* ½(1 + tanh u) = σ(2u): one expf instead of tanhf (glibc's tanhf goes through expm1f and was a
- * quarter of the DiT's time). For x → −∞ expf overflows to inf and the result is −0. */
+/* ½(1 + tanh u) = σ(2u): one expf instead of tanhf (glibc's tanhf goes through expm1f and
+ * was a quarter of the DiT's time). x → −∞: expf overflows to inf and the result is −0. */
 static inline float gelu_sig(float x)
 {
     float u = GELU_K * (x + 0.044715f * x * x * x);

@@ -12,16 +12,21 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
         const float *x = inp + n * C;
         float *o = out + n * C;
         float m = 0.0f;
+#pragma omp simd reduction(+ : m)
         for (size_t i = 0; i < C; i++) m += x[i];
         m /= (float)C;
         float v = 0.0f;
+#pragma omp simd reduction(+ : v)
         for (size_t i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
         v /= (float)C;
         float r = 1.0f / sqrtf(v + eps);
-        if (weight)
+        if (weight) {
+#pragma omp simd
             for (size_t i = 0; i < C; i++) o[i] = (x[i] - m) * r * weight[i];
-        else
+        } else {
+#pragma omp simd
             for (size_t i = 0; i < C; i++) o[i] = (x[i] - m) * r;
+        }
         if (mean) mean[n] = m;
         if (rstd) rstd[n] = r;
     }
@@ -38,6 +43,7 @@ void layernorm_backward(float *dinp, float *dweight, const float *dout, const fl
             float *dx = dinp + n * C;
             float m = mean[n], r = rstd[n];
             float sg = 0.0f, sgn = 0.0f;
+#pragma omp simd reduction(+ : sg, sgn)
             for (size_t i = 0; i < C; i++) {
                 float g = weight ? weight[i] * d[i] : d[i];
                 sg += g;
@@ -45,6 +51,7 @@ void layernorm_backward(float *dinp, float *dweight, const float *dout, const fl
             }
             sg /= (float)C;
             sgn /= (float)C;
+#pragma omp simd
             for (size_t i = 0; i < C; i++) {
                 float g = weight ? weight[i] * d[i] : d[i];
                 dx[i] += r * (g - sg - (x[i] - m) * r * sgn);
@@ -55,6 +62,7 @@ void layernorm_backward(float *dinp, float *dweight, const float *dout, const fl
         for (size_t n = 0; n < N; n++) {
             const float *x = inp + n * C, *d = dout + n * C;
             float m = mean[n], r = rstd[n];
+#pragma omp simd
             for (size_t i = 0; i < C; i++) dweight[i] += d[i] * (x[i] - m) * r;
         }
     }

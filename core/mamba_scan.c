@@ -15,17 +15,42 @@
 #include "core/mamba.h"
 
 #define NS MAMBA_D_STATE
-#define CB 8 /* channels per block */
+#define CB 16 /* channels per block: one cache line of Δ, x, y per time step */
+
+/* Σ_n p[n] over the 16 states as a fixed pairwise tree: short dependency chains, vector adds,
+ * and the same rounding in every build. */
+static inline __attribute__((always_inline)) float sum16(const float *p)
+{
+    float q[8], r[4];
+    for (int n = 0; n < 8; n++) q[n] = p[n] + p[n + 8];
+    for (int n = 0; n < 4; n++) r[n] = q[n] + q[n + 4];
+    return (r[0] + r[2]) + (r[1] + r[3]);
+}
+
+/* Runtime dispatch (minimap2-style, via gcc's ifunc-based target_clones): an AVX2 build of
+ * the scan blocks for CPUs that have it, the baseline x86-64 (SSE2) one otherwise. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define SCAN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SCAN_CLONES
+#endif
 
 /* ---- exp ---------------------------------------------------------------------------------- */
 /* exp(x) = 2^k · e^r, k = round(x/ln2), r = x − k·ln2 (two-part ln2), e^r by Taylor to r^7
- * (|r| ≤ ln2/2: truncation < 6e-9 relative). Rounding by the 1.5·2^23 trick: no floorf, no
- * calls, so the loop vectorises with SSE2. Below −87.3 the result is 0 (no denormals). */
-static inline float exp_poly(float x)
+ * (|r| ≤ ln2/2: truncation < 6e-9 relative). Rounding by the 1.5·2^23 trick and the clamp below
+ * −87.3 (result 0: no denormals) by integer masks on the float bits: no floorf, no calls, no
+ * float comparisons (which -ftrapping-math keeps gcc from if-converting), so loops over it
+ * vectorise with plain SSE2. Valid for x ≤ 88 (the scan only feeds Δ·A ≤ 0). */
+static inline __attribute__((always_inline)) float exp_poly(float x)
 {
-    const float big = 12582912.0f; /* 1.5·2^23 */
-    float xc = x > 88.0f ? 88.0f : x;
-    xc = xc < -87.3f ? -87.3f : xc;
+    const float big = 12582912.0f;   /* 1.5·2^23 */
+    const uint32_t lo = 0xC2AE999Au; /* bits of −87.3f */
+    uint32_t xb;
+    memcpy(&xb, &x, 4);
+    uint32_t under = 0u - (uint32_t)(xb > lo); /* all ones when x < −87.3 (as unsigned: sign set, larger magnitude) */
+    uint32_t cb = (xb & ~under) | (lo & under);
+    float xc;
+    memcpy(&xc, &cb, 4);
     float t = xc * 1.44269504088896341f + big;
     float kf = t - big;
     float r = xc - kf * 0.693145751953125f;
@@ -38,17 +63,20 @@ static inline float exp_poly(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t ti, ki;
+    int32_t ti;
     memcpy(&ti, &t, 4);
-    ki = ti - 0x4B400000; /* bits of 1.5·2^23: the low mantissa bits hold k */
-    int32_t si = (ki + 127) << 23;
-    float s;
-    memcpy(&s, &si, 4);
-    float e = p * s;
-    return x < -87.3f ? 0.0f : e;
+    int32_t si = (ti - 0x4B400000 + 127) * (1 << 23); /* the low mantissa bits of t hold k */
+    float sc;
+    memcpy(&sc, &si, 4);
+    float e = p * sc;
+    uint32_t eb;
+    memcpy(&eb, &e, 4);
+    eb &= ~under;
+    memcpy(&e, &eb, 4);
+    return e;
 }
 
-void mamba_exp_array(float *out, const float *in, size_t n)
+void mamba_exp_array(float *restrict out, const float *restrict in, size_t n)
 {
     for (size_t i = 0; i < n; i++) out[i] = exp_poly(in[i]);
 }
@@ -116,7 +144,7 @@ void mamba_scan_ref_backward(float *dx, float *ddelta, float *dA, float *dBC, fl
 
 /* ---- fast forward ---------------------------------------------------------------------------- */
 /* One sequence b, channels [c0, c0+nc): h kept in a (CB,16) block. */
-static void scan_fwd_block(float *y, float *hck, const float *x, const float *delta, const float *A,
+SCAN_CLONES static void scan_fwd_block(float *y, float *hck, const float *x, const float *delta, const float *A,
                            const float *BC, const float *Dskip, const mamba_scan_dims *s, size_t b,
                            size_t c0, size_t nc)
 {
@@ -142,9 +170,7 @@ static void scan_fwd_block(float *y, float *hck, const float *x, const float *de
                 h[j][n] = e[n] * h[j][n] + dx * Bt[n];
                 p[n] = Ct[n] * h[j][n];
             }
-            float acc = 0;
-            for (int n = 0; n < NS; n++) acc += p[n];
-            y[bt * di + c] = acc + Dskip[c] * xv;
+            y[bt * di + c] = sum16(p) + Dskip[c] * xv;
         }
     }
 }
@@ -165,7 +191,7 @@ void mamba_scan_forward(float *y, float *hck, const float *x, const float *delta
 /* ---- fast backward --------------------------------------------------------------------------- */
 /* One sequence b, channels [c0, c0+nc). hs/ea: (chunk, CB, 16) thread-local work space.
  * dBC_priv: this thread's (L, 2·16) accumulator for sequence b. dA: (CB,16) accumulated here. */
-static void scan_bwd_block(float *dx, float *ddelta, float *dAblk, float *dBC_priv, float *dD,
+SCAN_CLONES static void scan_bwd_block(float *dx, float *ddelta, float *dAblk, float *dBC_priv, float *dD,
                            const float *dy, const float *hck, const float *x, const float *delta,
                            const float *A, const float *BC, const float *Dskip, const mamba_scan_dims *s,
                            size_t b, size_t c0, size_t nc, float *hs, float *ea)
@@ -185,12 +211,14 @@ static void scan_bwd_block(float *dx, float *ddelta, float *dAblk, float *dBC_pr
                 size_t bt = b * L + t;
                 const float *Bt = BC + bt * s->bc_stride;
                 float dl = delta[bt * di + c], dxv = dl * x[bt * di + c];
-                float *e = ea + ((t - t0) * CB + j) * NS, *ho = hs + ((t - t0) * CB + j) * NS;
+                float *restrict e = ea + ((t - t0) * CB + j) * NS;
+                float *restrict ho = hs + ((t - t0) * CB + j) * NS;
+                const float *restrict Bt_ = Bt;
                 float dl_a[NS];
                 for (int n = 0; n < NS; n++) dl_a[n] = dl * Ac[n];
                 for (int n = 0; n < NS; n++) e[n] = exp_poly(dl_a[n]);
                 for (int n = 0; n < NS; n++) {
-                    h[n] = e[n] * h[n] + dxv * Bt[n];
+                    h[n] = e[n] * h[n] + dxv * Bt_[n];
                     ho[n] = h[n];
                 }
             }
@@ -204,25 +232,25 @@ static void scan_bwd_block(float *dx, float *ddelta, float *dAblk, float *dBC_pr
                 size_t c = c0 + j;
                 float dl = delta[bt * di + c], xv = x[bt * di + c], g = dy[bt * di + c];
                 const float *Ac = A + c * NS;
-                const float *e = ea + ((t - t0) * CB + j) * NS, *h = hs + ((t - t0) * CB + j) * NS;
-                const float *hp = t > t0 ? hs + ((t - 1 - t0) * CB + j) * NS : hck + ((b * nck + k) * di + c) * NS;
+                const float *restrict e = ea + ((t - t0) * CB + j) * NS;
+                const float *restrict h = hs + ((t - t0) * CB + j) * NS;
+                const float *restrict hp =
+                    t > t0 ? hs + ((t - 1 - t0) * CB + j) * NS : hck + ((b * nck + k) * di + c) * NS;
+                const float *restrict Bq = Bt, *restrict Cq = Ct, *restrict Aq = Ac;
+                float *restrict dBq = dBt, *restrict dCq = dCt, *restrict dAq = dAblk + j * NS, *restrict rq = r[j];
                 float pdx[NS], pdd[NS];
                 float dlx = dl * xv;
                 for (int n = 0; n < NS; n++) {
-                    float dh = g * Ct[n] + r[j][n];
+                    float dh = g * Cq[n] + rq[n];
                     float a = e[n] * hp[n];
-                    pdx[n] = dh * Bt[n];
-                    pdd[n] = dh * (Bt[n] * xv + Ac[n] * a);
-                    dAblk[j * NS + n] += dh * dl * a;
-                    dBt[n] += dh * dlx;
-                    dCt[n] += g * h[n];
-                    r[j][n] = dh * e[n];
+                    pdx[n] = dh * Bq[n];
+                    pdd[n] = dh * (Bq[n] * xv + Aq[n] * a);
+                    dAq[n] += dh * dl * a;
+                    dBq[n] += dh * dlx;
+                    dCq[n] += g * h[n];
+                    rq[n] = dh * e[n];
                 }
-                float sdx = 0, sdd = 0;
-                for (int n = 0; n < NS; n++) {
-                    sdx += pdx[n];
-                    sdd += pdd[n];
-                }
+                float sdx = sum16(pdx), sdd = sum16(pdd);
                 dx[bt * di + c] += Dskip[c] * g + dl * sdx;
                 ddelta[bt * di + c] += sdd;
                 dD[c] += g * xv;

@@ -12,8 +12,10 @@ void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *wei
         const float *x = inp + n * C;
         float *o = out + n * C;
         float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
         for (size_t i = 0; i < C; i++) ss += x[i] * x[i];
         float r = 1.0f / sqrtf(ss / (float)C + eps);
+#pragma omp simd
         for (size_t i = 0; i < C; i++) o[i] = x[i] * r * weight[i];
         if (rstd) rstd[n] = r;
     }
@@ -30,8 +32,10 @@ void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const floa
             float *dx = dinp + n * C;
             float r = rstd[n];
             float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
             for (size_t i = 0; i < C; i++) dot += g[i] * weight[i] * x[i];
             float k = r * r * dot / (float)C;
+#pragma omp simd
             for (size_t i = 0; i < C; i++) dx[i] += r * (weight[i] * g[i] - x[i] * k);
         }
     }
@@ -39,6 +43,7 @@ void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const floa
         for (size_t n = 0; n < N; n++) {
             const float *x = inp + n * C, *g = dout + n * C;
             float r = rstd[n];
+#pragma omp simd
             for (size_t i = 0; i < C; i++) dweight[i] += g[i] * x[i] * r;
         }
     }

@@ -196,6 +196,78 @@ STRAND_API int strand_caduceus_embed(strand_caduceus *m, const int32_t *ids, siz
                                      float *out);
 STRAND_API const char *strand_caduceus_last_error(const strand_caduceus *m);
 
+/* ---- variant effect prediction (SPEC §3.7) -------------------------------------------------- */
+/* Zero-shot scores of a Caduceus model for variants against a reference FASTA:
+ *   LLR  = log p(ALT) − log p(REF) in nats at the variant position, masked ([MASK]) in the
+ *          reference window centred on it, from the MLM head (positive: ALT more likely). SNVs only
+ *          (NaN otherwise). PS: the head is exactly RC-equivariant, so one pass is the strand
+ *          average; PH: post-hoc conjoined (x and rc(x) averaged, the model's inference mode).
+ *   EMB  = cosine distance in [0, 2] between the mean-pooled strand-collapsed embeddings of the
+ *          REF and ALT windows over ±pool_half_width positions around the variant. SNVs, MNVs
+ *          and indels (the ALT window is the ALT haplotype re-centred to the same length).
+ * Windows have an odd length (an even `window` is rounded up) with the variant's first REF base at
+ * the centre; positions beyond a contig end are [PAD], N is [PAD] (as in pretraining). */
+typedef struct strand_vep strand_vep;
+enum { STRAND_VEP_REF_SKIP = 0, STRAND_VEP_REF_ANNOTATE = 1, STRAND_VEP_REF_ERROR = 2 };
+enum { STRAND_VEP_CONTIG_SKIP = 0, STRAND_VEP_CONTIG_ERROR = 1 };
+typedef struct strand_vep_params {
+    int window;          /* bases per window (default 1024 → 1025 used) */
+    int pool_half_width; /* H: EMB pools 2H+1 positions around the variant (default 128; ≤ window/2) */
+    int batch;           /* records read and scored together; identical windows run once (default 64) */
+    int threads;         /* 0: leave strand_set_threads as it is */
+    int ref_mismatch;    /* STRAND_VEP_REF_*: REF differs from the FASTA (default skip) */
+    int missing_contig;  /* STRAND_VEP_CONTIG_*: contig absent from the FASTA (default skip) */
+    int quiet;           /* no progress on stderr */
+    int no_version;      /* annotate: no ##strand_vepVersion / ##strand_vepCommand lines */
+    int rc_average;      /* also run every window reverse-complemented and average the two (2x the
+                          * work): scores become bit-identical for a variant and its RC
+                          * representation; without it they agree to float rounding (PS is
+                          * RC-equivariant by construction, PH is conjoined) */
+} strand_vep_params;
+STRAND_API strand_vep_params strand_vep_default_params(void);
+STRAND_API int strand_vep_create(const char *model_path, const char *fasta_path, const strand_vep_params *p,
+                                 strand_vep **out);
+STRAND_API void strand_vep_free(strand_vep *v); /* accepts NULL */
+STRAND_API const char *strand_vep_last_error(const strand_vep *v);
+
+/* Per-variant outcome (strand_vep_variant.status). */
+enum {
+    STRAND_VEP_OK = 0,             /* scored (llr NaN when not an SNV) */
+    STRAND_VEP_SYMBOLIC = 1,       /* <DEL>, *, breakends, '.': not scored */
+    STRAND_VEP_UNSCORABLE = 2,     /* alleles with characters other than ACGT, or empty */
+    STRAND_VEP_REF_MISMATCH = 3,   /* REF differs from the FASTA (or runs past the contig end) */
+    STRAND_VEP_MISSING_CONTIG = 4  /* contig not in the FASTA */
+};
+typedef struct strand_vep_variant {
+    const char *contig; /* in */
+    int64_t pos1;       /* in: 1-based position of the first REF base */
+    const char *ref, *alt; /* in */
+    double llr, emb;    /* out: NaN when missing */
+    int status;         /* out: STRAND_VEP_* */
+} strand_vep_variant;
+/* Score n variants (identical windows computed once). Returns 0, or a negative code on I/O errors
+ * and on mismatches/missing contigs when the params say "error". */
+STRAND_API int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n);
+/* One variant; llr / emb_dist may be NULL. Returns the status (>= 0) or a negative code. */
+STRAND_API int strand_vep_score_snv(strand_vep *v, const char *contig, int64_t pos1, const char *ref, const char *alt,
+                                    double *llr, double *emb_dist);
+
+typedef struct strand_vep_summary {
+    int64_t records, alts, llr_scored, emb_scored;
+    int64_t no_alt, symbolic, unscorable, ref_mismatch, missing_contig; /* ALTs (no_alt: records) */
+    int64_t windows_requested, forwards; /* window forwards needed vs run (sharing) */
+    int n_examples;
+    char examples[5][160]; /* first REF mismatches / missing contigs: "chr:pos REF=A FASTA=G" */
+} strand_vep_summary;
+/* VCF/BCF in → annotated VCF/BCF out (written atomically; nothing is left under out_path on
+ * failure). mode 'v' 'z' 'b' 'u'; index 0 none, 1 .csi, 2 .tbi; regions (samtools syntax, need an
+ * index) may be NULL. argc/argv (may be 0/NULL) go into ##strand_vepCommand. sum may be NULL. */
+STRAND_API int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_path, char mode,
+                                       int index, const char *const *regions, int n_regions, int argc,
+                                       char *const *argv, strand_vep_summary *sum);
+/* Lowercase hex SHA-256 of the model file the handle was created from. */
+STRAND_API const char *strand_vep_model_sha256(const strand_vep *v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <htslib/bgzf.h>
 #include <htslib/faidx.h>
+#include <htslib/khash.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ static void usual_mode(const char *path)
     chmod(path, 0666 & ~um);
 }
 
+KHASH_MAP_INIT_STR(st_name2id, int)
+
 typedef struct fai_entry {
     char *name;
     int64_t len, offset, linebases, linewidth;
@@ -33,6 +36,7 @@ struct st_fasta {
     faidx_t *fai;
     int n;
     fai_entry *e; /* our own parse of the .fai, for validation and fast lookups */
+    khash_t(st_name2id) *ids; /* contig name -> index (keys point into e[i].name) */
 };
 
 /* ---- regions ------------------------------------------------------------------------- */
@@ -93,6 +97,8 @@ int st_region_parse(const char *text, st_region *out)
 
 static void free_entries(st_fasta *fa)
 {
+    if (fa->ids) kh_destroy(st_name2id, fa->ids);
+    fa->ids = NULL;
     for (int i = 0; i < fa->n; i++) free(fa->e[i].name);
     free(fa->e);
     fa->e = NULL;
@@ -258,6 +264,13 @@ int st_fasta_open(st_fasta **out, const char *path, int flags)
     }
     if (rc == 0 && faidx_nseq(fa->fai) != fa->n)
         rc = st_err(NULL, STRAND_E_FORMAT, "%s: index has duplicate contig names", path);
+    if (rc == 0 && !(fa->ids = kh_init(st_name2id))) rc = st_err(NULL, STRAND_E_NOMEM, "out of memory");
+    for (int i = 0; rc == 0 && i < fa->n; i++) {
+        int absent;
+        khiter_t k = kh_put(st_name2id, fa->ids, fa->e[i].name, &absent);
+        if (absent < 0) rc = st_err(NULL, STRAND_E_NOMEM, "out of memory");
+        else kh_val(fa->ids, k) = i;
+    }
     if (rc) {
         st_fasta_close(fa);
         return rc;
@@ -282,9 +295,9 @@ const char *st_fasta_path(const st_fasta *fa) { return fa->path; }
 
 int st_fasta_contig_id(const st_fasta *fa, const char *name)
 {
-    for (int i = 0; i < fa->n; i++)
-        if (!strcmp(fa->e[i].name, name)) return i;
-    return -1;
+    if (!fa->ids) return -1;
+    khiter_t k = kh_get(st_name2id, fa->ids, name);
+    return k == kh_end(fa->ids) ? -1 : kh_val(fa->ids, k);
 }
 
 int st_fasta_resolve(const st_fasta *fa, st_region *r)

@@ -104,7 +104,8 @@ int st_shard_writer_open(st_shard_writer **out, const char *path, uint32_t kind,
                          uint32_t records_per_chunk)
 {
     *out = NULL;
-    if (record_len == 0 || records_per_chunk == 0 || record_len > (1u << 24))
+    if (record_len == 0 || records_per_chunk == 0 || record_len > (1u << 24) ||
+        (uint64_t)records_per_chunk * (record_len + COORD_BYTES) > (1ULL << 31))
         return st_err(NULL, STRAND_E_ARG, "%s: bad record length %u or chunk size %u", path, record_len,
                       records_per_chunk);
     st_shard_writer *w = calloc(1, sizeof *w);
@@ -305,7 +306,13 @@ int st_shard_open(st_shard **out, const char *path)
         goto fail;
     }
     uint64_t tbl = (uint64_t)I->n_chunks * 16;
-    if (I->record_len == 0 || I->records_per_chunk == 0 || tbl + mlen > payload) {
+    if (I->record_len == 0 || I->records_per_chunk == 0 || I->record_len > (1u << 24) ||
+        (uint64_t)I->records_per_chunk * (I->record_len + COORD_BYTES) > (1ULL << 31)) {
+        rc = st_err(NULL, STRAND_E_FORMAT, "%s: implausible record length %u / chunk size %u", path,
+                    I->record_len, I->records_per_chunk);
+        goto fail;
+    }
+    if (tbl + mlen > payload) {
         rc = st_err(NULL, STRAND_E_FORMAT, "%s: inconsistent header (chunk table past the end)", path);
         goto fail;
     }

@@ -210,6 +210,7 @@ static const char *errcode_text(int e)
 static const char *check_text_line(const st_vcf_reader *r, const kstring_t *ks)
 {
     if (!ks->s || ks->l == 0) return NULL;
+    if (memchr(ks->s, '\0', ks->l)) return "NUL byte inside the line";
     int ncol = 1, nsmpl = bcf_hdr_nsamples(r->hdr);
     const char *col[6] = {ks->s};
     for (size_t i = 0; i < ks->l; i++)
@@ -301,6 +302,7 @@ int st_vcf_next(st_vcf_reader *r, bcf1_t **rec)
     int ec = r->rec->errcode & ~(BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF);
     if (ec) return record_error(r, errcode_text(ec));
     if (bcf_unpack(r->rec, BCF_UN_INFO) < 0) return record_error(r, "cannot unpack the record");
+    if (r->rec->n_allele < 1 || !r->rec->d.allele || !r->rec->d.allele[0]) return record_error(r, "no REF allele");
     *rec = r->rec;
     return 1;
 }

@@ -479,6 +479,14 @@ static double emb_loss(void *c)
     return dot(k->out, k->r, k->BT * k->D);
 }
 
+typedef struct { float *E, *out, *r; const int32_t *ids; size_t BT, V, D; } ids_ctx;
+static double ids_loss(void *c)
+{
+    ids_ctx *k = c;
+    embedding_forward(k->out, k->ids, k->E, k->BT, k->V, k->D);
+    return dot(k->out, k->r, k->BT * k->D);
+}
+
 static void test_embedding(void)
 {
     sft_file *f = fx_open("embedding");
@@ -493,6 +501,9 @@ static void test_embedding(void)
     CHECK_CLOSE("embedding forward", out, want, BT * D, 0);
     embedding_backward(dE, r, ids, BT, D);
     CHECK_CLOSE("embedding dE (repeated ids accumulate)", dE, gE, V * D, TOL);
+    ids_ctx ic = {E, out, r, ids, BT, V, D};
+    fd_check("embedding dE", ids_loss, &ic, E, dE, V * D, 1000);
+    ids_loss(&ic);
     /* ids lookup == one-hot matrix product */
     float *P = zeros(BT * V), *o2 = zeros(BT * D);
     for (size_t t = 0; t < BT; t++) P[t * V + (size_t)ids[t]] = 1.0f;

@@ -322,6 +322,16 @@ static void test_bad_inputs(void)
         sh(cnt, "ls '%s' | grep -c 'fail_out'", tmpf(""));
         CU_ASSERT_EQUAL(atoi(cnt), 0);
     }
+    /* a NUL byte inside record 5 (found by fuzz/fuzz_vcf: htslib then parses no REF at all) */
+    CU_ASSERT_EQUAL_FATAL(sh(NULL, "awk '!/^#/{n++; if(n==5){sub(/\t\.\t/, \"\t@NUL@\t\")}} {print}' '%s' | "
+                             "sed 's/@NUL@/a\\x00b/' > '%s'", tmpf("q.vcf"), tmpf("bad_nul.vcf")), 0);
+    CU_ASSERT_EQUAL_FATAL(st_vcf_open(&r, tmpf("bad_nul.vcf"), NULL, 0), 0);
+    int nn = 0, rcn;
+    while ((rcn = st_vcf_next(r, &v)) > 0) nn++;
+    CU_ASSERT_EQUAL(nn, 4);
+    CU_ASSERT_EQUAL(rcn, STRAND_E_FORMAT);
+    CU_ASSERT(strstr(strand_last_error(), "bad_nul.vcf: line 70 (record 5): NUL byte") != NULL);
+    st_vcf_close(r);
     /* truncated BGZF VCF and BCF */
     CU_ASSERT_EQUAL_FATAL(sh(NULL, "head -c 3000 '%s' > '%s' && head -c 3000 '%s' > '%s'", tmpf("index.vcf.gz"),
                              tmpf("trunc.vcf.gz"), tmpf("index.bcf"), tmpf("trunc.bcf")), 0);

@@ -87,12 +87,12 @@ def good_mixed(rng):
     bf_val = (bf_bits.astype(np.uint32) << 16).view(np.float32)
     add("w_bf16", "BF16", bf_bits.astype("<u2").tobytes(), (3, 5), bf_val)
 
-    # F64: rounding to nearest float32, overflow to inf (incl. the exact halfway point above
-    # FLT_MAX), underflow to 0 and subnormal float32 results.
+    # F64: rounding to nearest float32, overflow to inf (the exact halfway point between FLT_MAX
+    # and 2^128 rounds to -inf; just below it rounds to FLT_MAX), underflow to 0 and subnormals.
     flt_max = float(np.finfo(np.float32).max)
     d = np.concatenate([rng.standard_normal(6) * 1e3,
-                        np.array([1e300, -1e300, 1e-50, 1e-40, flt_max, flt_max * (1 + 2 ** -25),
-                                  flt_max * (1 + 2 ** -24), np.inf, np.nan, 1 / 3])])
+                        np.array([1e300, -1e300, 1e-50, 1e-40, flt_max, float.fromhex("0x1.fffffefffffffp127"),
+                                  -float.fromhex("0x1.ffffffp127"), np.inf, np.nan, 1 / 3])])
     with np.errstate(over="ignore"):
         d32 = d.astype(np.float32)
     add("w_f64", "F64", d.astype("<f8").tobytes(), (2, 8), d32)

@@ -1,0 +1,340 @@
+/* VEP scoring: windows, deduplicated forwards, LLR and embedding distance (see caduceus/vep.h). */
+#include "caduceus/vep.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "caduceus/vep_sha256.h"
+#include "core/tokenizer_dna.h"
+
+strand_vep_params strand_vep_default_params(void)
+{
+    strand_vep_params p;
+    memset(&p, 0, sizeof p);
+    p.window = 1024;
+    p.pool_half_width = 128;
+    p.batch = 64;
+    p.threads = 0;
+    p.ref_mismatch = STRAND_VEP_REF_SKIP;
+    p.missing_contig = STRAND_VEP_CONTIG_SKIP;
+    return p;
+}
+
+void strand_vep_free(strand_vep *v)
+{
+    if (!v) return;
+    caduceus_free(v->m);
+    st_fasta_close(v->fa);
+    free(v->model_path), free(v->fasta_path);
+    free(v->ids), free(v->logits), free(v->embed);
+    free(v->ids_rc), free(v->logits_rc), free(v->embed_rc);
+    free(v);
+}
+
+const char *strand_vep_last_error(const strand_vep *v) { return v ? v->err.msg : ""; }
+const char *strand_vep_model_sha256(const strand_vep *v) { return v ? v->sha256 : ""; }
+
+int strand_vep_create(const char *model_path, const char *fasta_path, const strand_vep_params *pp, strand_vep **out)
+{
+    if (!out) return st_err(NULL, STRAND_E_ARG, "strand_vep_create: NULL output");
+    *out = NULL;
+    if (!model_path || !fasta_path) return st_err(NULL, STRAND_E_ARG, "strand_vep_create: NULL model or FASTA path");
+    strand_vep_params p = pp ? *pp : strand_vep_default_params();
+    if (p.window < 1 || p.window > (1 << 22))
+        return st_err(NULL, STRAND_E_ARG, "window %d: must be in 1..%d", p.window, 1 << 22);
+    int W = p.window | 1, h = W / 2;
+    if (p.pool_half_width < 0 || p.pool_half_width > h)
+        return st_err(NULL, STRAND_E_ARG, "pool half-width %d: must be in 0..%d (half of the %d-base window)",
+                      p.pool_half_width, h, W);
+    if (p.batch < 1) return st_err(NULL, STRAND_E_ARG, "batch %d: must be >= 1", p.batch);
+    if (p.threads < 0) return st_err(NULL, STRAND_E_ARG, "threads %d: must be >= 0", p.threads);
+    if (p.ref_mismatch < 0 || p.ref_mismatch > 2 || p.missing_contig < 0 || p.missing_contig > 1)
+        return st_err(NULL, STRAND_E_ARG, "unknown ref_mismatch (%d) or missing_contig (%d) policy", p.ref_mismatch,
+                      p.missing_contig);
+    strand_vep *v = calloc(1, sizeof *v);
+    if (!v) return st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory");
+    v->p = p;
+    v->W = W, v->h = h, v->H = p.pool_half_width;
+    int rc;
+    v->model_path = strdup(model_path);
+    v->fasta_path = strdup(fasta_path);
+    if (!v->model_path || !v->fasta_path) {
+        rc = st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory");
+        goto fail;
+    }
+    if ((rc = caduceus_load(&v->m, model_path)) < 0) goto fail;
+    if (v->m->cfg.vocab != ST_DNA_VOCAB) {
+        rc = st_err(NULL, STRAND_E_UNSUPPORTED, "%s: vocabulary %d, expected the DNA vocabulary of %d", model_path,
+                    v->m->cfg.vocab, ST_DNA_VOCAB);
+        goto fail;
+    }
+    /* checksum of the weights file (an HF directory: its model.safetensors) */
+    struct stat st;
+    char sp[4096];
+    snprintf(sp, sizeof sp, "%s", model_path);
+    if (stat(model_path, &st) == 0 && S_ISDIR(st.st_mode)) snprintf(sp, sizeof sp, "%s/model.safetensors", model_path);
+    if ((rc = st_sha256_file(sp, v->sha256)) < 0) goto fail;
+    if ((rc = st_fasta_open(&v->fa, fasta_path, 0)) < 0) goto fail;
+    size_t D = (size_t)v->m->cfg.d_model;
+    v->ids = malloc((size_t)W * sizeof(int32_t));
+    v->logits = malloc((size_t)W * ST_DNA_VOCAB * sizeof(float));
+    v->embed = malloc((size_t)W * D * sizeof(float));
+    v->ids_rc = malloc((size_t)W * sizeof(int32_t));
+    v->logits_rc = malloc((size_t)W * ST_DNA_VOCAB * sizeof(float));
+    v->embed_rc = malloc((size_t)W * D * sizeof(float));
+    if (!v->ids || !v->logits || !v->embed || !v->ids_rc || !v->logits_rc || !v->embed_rc) {
+        rc = st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory for a %d-base window", W);
+        goto fail;
+    }
+    if (p.threads > 0) strand_set_threads(p.threads);
+    *out = v;
+    return 0;
+fail:
+    strand_vep_free(v);
+    return rc;
+}
+
+/* ---- windows ------------------------------------------------------------------------------- */
+
+/* ids[0..end-beg) = tokens of FASTA[beg, end) of contig cid; positions outside the contig stay
+ * [PAD]; N → [PAD]. */
+static int fetch_tokens(strand_vep *v, int cid, int64_t beg, int64_t end, int32_t *ids)
+{
+    int64_t clen = st_fasta_contig_len(v->fa, cid);
+    for (int64_t i = beg; i < end; i++) ids[i - beg] = ST_DNA_PAD;
+    int64_t b = beg < 0 ? 0 : beg, e = end > clen ? clen : end;
+    if (b >= e) return 0;
+    char *s = NULL;
+    int64_t n = 0;
+    int rc = st_fasta_fetch(v->fa, st_fasta_contig_name(v->fa, cid), b, e, 0, &s, &n);
+    if (rc < 0) return rc;
+    st_dna_encode(s, (size_t)n, ids + (b - beg));
+    st_dna_n_to_pad(ids + (b - beg), (size_t)n);
+    free(s);
+    return 0;
+}
+
+int st_vep_window(strand_vep *v, int cid, int64_t pos, int64_t rlen, const char *alt, int kind, int32_t *ids)
+{
+    int64_t W = v->W, h = v->h;
+    int rc;
+    if (kind != ST_VEP_WIN_ALT) {
+        if ((rc = fetch_tokens(v, cid, pos - h, pos + h + 1, ids)) < 0) return rc;
+        if (kind == ST_VEP_WIN_MASKED) ids[h] = ST_DNA_MASK;
+        return 0;
+    }
+    if ((rc = fetch_tokens(v, cid, pos - h, pos, ids)) < 0) return rc; /* left flank */
+    int64_t alen = (int64_t)strlen(alt), k = alen < W - h ? alen : W - h;
+    st_dna_encode(alt, (size_t)k, ids + h);
+    st_dna_n_to_pad(ids + h, (size_t)k);
+    if (h + k < W && (rc = fetch_tokens(v, cid, pos + rlen, pos + rlen + (W - h - k), ids + h + k)) < 0) return rc;
+    return 0;
+}
+
+void st_vep_pool(const strand_vep *v, const float *e, size_t D, double *out)
+{
+    size_t h = (size_t)v->h, H = (size_t)v->H;
+    for (size_t j = 0; j < D; j++) out[j] = e[h * D + j];
+    for (size_t k = 1; k <= H; k++) {
+        const float *a = e + (h - k) * D, *b = e + (h + k) * D;
+        for (size_t j = 0; j < D; j++) out[j] += (double)a[j] + (double)b[j];
+    }
+    for (size_t j = 0; j < D; j++) out[j] /= (double)(2 * H + 1);
+}
+
+double st_vep_cosine_distance(const double *a, const double *b, size_t D)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t j = 0; j < D; j++) ab += a[j] * b[j], aa += a[j] * a[j], bb += b[j] * b[j];
+    if (!(aa > 0) || !(bb > 0)) return NAN;
+    double d = 1.0 - ab / (sqrt(aa) * sqrt(bb));
+    return d < 0 ? 0 : d > 2 ? 2 : d;
+}
+
+/* ---- batch scoring ------------------------------------------------------------------------- */
+
+typedef struct wreq {
+    int cid, kind;
+    int64_t pos, rlen;
+    const char *alt;
+    float lg[ST_DNA_VOCAB]; /* masked: logits at the centre */
+    double *pooled;         /* ref/alt: (D) */
+} wreq;
+
+static int allele_is_symbolic(const char *a)
+{
+    return a[0] == '<' || !strcmp(a, "*") || !strcmp(a, ".") || strchr(a, '[') || strchr(a, ']');
+}
+
+static int allele_is_acgt(const char *a)
+{
+    if (!*a) return 0;
+    for (; *a; a++) {
+        int c = toupper((unsigned char)*a);
+        if (c != 'A' && c != 'C' && c != 'G' && c != 'T') return 0;
+    }
+    return 1;
+}
+
+/* Index of an equal request or a new one. */
+static int add_req(wreq *r, int *nr, int cid, int64_t pos, int kind, int64_t rlen, const char *alt)
+{
+    for (int i = *nr - 1; i >= 0; i--) {
+        if (r[i].cid != cid || r[i].pos != pos || r[i].kind != kind) continue;
+        if (kind == ST_VEP_WIN_ALT && (r[i].rlen != rlen || strcasecmp(r[i].alt, alt))) continue;
+        return i;
+    }
+    r[*nr] = (wreq){.cid = cid, .kind = kind, .pos = pos, .rlen = rlen, .alt = alt};
+    return (*nr)++;
+}
+
+static void note_example(strand_vep *v, const char *fmt, const char *contig, long long pos1, const char *a,
+                         const char *b)
+{
+    if (v->n_examples >= 5) return;
+    snprintf(v->examples[v->n_examples++], sizeof v->examples[0], fmt, contig, pos1, a, b);
+}
+
+int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
+{
+    if (!v) return st_err(NULL, STRAND_E_ARG, "strand_vep_score_batch: NULL handle");
+    if (n == 0) return 0;
+    if (!vars) return st_err(&v->err, STRAND_E_ARG, "strand_vep_score_batch: NULL variants");
+    size_t D = (size_t)v->m->cfg.d_model;
+    wreq *req = calloc(3 * n, sizeof *req);
+    int *ix = malloc(3 * n * sizeof(int)); /* per variant: masked, ref, alt request (-1: none) */
+    double *pool = NULL;
+    int nr = 0, rc = 0;
+    if (!req || !ix) {
+        rc = st_err(&v->err, STRAND_E_NOMEM, "vep: out of memory for a batch of %zu variants", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        strand_vep_variant *x = &vars[i];
+        x->llr = x->emb = NAN;
+        ix[3 * i] = ix[3 * i + 1] = ix[3 * i + 2] = -1;
+        if (!x->contig || !x->ref || !x->alt) {
+            rc = st_err(&v->err, STRAND_E_ARG, "vep: variant %zu: NULL contig or allele", i);
+            goto done;
+        }
+        if (x->pos1 < 1) {
+            rc = st_err(&v->err, STRAND_E_RANGE, "vep: %s:%lld: position must be >= 1", x->contig, (long long)x->pos1);
+            goto done;
+        }
+        if (allele_is_symbolic(x->alt)) { x->status = STRAND_VEP_SYMBOLIC; continue; }
+        int cid = st_fasta_contig_id(v->fa, x->contig);
+        if (cid < 0) {
+            x->status = STRAND_VEP_MISSING_CONTIG;
+            note_example(v, "%s:%lld %s%s (contig not in the FASTA)", x->contig, (long long)x->pos1, "", "");
+            if (v->p.missing_contig == STRAND_VEP_CONTIG_ERROR) {
+                rc = st_err(&v->err, STRAND_E_NOTFOUND, "%s:%lld: contig \"%s\" is not in the FASTA %s", x->contig,
+                            (long long)x->pos1, x->contig, v->fasta_path);
+                goto done;
+            }
+            continue;
+        }
+        if (!allele_is_acgt(x->ref) || !allele_is_acgt(x->alt)) { x->status = STRAND_VEP_UNSCORABLE; continue; }
+        int64_t pos = x->pos1 - 1, rlen = (int64_t)strlen(x->ref), clen = st_fasta_contig_len(v->fa, cid);
+        int mism = 0;
+        char fref[48] = "";
+        if (pos + rlen > clen) {
+            mism = 1;
+            snprintf(fref, sizeof fref, "(past the end, length %lld)", (long long)clen);
+        } else {
+            char *s = NULL;
+            int64_t got = 0;
+            if ((rc = st_fasta_fetch(v->fa, x->contig, pos, pos + rlen, ST_FASTA_UPPER, &s, &got)) < 0) {
+                st_err_capture(&v->err);
+                goto done;
+            }
+            for (int64_t k = 0; k < rlen && !mism; k++) mism = toupper((unsigned char)x->ref[k]) != s[k];
+            if (mism) snprintf(fref, sizeof fref, "%.40s%s", s, rlen > 40 ? "..." : "");
+            free(s);
+        }
+        x->status = STRAND_VEP_OK;
+        if (mism) {
+            x->status = STRAND_VEP_REF_MISMATCH;
+            note_example(v, "%s:%lld REF=%.40s FASTA=%s", x->contig, (long long)x->pos1, x->ref, fref);
+            if (v->p.ref_mismatch == STRAND_VEP_REF_ERROR) {
+                rc = st_err(&v->err, STRAND_E_FORMAT, "%s:%lld: REF %.40s does not match the FASTA %s (%s)", x->contig,
+                            (long long)x->pos1, x->ref, v->fasta_path, fref);
+                goto done;
+            }
+            if (v->p.ref_mismatch == STRAND_VEP_REF_SKIP) continue;
+        }
+        if (rlen == 1 && strlen(x->alt) == 1) ix[3 * i] = add_req(req, &nr, cid, pos, ST_VEP_WIN_MASKED, 0, NULL);
+        ix[3 * i + 1] = add_req(req, &nr, cid, pos, ST_VEP_WIN_REF, 0, NULL);
+        ix[3 * i + 2] = add_req(req, &nr, cid, pos, ST_VEP_WIN_ALT, rlen, x->alt);
+        v->windows_requested += 2 + (ix[3 * i] >= 0);
+    }
+    /* one forward per distinct window */
+    pool = malloc(((size_t)nr + 1) * D * sizeof(double));
+    if (!pool) {
+        rc = st_err(&v->err, STRAND_E_NOMEM, "vep: out of memory for %d pooled embeddings", nr);
+        goto done;
+    }
+    for (int r = 0; r < nr; r++) {
+        wreq *q = &req[r];
+        if ((rc = st_vep_window(v, q->cid, q->pos, q->rlen, q->alt, q->kind, v->ids)) < 0) {
+            st_err_capture(&v->err);
+            goto done;
+        }
+        int masked = q->kind == ST_VEP_WIN_MASKED;
+        rc = caduceus_forward(v->m, v->ids, 1, (size_t)v->W, CADUCEUS_INFER, masked ? v->logits : NULL,
+                              masked ? NULL : v->embed, NULL);
+        if (rc == 0 && v->p.rc_average) {
+            st_dna_revcomp(v->ids, v->ids_rc, (size_t)v->W);
+            rc = caduceus_forward(v->m, v->ids_rc, 1, (size_t)v->W, CADUCEUS_INFER, masked ? v->logits_rc : NULL,
+                                  masked ? NULL : v->embed_rc, NULL);
+        }
+        if (rc < 0) {
+            st_err_capture(&v->err);
+            goto done;
+        }
+        v->forwards++;
+        const size_t c = (size_t)v->h; /* the centre maps to itself under RC (odd window) */
+        if (masked) {
+            memcpy(q->lg, v->logits + c * ST_DNA_VOCAB, sizeof q->lg);
+            if (v->p.rc_average)
+                for (int t = 0; t < ST_DNA_VOCAB; t++)
+                    q->lg[t] = 0.5f * (q->lg[t] + v->logits_rc[c * ST_DNA_VOCAB + (size_t)st_dna_complement(t)]);
+        } else {
+            q->pooled = pool + (size_t)r * D;
+            st_vep_pool(v, v->embed, D, q->pooled);
+            if (v->p.rc_average) {
+                double *tmp = pool + (size_t)nr * D;
+                st_vep_pool(v, v->embed_rc, D, tmp);
+                for (size_t j = 0; j < D; j++) q->pooled[j] = 0.5 * (q->pooled[j] + tmp[j]);
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        strand_vep_variant *x = &vars[i];
+        if (ix[3 * i + 1] < 0) continue;
+        if (ix[3 * i] >= 0) {
+            const float *lg = req[ix[3 * i]].lg;
+            int a = st_dna_byte_to_id[(unsigned char)x->alt[0]], b = st_dna_byte_to_id[(unsigned char)x->ref[0]];
+            x->llr = (double)lg[a] - (double)lg[b]; /* log-softmax normaliser cancels (SPEC §3.7) */
+        }
+        x->emb = st_vep_cosine_distance(req[ix[3 * i + 1]].pooled, req[ix[3 * i + 2]].pooled, D);
+    }
+done:
+    free(req), free(ix), free(pool);
+    return rc;
+}
+
+int strand_vep_score_snv(strand_vep *v, const char *contig, int64_t pos1, const char *ref, const char *alt,
+                         double *llr, double *emb_dist)
+{
+    strand_vep_variant x = {.contig = contig, .pos1 = pos1, .ref = ref, .alt = alt};
+    int rc = strand_vep_score_batch(v, &x, 1);
+    if (rc < 0) return rc;
+    if (llr) *llr = x.llr;
+    if (emb_dist) *emb_dist = x.emb;
+    return x.status;
+}

@@ -1,0 +1,59 @@
+/* Variant effect prediction with Caduceus (SPEC §3.7): zero-shot LLR at a masked site and the
+ * embedding distance between REF and ALT windows; public API strand_vep_* in include/strand.h.
+ *
+ * Flow of a variant: VCF record (io/vcf) → reference window (io/fasta) → tokens
+ * (core/tokenizer_dna, N → [PAD], outside the contig → [PAD]) → caduceus_forward (INFER: PS is
+ * exactly RC-equivariant, PH is post-hoc conjoined) → scores (vep.c) → INFO fields (vep_vcf.c).
+ *
+ * Windows: odd length W = 2h+1, the variant's first REF base at index h:
+ *   ref    = FASTA[pos−h .. pos+h]
+ *   masked = ref with index h set to [MASK]                          (SNV LLR)
+ *   alt    = FASTA[pos−h .. pos−1] + ALT + FASTA[pos+len(REF) ..], cut to W   (re-centred ALT haplotype)
+ * LLR = logit[alt] − logit[ref] at index h of the masked window (the softmax normaliser cancels,
+ * so the score is exactly antisymmetric in REF/ALT for the same masked context).
+ * EMB = 1 − cos(pool(ref), pool(alt)), pool = mean of the per-position embedding over indices
+ * h−H .. h+H, summed in mirrored pairs (e[h−k] + e[h+k]) so that the reverse-complement window
+ * gives the same sum bit for bit.
+ * With rc_average the reverse-complemented window is run too: logits at the centre are averaged as
+ * (lg[v] + lg_rc[comp v]) / 2 and pooled embeddings as (pool + pool_rc) / 2 (the RC window's
+ * pooling pairs mirror the forward ones), which is symmetric term by term, so a variant and its
+ * reverse-complement representation give bit-identical scores.
+ * A batch deduplicates windows: every (contig, pos, kind, REF length, ALT) window runs once. */
+#ifndef STRAND_CADUCEUS_VEP_H
+#define STRAND_CADUCEUS_VEP_H
+#include <stdint.h>
+
+#include "caduceus/caduceus.h"
+#include "core/error.h"
+#include "io/fasta.h"
+#include "strand.h"
+
+#define ST_VEP_DEFAULT_MODEL "caduceus-ps-chr20.safetensors"
+
+struct strand_vep {
+    caduceus_model *m;
+    st_fasta *fa;
+    strand_vep_params p;
+    int W, h, H; /* window (odd), centre index, pooling half-width */
+    char sha256[65];
+    char *model_path, *fasta_path;
+    st_errbuf err;
+    /* one forward at a time: (W) ids, (W,16) logits, (W,D) embeddings */
+    int32_t *ids;
+    float *logits, *embed;
+    int32_t *ids_rc;            /* rc_average: the reverse-complemented window */
+    float *logits_rc, *embed_rc;
+    int64_t windows_requested, forwards; /* running totals */
+    int n_examples;
+    char examples[5][160];
+};
+
+/* Token ids (W) of a window of `kind` for the variant (contig cid, 0-based pos, REF length rlen,
+ * ALT text alt); see the header comment. 0 or STRAND_E_*. */
+enum { ST_VEP_WIN_REF = 0, ST_VEP_WIN_MASKED = 1, ST_VEP_WIN_ALT = 2 };
+int st_vep_window(strand_vep *v, int cid, int64_t pos, int64_t rlen, const char *alt, int kind, int32_t *ids);
+/* Pooled embedding (D, double) of per-position embeddings e (W,D) around the centre. */
+void st_vep_pool(const strand_vep *v, const float *e, size_t D, double *out);
+/* 1 − cos(a, b) for D-vectors; NaN when a norm is 0. */
+double st_vep_cosine_distance(const double *a, const double *b, size_t D);
+#endif

@@ -1,0 +1,175 @@
+/* strand_vep_annotate_vcf: stream a VCF/BCF, score every ALT in batches, write STRAND_LLR and
+ * STRAND_EMB (Number=A) with the header documenting them and provenance (SPEC §7). Records, order
+ * and existing fields pass through untouched; memory is one batch of records. */
+#include <htslib/kstring.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caduceus/vep.h"
+#include "core/progress.h"
+#include "io/vcf.h"
+
+static int add_header(strand_vep *v, bcf_hdr_t *h, int argc, char *const *argv)
+{
+    char d[1024];
+    snprintf(d, sizeof d,
+             "Zero-shot log-likelihood ratio log p(ALT) - log p(REF) in nats from the masked-LM head of the "
+             "Caduceus model, with the variant position set to [MASK] in the %d-bp reference window centred on it; "
+             "strand-averaged (PS: exact reverse-complement-equivariant head; PH: post-hoc conjoined). Positive = "
+             "ALT more likely than REF under the model. SNVs only: missing for indels, MNVs, symbolic alleles and "
+             "unscored records. Window positions past a contig end and N bases are [PAD]",
+             v->W);
+    int rc = st_vcf_hdr_add_info(h, "STRAND_LLR", "A", "Float", d);
+    if (rc < 0) return rc;
+    snprintf(d, sizeof d,
+             "Cosine distance in [0,2] (0 = identical) between the mean-pooled strand-collapsed embeddings of the "
+             "REF and ALT %d-bp windows (ALT window = ALT haplotype re-centred to the same length), pooled over "
+             "+-%d bp around the variant. SNVs and indels; missing for symbolic alleles and unscored records",
+             v->W, v->H);
+    if ((rc = st_vcf_hdr_add_info(h, "STRAND_EMB", "A", "Float", d)) < 0) return rc;
+    if (!v->p.no_version && (rc = st_vcf_hdr_add_provenance(h, "vep", argc, argv)) < 0) return rc;
+    const char *name = strrchr(v->model_path, '/');
+    name = name && name[1] ? name + 1 : v->model_path;
+    kstring_t s = {0, 0, NULL};
+    ksprintf(&s, "##strand_vepModel=<Name=\"%s\",SHA256=%s,Kind=%s,d_model=%d,n_layer=%d,window=%d,pool_half_width=%d>",
+             name, v->sha256, v->m->cfg.rcps ? "caduceus_ps" : "caduceus_ph", v->m->cfg.d_model, v->m->cfg.n_layer,
+             v->W, v->H);
+    rc = bcf_hdr_append(h, s.s);
+    free(s.s);
+    if (rc != 0 || bcf_hdr_sync(h) != 0) return st_err(NULL, STRAND_E_INTERNAL, "cannot add the model header line");
+    return 0;
+}
+
+/* One batch: score, set INFO, write, free the records. */
+static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, int nrec, strand_vep_variant *vars,
+                 strand_vep_summary *sum, float *buf)
+{
+    bcf_hdr_t *h = st_vcf_writer_header(w);
+    size_t nv = 0;
+    for (int i = 0; i < nrec; i++) {
+        bcf1_t *r = recs[i];
+        for (int a = 0; a < st_vcf_n_alt(r); a++)
+            vars[nv++] = (strand_vep_variant){.contig = st_vcf_chrom(h, r), .pos1 = r->pos + 1,
+                                              .ref = st_vcf_ref(r), .alt = st_vcf_alt(r, a)};
+    }
+    int rc = strand_vep_score_batch(v, vars, nv);
+    if (rc < 0) return rc;
+    nv = 0;
+    for (int i = 0; i < nrec && rc == 0; i++) {
+        bcf1_t *r = recs[i];
+        int na = st_vcf_n_alt(r), any_llr = 0, any_emb = 0;
+        sum->records++;
+        if (na == 0) sum->no_alt++;
+        for (int a = 0; a < na; a++) {
+            strand_vep_variant *x = &vars[nv + (size_t)a];
+            sum->alts++;
+            switch (x->status) {
+            case STRAND_VEP_SYMBOLIC: sum->symbolic++; break;
+            case STRAND_VEP_UNSCORABLE: sum->unscorable++; break;
+            case STRAND_VEP_REF_MISMATCH: sum->ref_mismatch++; break;
+            case STRAND_VEP_MISSING_CONTIG: sum->missing_contig++; break;
+            default: break;
+            }
+            if (isnan(x->llr)) bcf_float_set_missing(buf[a]);
+            else buf[a] = (float)x->llr, any_llr = 1, sum->llr_scored++;
+        }
+        /* clear stale values (re-annotation), then set only what was scored */
+        bcf_update_info_float(h, r, "STRAND_LLR", NULL, 0);
+        bcf_update_info_float(h, r, "STRAND_EMB", NULL, 0);
+        if (any_llr) rc = bcf_update_info_float(h, r, "STRAND_LLR", buf, na);
+        for (int a = 0; a < na; a++) {
+            strand_vep_variant *x = &vars[nv + (size_t)a];
+            if (isnan(x->emb)) bcf_float_set_missing(buf[a]);
+            else buf[a] = (float)x->emb, any_emb = 1, sum->emb_scored++;
+        }
+        if (rc == 0 && any_emb) rc = bcf_update_info_float(h, r, "STRAND_EMB", buf, na);
+        if (rc != 0) {
+            rc = st_err(NULL, STRAND_E_INTERNAL, "%s:%lld: cannot set the STRAND_ INFO fields", st_vcf_chrom(h, r),
+                        (long long)r->pos + 1);
+            break;
+        }
+        nv += (size_t)na;
+        rc = st_vcf_write(w, r);
+    }
+    return rc;
+}
+
+int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_path, char mode, int index,
+                            const char *const *regions, int n_regions, int argc, char *const *argv,
+                            strand_vep_summary *sum_out)
+{
+    if (!v) return st_err(NULL, STRAND_E_ARG, "strand_vep_annotate_vcf: NULL handle");
+    if (!in_path || !out_path) return st_err(&v->err, STRAND_E_ARG, "strand_vep_annotate_vcf: NULL path");
+    strand_vep_summary sum;
+    memset(&sum, 0, sizeof sum);
+    int64_t win0 = v->windows_requested, fw0 = v->forwards;
+    v->n_examples = 0;
+    st_vcf_reader *r = NULL;
+    st_vcf_writer *w = NULL;
+    bcf1_t **recs = NULL;
+    strand_vep_variant *vars = NULL;
+    float *buf = NULL;
+    size_t cap_vars = 0;
+    int nrec = 0, rc = st_vcf_open(&r, in_path, regions, n_regions);
+    if (rc < 0) goto done;
+    bcf_hdr_t *hdr = st_vcf_header(r);
+    if ((rc = add_header(v, hdr, argc, argv)) < 0) goto done;
+    if ((rc = st_vcf_writer_open(&w, out_path, mode, hdr, index)) < 0) goto done;
+    recs = calloc((size_t)v->p.batch, sizeof *recs);
+    if (!recs) {
+        rc = st_err(NULL, STRAND_E_NOMEM, "out of memory");
+        goto done;
+    }
+    st_progress *pg = st_progress_create("vep records", 0, v->p.quiet, stderr);
+    size_t nalt = 0, maxalt = 1;
+    for (;;) {
+        bcf1_t *rec = NULL;
+        int ret = st_vcf_next(r, &rec);
+        if (ret < 0) { rc = ret; break; }
+        if (ret > 0) {
+            if (!(recs[nrec] = bcf_dup(rec)) || bcf_unpack(recs[nrec], BCF_UN_INFO) < 0) {
+                rc = st_err(NULL, STRAND_E_NOMEM, "out of memory");
+                break;
+            }
+            size_t na = (size_t)st_vcf_n_alt(recs[nrec]);
+            nalt += na;
+            if (na > maxalt) maxalt = na;
+            nrec++;
+        }
+        if (nrec > 0 && (ret == 0 || nrec == v->p.batch)) {
+            if (nalt > cap_vars || !buf) {
+                free(vars), free(buf);
+                cap_vars = nalt > cap_vars ? nalt * 2 : cap_vars;
+                vars = malloc(cap_vars * sizeof *vars);
+                buf = malloc(cap_vars * sizeof *buf);
+                if (!vars || !buf) { rc = st_err(NULL, STRAND_E_NOMEM, "out of memory"); break; }
+            }
+            rc = flush(v, w, recs, nrec, vars, &sum, buf);
+            for (int i = 0; i < nrec; i++) bcf_destroy(recs[i]), recs[i] = NULL;
+            nrec = 0, nalt = 0;
+            if (rc < 0) break;
+            st_progress_update(pg, (uint64_t)sum.records);
+        }
+        if (ret == 0) break;
+    }
+    (void)maxalt;
+    st_progress_finish(pg);
+done:
+    if (recs)
+        for (int i = 0; i < nrec; i++) bcf_destroy(recs[i]);
+    free(recs), free(vars), free(buf);
+    if (r) st_vcf_close(r);
+    if (w) {
+        if (rc == 0) rc = st_vcf_writer_close(w);
+        else st_vcf_writer_abort(w);
+    }
+    sum.windows_requested = v->windows_requested - win0;
+    sum.forwards = v->forwards - fw0;
+    sum.n_examples = v->n_examples;
+    memcpy(sum.examples, v->examples, sizeof sum.examples);
+    if (sum_out) *sum_out = sum;
+    if (rc < 0) st_err_capture(&v->err);
+    return rc;
+}

@@ -1,0 +1,587 @@
+/* strand vep: windows, LLR antisymmetry, reverse-complement invariance, batch/thread independence,
+ * window sharing, the annotated VCF against bcftools, and every documented bad input.
+ * Data: tests/data/vep (real C. elegans sequence from htslib-test's ce.fa, VCFs derived from it by
+ * tests/reference/vep_fixtures.py). Models: tiny random PS/PH Caduceus written here (mechanics,
+ * not accuracy). */
+#include <ctype.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "caduceus/caduceus.h"
+#include "caduceus/vep.h"
+#include "caduceus/vep_sha256.h"
+#include "core/tokenizer_dna.h"
+#include "strand.h"
+#include "test_util.h"
+
+#define REF_FA STRAND_TEST_DATA "/vep/ref.fa"
+#define VARS_VCF STRAND_TEST_DATA "/vep/variants.vcf"
+#define TEST_WINDOW 101
+#define TEST_H 20
+
+static char g_ps[1024], g_ph[1024];
+
+/* A tiny random model; embeddings scaled up so that logits are O(1) and scores are not ~0. */
+static int make_model(const char *path, int rcps, uint64_t seed)
+{
+    caduceus_config c;
+    caduceus_default_config(&c);
+    c.d_model = 16, c.n_layer = 2, c.rcps = rcps;
+    caduceus_model *m = NULL;
+    if (caduceus_create(&m, &c) < 0) return -1;
+    caduceus_init_weights(m, seed);
+    float *E = pb_param(&m->pb, m->emb);
+    for (size_t i = 0; i < m->pb.entries[m->emb].numel; i++) E[i] *= 50.0f;
+    int rc = caduceus_save(m, path);
+    caduceus_free(m);
+    return rc;
+}
+
+static int suite_init(void)
+{
+    snprintf(g_ps, sizeof g_ps, "%s", tu_tmp("vep_ps.safetensors"));
+    snprintf(g_ph, sizeof g_ph, "%s", tu_tmp("vep_ph.safetensors"));
+    if (make_model(g_ps, 1, 11) < 0 || make_model(g_ph, 0, 12) < 0) return 1;
+    return 0;
+}
+
+static strand_vep *open_vep(const char *model, const char *fasta, int threads)
+{
+    strand_vep_params p = strand_vep_default_params();
+    p.window = TEST_WINDOW, p.pool_half_width = TEST_H, p.threads = threads, p.quiet = 1;
+    strand_vep *v = NULL;
+    int rc = strand_vep_create(model, fasta, &p, &v);
+    if (rc < 0) fprintf(stderr, "    strand_vep_create: %s\n", strand_last_error());
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    return v;
+}
+
+/* ---- fixtures read back ---------------------------------------------------------------------- */
+typedef struct contig { char name[64]; char *seq; int64_t len; } contig;
+
+static int read_fasta(const char *path, contig *cs, int max)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) return -1;
+    char line[4096];
+    int n = -1;
+    size_t cap = 0;
+    while (fgets(line, sizeof line, fp)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0] == '>') {
+            if (++n >= max) break;
+            snprintf(cs[n].name, sizeof cs[n].name, "%.63s", line + 1);
+            cap = 1 << 16;
+            cs[n].seq = malloc(cap);
+            cs[n].len = 0;
+        } else if (n >= 0) {
+            size_t k = strlen(line);
+            if ((size_t)cs[n].len + k + 1 > cap) cs[n].seq = realloc(cs[n].seq, cap = 2 * (cap + k));
+            memcpy(cs[n].seq + cs[n].len, line, k + 1);
+            cs[n].len += (int64_t)k;
+        }
+    }
+    fclose(fp);
+    return n + 1;
+}
+
+static void write_fasta(const char *path, const contig *cs, int n)
+{
+    FILE *fp = fopen(path, "w");
+    for (int i = 0; i < n; i++) {
+        fprintf(fp, ">%s\n", cs[i].name);
+        for (int64_t j = 0; j < cs[i].len; j += 60) fprintf(fp, "%.60s\n", cs[i].seq + j);
+    }
+    fclose(fp);
+    char fai[1100];
+    snprintf(fai, sizeof fai, "%s.fai", path);
+    unlink(fai); /* a fresh index (faidx refuses stale ones) */
+}
+
+typedef struct vrec { char chrom[64], ref[64], alt[128], note[64]; int64_t pos; } vrec;
+
+/* Records of the fixture VCF (CHROM POS REF ALT NOTE). */
+static int read_vcf(const char *path, vrec *v, int max)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) return -1;
+    char line[8192];
+    int n = 0;
+    while (n < max && fgets(line, sizeof line, fp)) {
+        if (line[0] == '#') continue;
+        long long pos;
+        char info[1024];
+        if (sscanf(line, "%63s %lld %*s %63s %127s %*s %*s %1023s", v[n].chrom, &pos, v[n].ref, v[n].alt, info) != 5)
+            continue;
+        v[n].pos = pos;
+        char *p = strstr(info, "NOTE=");
+        snprintf(v[n].note, sizeof v[n].note, "%s", p ? p + 5 : "");
+        v[n].note[strcspn(v[n].note, ";")] = 0;
+        n++;
+    }
+    fclose(fp);
+    return n;
+}
+
+static char comp(char b)
+{
+    switch (toupper((unsigned char)b)) {
+    case 'A': return 'T';
+    case 'C': return 'G';
+    case 'G': return 'C';
+    case 'T': return 'A';
+    default: return 'N';
+    }
+}
+
+static int is_snv(const vrec *r) { return strlen(r->ref) == 1 && strlen(r->alt) == 1 && isalpha((unsigned char)r->alt[0]); }
+
+/* ---- tests ------------------------------------------------------------------------------------ */
+
+static void test_sha256_vs_sha256sum(void)
+{
+    const char *paths[2] = {g_ps, REF_FA};
+    for (int i = 0; i < 2; i++) {
+        char hex[65], cmd[2048], out[256];
+        CU_ASSERT_EQUAL_FATAL(st_sha256_file(paths[i], hex), 0);
+        snprintf(cmd, sizeof cmd, "sha256sum '%s' | cut -c1-64", paths[i]);
+        CU_ASSERT_EQUAL_FATAL(tu_run(cmd, out, sizeof out), 0);
+        out[strcspn(out, "\n")] = 0;
+        fprintf(stderr, "    sha256 %s\n      ours %s\n      sha256sum %s\n", paths[i], hex, out);
+        CU_ASSERT_STRING_EQUAL(hex, out);
+    }
+    CU_ASSERT_EQUAL(st_sha256_file(tu_tmp("vep_no_such_file"), (char[65]){0}), STRAND_E_IO);
+}
+
+/* Window tokens against the FASTA text read independently: ref, masked, ALT haplotypes (SNV,
+ * deletion, insertion) and [PAD] past both contig ends. */
+static void test_windows(void)
+{
+    contig cs[4];
+    int nc = read_fasta(REF_FA, cs, 4);
+    CU_ASSERT_EQUAL_FATAL(nc, 2);
+    strand_vep *v = open_vep(g_ps, REF_FA, 0);
+    int W = v->W, h = v->h;
+    CU_ASSERT_EQUAL(W, TEST_WINDOW);
+    int32_t *ids = malloc((size_t)W * sizeof(int32_t)), *want = malloc((size_t)W * sizeof(int32_t));
+    char *hap = malloc(20000);
+    struct { int64_t pos; int64_t rlen; const char *alt; int kind; } cases[] = {
+        {1000, 1, NULL, ST_VEP_WIN_REF},        {1000, 1, NULL, ST_VEP_WIN_MASKED},
+        {1000, 1, "A", ST_VEP_WIN_ALT},         {1499, 3, "G", ST_VEP_WIN_ALT},
+        {1599, 1, "CGATTACA", ST_VEP_WIN_ALT}, {2, 1, NULL, ST_VEP_WIN_REF},
+        {2, 1, "A", ST_VEP_WIN_ALT},           {4996, 1, NULL, ST_VEP_WIN_MASKED},
+        {4990, 4, "T", ST_VEP_WIN_ALT},        {0, 1, "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT", ST_VEP_WIN_ALT}};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        for (int ci = 0; ci < 2; ci++) {
+            const contig *c = &cs[ci];
+            int64_t pos = cases[k].pos;
+            /* the haplotype as text, then the window [pos-h, pos+h] of it, '.' outside the contig */
+            int64_t n = 0;
+            if (cases[k].kind == ST_VEP_WIN_ALT) {
+                memcpy(hap, c->seq, (size_t)pos);
+                n = pos;
+                n += (int64_t)strlen(strcpy(hap + n, cases[k].alt));
+                memcpy(hap + n, c->seq + pos + cases[k].rlen, (size_t)(c->len - pos - cases[k].rlen));
+                n += c->len - pos - cases[k].rlen;
+            } else {
+                memcpy(hap, c->seq, (size_t)c->len);
+                n = c->len;
+            }
+            for (int i = 0; i < W; i++) {
+                int64_t q = pos - h + i;
+                int t = q < 0 || q >= n ? ST_DNA_PAD : st_dna_byte_to_id[(unsigned char)hap[q]];
+                want[i] = t == ST_DNA_N ? ST_DNA_PAD : t;
+            }
+            if (cases[k].kind == ST_VEP_WIN_MASKED) want[h] = ST_DNA_MASK;
+            CU_ASSERT_EQUAL_FATAL(st_vep_window(v, ci, pos, cases[k].rlen, cases[k].alt, cases[k].kind, ids), 0);
+            for (int i = 0; i < W; i++)
+                if (ids[i] != want[i]) {
+                    if (!bad++)
+                        fprintf(stderr, "    FIRST MISMATCH case %zu contig %d index %d: got %d want %d\n", k, ci, i,
+                                ids[i], want[i]);
+                }
+        }
+    }
+    fprintf(stderr, "    window tokens: %d mismatches over %zu windows\n", bad, 2 * sizeof cases / sizeof cases[0]);
+    CU_ASSERT_EQUAL(bad, 0);
+    /* padding is really exercised: position 2 has 48 [PAD] on the left */
+    CU_ASSERT_EQUAL(st_vep_window(v, 0, 2, 1, NULL, ST_VEP_WIN_REF, ids), 0);
+    int npad = 0;
+    for (int i = 0; i < W; i++) npad += ids[i] == ST_DNA_PAD;
+    CU_ASSERT_EQUAL(npad, h - 2);
+    free(ids), free(want), free(hap);
+    for (int i = 0; i < nc; i++) free(cs[i].seq);
+    strand_vep_free(v);
+}
+
+/* Swapping REF and ALT on a FASTA copy with the ALT base written in: the masked context is
+ * identical, so LLR must negate exactly (bitwise) and EMB must be identical. */
+static void test_llr_antisymmetry(void)
+{
+    contig cs[4];
+    int nc = read_fasta(REF_FA, cs, 4);
+    vrec r[64];
+    int nr = read_vcf(VARS_VCF, r, 64);
+    CU_ASSERT_FATAL(nr > 10);
+    for (const char *model = g_ps; model; model = model == g_ps ? g_ph : NULL) {
+        strand_vep *v = open_vep(model, REF_FA, 0);
+        int tested = 0, exact = 0;
+        for (int i = 0; i < nr && tested < 6; i++) {
+            if (!is_snv(&r[i]) || strcmp(r[i].note, "snv")) continue;
+            double llr, emb, llr2, emb2;
+            CU_ASSERT_EQUAL_FATAL(strand_vep_score_snv(v, r[i].chrom, r[i].pos, r[i].ref, r[i].alt, &llr, &emb),
+                                  STRAND_VEP_OK);
+            int ci = strcmp(r[i].chrom, cs[0].name) ? 1 : 0;
+            char old = cs[ci].seq[r[i].pos - 1];
+            cs[ci].seq[r[i].pos - 1] = r[i].alt[0];
+            const char *alt_fa = tu_tmp("vep_alt.fa");
+            write_fasta(alt_fa, cs, nc);
+            cs[ci].seq[r[i].pos - 1] = old;
+            strand_vep *v2 = open_vep(model, alt_fa, 0);
+            CU_ASSERT_EQUAL(strand_vep_score_snv(v2, r[i].chrom, r[i].pos, r[i].alt, r[i].ref, &llr2, &emb2),
+                            STRAND_VEP_OK);
+            strand_vep_free(v2);
+            fprintf(stderr, "    %s %s:%lld %s>%s LLR %.9g swapped %.9g | EMB %.9g swapped %.9g\n",
+                    model == g_ps ? "PS" : "PH", r[i].chrom, (long long)r[i].pos, r[i].ref, r[i].alt, llr, llr2, emb,
+                    emb2);
+            CU_ASSERT(llr != 0.0);
+            CU_ASSERT(emb > 0.0);
+            exact += llr2 == -llr && emb2 == emb;
+            tested++;
+        }
+        CU_ASSERT_EQUAL(tested, 6);
+        CU_ASSERT_EQUAL(exact, tested);
+        strand_vep_free(v);
+    }
+    for (int i = 0; i < nc; i++) free(cs[i].seq);
+}
+
+/* The reverse-complemented FASTA with mirrored coordinates gives the same scores: PS (exact
+ * RC-equivariant head) and PH (post-hoc conjoined). Bitwise expected; tolerance 1e-6 stated. */
+static void test_reverse_complement_invariance(void)
+{
+    contig cs[4], rc[4];
+    int nc = read_fasta(REF_FA, cs, 4);
+    for (int i = 0; i < nc; i++) {
+        rc[i] = cs[i];
+        rc[i].seq = malloc((size_t)cs[i].len + 1);
+        for (int64_t j = 0; j < cs[i].len; j++) rc[i].seq[j] = comp(cs[i].seq[cs[i].len - 1 - j]);
+        rc[i].seq[cs[i].len] = 0;
+    }
+    const char *rc_fa = tu_tmp("vep_rc.fa");
+    write_fasta(rc_fa, rc, nc);
+    vrec r[64];
+    int nr = read_vcf(VARS_VCF, r, 64);
+    for (const char *model = g_ps; model; model = model == g_ps ? g_ph : NULL) {
+        strand_vep *v = open_vep(model, REF_FA, 0), *w = open_vep(model, rc_fa, 0);
+        double maxd = 0;
+        int n = 0, bitwise = 0;
+        for (int i = 0; i < nr; i++) {
+            if (!is_snv(&r[i]) || strstr(r[i].note, "mismatch") || strstr(r[i].note, "unknown")) continue;
+            int ci = strcmp(r[i].chrom, cs[0].name) ? 1 : 0;
+            double a1, e1, a2, e2;
+            char rr[2] = {comp(r[i].ref[0]), 0}, ra[2] = {comp(r[i].alt[0]), 0};
+            CU_ASSERT_EQUAL(strand_vep_score_snv(v, r[i].chrom, r[i].pos, r[i].ref, r[i].alt, &a1, &e1), 0);
+            CU_ASSERT_EQUAL(strand_vep_score_snv(w, r[i].chrom, cs[ci].len - r[i].pos + 1, rr, ra, &a2, &e2), 0);
+            maxd = fmax(maxd, fmax(fabs(a1 - a2), fabs(e1 - e2)));
+            bitwise += a1 == a2 && e1 == e2;
+            n++;
+        }
+        fprintf(stderr, "    %s: %d SNVs (incl. 3 bp from both contig ends), max |forward - RC| = %.3g, bitwise equal %d/%d\n",
+                model == g_ps ? "PS" : "PH", n, maxd, bitwise, n);
+        CU_ASSERT(n >= 20);
+        CU_ASSERT(maxd <= 1e-6);
+        strand_vep_free(v), strand_vep_free(w);
+    }
+    for (int i = 0; i < nc; i++) free(cs[i].seq), free(rc[i].seq);
+}
+
+/* All variants in one batch vs one at a time, 1 vs 2 threads: bitwise identical. Also the window
+ * sharing: one masked forward for the 3 ALTs of a site. */
+static void test_batch_thread_independence_and_sharing(void)
+{
+    vrec r[64];
+    int nr = read_vcf(VARS_VCF, r, 64);
+    strand_vep_variant va[128], vb[128];
+    int n = 0;
+    for (int i = 0; i < nr; i++) {
+        char *s = r[i].alt;
+        for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ","))
+            va[n++] = (strand_vep_variant){.contig = r[i].chrom, .pos1 = r[i].pos, .ref = r[i].ref, .alt = tok};
+    }
+    memcpy(vb, va, sizeof va);
+    strand_vep *v = open_vep(g_ps, REF_FA, 1);
+    CU_ASSERT_EQUAL_FATAL(strand_vep_score_batch(v, va, (size_t)n), 0);
+    int64_t fw_batch = v->forwards, req = v->windows_requested;
+    strand_vep_free(v);
+    v = open_vep(g_ps, REF_FA, 2);
+    for (int i = 0; i < n; i++) CU_ASSERT_EQUAL_FATAL(strand_vep_score_batch(v, &vb[i], 1), 0);
+    int64_t fw_single = v->forwards;
+    strand_vep_free(v);
+    strand_set_threads(0);
+    int same = 0, scored = 0;
+    for (int i = 0; i < n; i++) {
+        same += va[i].status == vb[i].status && (va[i].llr == vb[i].llr || (isnan(va[i].llr) && isnan(vb[i].llr))) &&
+                (va[i].emb == vb[i].emb || (isnan(va[i].emb) && isnan(vb[i].emb)));
+        scored += !isnan(va[i].emb);
+    }
+    fprintf(stderr, "    %d ALTs (%d scored): batch/1 thread vs single/2 threads bitwise equal %d/%d; "
+            "forwards batched %lld (requested %lld), one at a time %lld\n", n, scored, same, n, (long long)fw_batch,
+            (long long)req, (long long)fw_single);
+    CU_ASSERT_EQUAL(same, n);
+    CU_ASSERT(scored >= 25);
+    CU_ASSERT(fw_batch < fw_single);
+    /* one site, three ALTs: 1 masked + 1 ref + 3 alt windows */
+    v = open_vep(g_ps, REF_FA, 0);
+    int i0 = -1;
+    for (int i = 0; i < nr; i++)
+        if (!strcmp(r[i].note, "multiallelic_snv")) i0 = i;
+    CU_ASSERT_FATAL(i0 >= 0);
+    const char *alts[3] = {"A", "C", "G"};
+    strand_vep_variant m[3];
+    int k = 0;
+    for (int j = 0; j < 3; j++)
+        if (strcmp(alts[j], r[i0].ref)) m[k++] = (strand_vep_variant){.contig = r[i0].chrom, .pos1 = r[i0].pos, .ref = r[i0].ref, .alt = alts[j]};
+    CU_ASSERT_EQUAL(k, 3 - (strchr("ACG", r[i0].ref[0]) != NULL));
+    CU_ASSERT_EQUAL(strand_vep_score_batch(v, m, (size_t)k), 0);
+    fprintf(stderr, "    multi-allelic site with %d ALTs: %lld forwards for %lld windows requested\n", k,
+            (long long)v->forwards, (long long)v->windows_requested);
+    CU_ASSERT_EQUAL(v->forwards, 2 + k);
+    CU_ASSERT_EQUAL(v->windows_requested, 3 * k);
+    strand_vep_free(v);
+}
+
+/* ---- CLI ----------------------------------------------------------------------------------------- */
+
+static int run_vep(const char *args, const char *out, char *log, size_t cap)
+{
+    char cmd[4096];
+    unlink(out);
+    snprintf(cmd, sizeof cmd, "%s vep -f %s --window %d --pool-half-width %d -q %s -o %s 2>&1", STRAND_BIN, REF_FA,
+             TEST_WINDOW, TEST_H, args, out);
+    return tu_run(cmd, log, cap);
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Count ',' separated fields in s. */
+static int nfields(const char *s)
+{
+    int n = 1;
+    for (; *s; s++) n += *s == ',';
+    return n;
+}
+
+/* No ',' separated field of s is the missing value '.'. */
+static int all_present(const char *s)
+{
+    for (const char *p = s; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == 1 && *p == '.') return 0;
+        p += k;
+        if (*p == ',') p++;
+    }
+    return 1;
+}
+
+static void test_cli_annotate(void)
+{
+    static char log[1 << 16], a[1 << 16], b[1 << 16], cmd[4096];
+    const char *out = tu_tmp("vep_out.vcf.gz");
+    char args[2048];
+    snprintf(args, sizeof args, "-m %s -W %s", g_ps, VARS_VCF);
+    int st = run_vep(args, out, log, sizeof log);
+    if (st) fprintf(stderr, "    %s\n", log);
+    CU_ASSERT_EQUAL_FATAL(st, 0);
+    CU_ASSERT(file_exists(tu_tmp("vep_out.vcf.gz.csi")));
+    /* bcftools reads it and indexes it */
+    snprintf(cmd, sizeof cmd, "bcftools view %s > /dev/null 2>&1", out);
+    CU_ASSERT_EQUAL(tu_run(cmd, NULL, 0), 0);
+    snprintf(cmd, sizeof cmd, "bcftools index -f -t %s 2>&1", out);
+    CU_ASSERT_EQUAL(tu_run(cmd, NULL, 0), 0);
+    /* every original field unchanged, same records in the same order */
+    snprintf(cmd, sizeof cmd, "bcftools view -H %s", VARS_VCF);
+    CU_ASSERT_EQUAL(tu_run(cmd, a, sizeof a), 0);
+    snprintf(cmd, sizeof cmd, "bcftools annotate -x INFO/STRAND_LLR,INFO/STRAND_EMB %s | bcftools view -H", out);
+    CU_ASSERT_EQUAL(tu_run(cmd, b, sizeof b), 0);
+    CU_ASSERT(strlen(a) > 1000);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    /* one value per ALT, missing exactly where documented */
+    snprintf(cmd, sizeof cmd, "bcftools query -f '%%ALT\\t%%INFO/NOTE\\t%%STRAND_LLR\\t%%STRAND_EMB\\n' %s", out);
+    CU_ASSERT_EQUAL_FATAL(tu_run(cmd, b, sizeof b), 0);
+    int lines = 0, bad = 0;
+    for (char *save = NULL, *ln = strtok_r(b, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save), lines++) {
+        char alt[256], note[64], llr[256], emb[256];
+        if (sscanf(ln, "%255s %63s %255s %255s", alt, note, llr, emb) != 4) { bad++; continue; }
+        int na = nfields(alt);
+        int ok = nfields(llr) == na && nfields(emb) == na;
+        if (!strcmp(note, "snv") || !strcmp(note, "near_start") || !strcmp(note, "near_end") ||
+            !strcmp(note, "multiallelic_snv"))
+            ok = ok && all_present(llr) && all_present(emb);
+        if (!strcmp(note, "deletion") || !strcmp(note, "insertion") || !strcmp(note, "mnv"))
+            ok = ok && !strcmp(llr, ".") && strcmp(emb, ".");
+        if (!strcmp(note, "symbolic") || !strcmp(note, "ref_mismatch") || !strcmp(note, "unknown_contig"))
+            ok = !strcmp(llr, ".") && !strcmp(emb, ".");
+        if (!strcmp(note, "snv_and_star")) ok = ok && llr[0] != '.' && !strcmp(strchr(llr, ','), ",.") && !strcmp(strchr(emb, ','), ",.");
+        if (!strcmp(note, "snv_and_insertion")) ok = ok && llr[0] != '.' && !strcmp(strchr(llr, ','), ",.") && emb[0] != '.' && strchr(emb, ',')[1] != '.';
+        if (!ok) {
+            bad++;
+            fprintf(stderr, "    unexpected: %s\n", ln);
+        }
+    }
+    fprintf(stderr, "    %d records checked, %d unexpected\n", lines, bad);
+    CU_ASSERT_EQUAL(lines, 31);
+    CU_ASSERT_EQUAL(bad, 0);
+    /* header: both fields documented, provenance, model checksum = sha256sum */
+    snprintf(cmd, sizeof cmd, "bcftools view -h %s", out);
+    CU_ASSERT_EQUAL(tu_run(cmd, b, sizeof b), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "##INFO=<ID=STRAND_LLR,Number=A,Type=Float,Description=\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "##INFO=<ID=STRAND_EMB,Number=A,Type=Float,Description=\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "nats"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "Positive = ALT more likely"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "##strand_vepVersion="));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "##strand_vepCommand=strand vep"));
+    char sha[65];
+    CU_ASSERT_EQUAL(st_sha256_file(g_ps, sha), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, sha));
+    /* --no-version drops the provenance lines */
+    snprintf(args, sizeof args, "-m %s --no-version %s", g_ps, VARS_VCF);
+    CU_ASSERT_EQUAL(run_vep(args, tu_tmp("vep_nov.vcf"), log, sizeof log), 0);
+    snprintf(cmd, sizeof cmd, "grep -c '^##strand_vepVersion' %s", tu_tmp("vep_nov.vcf"));
+    tu_run(cmd, b, sizeof b);
+    CU_ASSERT_EQUAL(atoi(b), 0);
+}
+
+/* The CLI output does not depend on --batch and --threads (bitwise: the same text). */
+static void test_cli_batch_threads(void)
+{
+    static char log[4096], ref[1 << 16], got[1 << 16], cmd[4096];
+    const char *settings[] = {"--batch 1 --threads 1", "--batch 3 --threads 2", "--batch 1000 --threads 2"};
+    for (int i = 0; i < 3; i++) {
+        char args[2048];
+        snprintf(args, sizeof args, "-m %s %s -O v %s", g_ph, settings[i], VARS_VCF);
+        CU_ASSERT_EQUAL_FATAL(run_vep(args, tu_tmp("vep_bt.vcf"), log, sizeof log), 0);
+        snprintf(cmd, sizeof cmd, "bcftools query -f '%%STRAND_LLR\\t%%STRAND_EMB\\n' %s", tu_tmp("vep_bt.vcf"));
+        CU_ASSERT_EQUAL(tu_run(cmd, i ? got : ref, sizeof ref), 0);
+        if (i) {
+            fprintf(stderr, "    %s vs %s: %s\n", settings[i], settings[0], strcmp(ref, got) ? "DIFFERENT" : "identical");
+            CU_ASSERT_STRING_EQUAL(ref, got);
+        }
+    }
+}
+
+static void test_cli_bad_inputs(void)
+{
+    static char log[1 << 14], cmd[4096], b[1 << 14];
+    char args[2048];
+    const char *out = tu_tmp("vep_bad.vcf.gz");
+    /* malformed line: error names the file and line; nothing under the output name */
+    snprintf(args, sizeof args, "-m %s %s/vep/malformed.vcf", g_ps, STRAND_TEST_DATA);
+    int st = run_vep(args, out, log, sizeof log);
+    fprintf(stderr, "    malformed: exit %d: %s", st, log);
+    CU_ASSERT_NOT_EQUAL(st, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "strand vep: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "malformed.vcf: line 16 (record 5)"));
+    CU_ASSERT(!file_exists(out));
+    /* REF mismatch: skip (default) counts and passes through; error fails; annotate scores */
+    snprintf(args, sizeof args, "-m %s --ref-mismatch error %s", g_ps, VARS_VCF);
+    st = run_vep(args, out, log, sizeof log);
+    fprintf(stderr, "    --ref-mismatch error: exit %d: %s", st, log);
+    CU_ASSERT_NOT_EQUAL(st, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "CHROMOSOME_II:2000: REF"));
+    CU_ASSERT(!file_exists(out));
+    snprintf(cmd, sizeof cmd, "%s vep -f %s -m %s --window %d --pool-half-width %d -o %s %s 2>&1", STRAND_BIN, REF_FA,
+             g_ps, TEST_WINDOW, TEST_H, out, VARS_VCF);
+    CU_ASSERT_EQUAL(tu_run(cmd, log, sizeof log), 0);
+    fprintf(stderr, "    summary: %s", log);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "1 REF mismatch"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "e.g. CHROMOSOME_II:2000 REF="));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "1 on contigs missing from the FASTA"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "2 symbolic"));
+    snprintf(args, sizeof args, "-m %s --ref-mismatch annotate %s", g_ps, VARS_VCF);
+    CU_ASSERT_EQUAL(run_vep(args, out, log, sizeof log), 0);
+    snprintf(cmd, sizeof cmd, "bcftools query -i 'INFO/NOTE=\"ref_mismatch\"' -f '%%STRAND_LLR %%STRAND_EMB' %s", out);
+    CU_ASSERT_EQUAL(tu_run(cmd, b, sizeof b), 0);
+    fprintf(stderr, "    --ref-mismatch annotate: %s\n", b);
+    CU_ASSERT(b[0] != '.' && b[0] != '\0');
+    /* unknown contig: error mode names it */
+    snprintf(args, sizeof args, "-m %s --missing-contig error %s", g_ps, VARS_VCF);
+    st = run_vep(args, out, log, sizeof log);
+    fprintf(stderr, "    --missing-contig error: exit %d: %s", st, log);
+    CU_ASSERT_NOT_EQUAL(st, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "chrUn_missing"));
+    CU_ASSERT(!file_exists(out));
+    /* missing model / input, bad option values */
+    snprintf(args, sizeof args, "-m %s %s", tu_tmp("vep_no_model.safetensors"), VARS_VCF);
+    st = run_vep(args, out, log, sizeof log);
+    CU_ASSERT_NOT_EQUAL(st, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "vep_no_model.safetensors"));
+    snprintf(args, sizeof args, "-m %s %s", g_ps, tu_tmp("vep_no_input.vcf"));
+    st = run_vep(args, out, log, sizeof log);
+    CU_ASSERT_NOT_EQUAL(st, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "strand vep: cannot open"));
+    CU_ASSERT(!file_exists(out));
+    snprintf(cmd, sizeof cmd, "%s vep -f %s -m %s --window 11 --pool-half-width 6 %s 2>&1", STRAND_BIN, REF_FA, g_ps,
+             VARS_VCF);
+    CU_ASSERT_NOT_EQUAL(tu_run(cmd, log, sizeof log), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "pool half-width 6"));
+    /* no arguments: usage with defaults and examples, non-zero */
+    snprintf(cmd, sizeof cmd, "%s vep 2>&1", STRAND_BIN);
+    CU_ASSERT_NOT_EQUAL(tu_run(cmd, b, sizeof b), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "Usage: strand vep"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "default 1024"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "Examples:"));
+}
+
+/* Regions through an index, stdout output, and the example program against the public API. */
+static void test_cli_regions_stdout_example(void)
+{
+    static char log[1 << 14], cmd[4096], b[1 << 16];
+    const char *gz = tu_tmp("vep_in.vcf.gz");
+    snprintf(cmd, sizeof cmd, "bcftools view -Oz -o %s %s && bcftools index -f %s", gz, VARS_VCF, gz);
+    CU_ASSERT_EQUAL_FATAL(tu_run(cmd, NULL, 0), 0);
+    snprintf(cmd, sizeof cmd, "%s vep -q -f %s -m %s --window %d -r CHROMOSOME_III:1-2000 %s | grep -vc '^#'", STRAND_BIN,
+             REF_FA, g_ps, TEST_WINDOW, gz);
+    CU_ASSERT_EQUAL(tu_run(cmd, b, sizeof b), 0);
+    snprintf(cmd, sizeof cmd, "bcftools view -H -r CHROMOSOME_III:1-2000 %s | wc -l", gz);
+    CU_ASSERT_EQUAL(tu_run(cmd, log, sizeof log), 0);
+    fprintf(stderr, "    region records: strand vep %d, bcftools %d\n", atoi(b), atoi(log));
+    CU_ASSERT(atoi(b) > 0);
+    CU_ASSERT_EQUAL(atoi(b), atoi(log));
+    /* examples/vep_example.c, built against the shared library */
+    char ex[2048];
+    snprintf(ex, sizeof ex, "%s", STRAND_BIN);
+    char *slash = strrchr(ex, '/');
+    snprintf(slash, sizeof ex - (size_t)(slash - ex), "/examples/example_vep_example");
+    if (!file_exists(ex)) {
+        fprintf(stderr, "    %s not built\n", ex);
+        CU_FAIL("example not built");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "%s %s %s CHROMOSOME_II:1000:%c:A 2>&1", ex, g_ps, REF_FA, 'T');
+    int st = tu_run(cmd, b, sizeof b);
+    fprintf(stderr, "    example: exit %d: %s", st, b);
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "LLR"));
+}
+
+void register_suites(void)
+{
+    CU_pSuite s = CU_add_suite("vep", suite_init, NULL);
+    ADD_TEST(s, test_sha256_vs_sha256sum);
+    ADD_TEST(s, test_windows);
+    ADD_TEST(s, test_llr_antisymmetry);
+    ADD_TEST(s, test_reverse_complement_invariance);
+    ADD_TEST(s, test_batch_thread_independence_and_sharing);
+    CU_pSuite c = CU_add_suite("vep_cli", suite_init, NULL);
+    ADD_TEST(c, test_cli_annotate);
+    ADD_TEST(c, test_cli_batch_threads);
+    ADD_TEST(c, test_cli_bad_inputs);
+    ADD_TEST(c, test_cli_regions_stdout_example);
+}
