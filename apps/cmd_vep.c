@@ -51,6 +51,8 @@ static void vep_usage(FILE *fp)
             "      --batch N              records scored together; identical windows run once (default %d)\n"
             "      --ref-mismatch skip|annotate|error   REF differs from the FASTA (default skip)\n"
             "      --missing-contig skip|error          contig absent from the FASTA (default skip)\n"
+            "      --rc-average           also score every window reverse-complemented and average (2x work;\n"
+            "                             scores then bit-identical for a variant and its RC representation)\n"
             "      --no-version           no ##strand_vepVersion/##strand_vepCommand header lines\n"
             "  -q, --quiet                no progress or summary on stderr\n"
             "  -h, --help                 this text\n\n"
@@ -147,7 +149,7 @@ int cmd_vep_main(int argc, char **argv)
     vep_opts o;
     memset(&o, 0, sizeof o);
     o.p = strand_vep_default_params();
-    enum { OPT_THREADS = 256, OPT_WINDOW, OPT_POOL, OPT_BATCH, OPT_REFMM, OPT_MISSING, OPT_NOVER };
+    enum { OPT_THREADS = 256, OPT_WINDOW, OPT_POOL, OPT_BATCH, OPT_REFMM, OPT_MISSING, OPT_NOVER, OPT_RCAVG };
     static const struct option longopts[] = {
         {"fasta-ref", required_argument, NULL, 'f'},  {"model", required_argument, NULL, 'm'},
         {"output", required_argument, NULL, 'o'},     {"output-type", required_argument, NULL, 'O'},
@@ -156,6 +158,7 @@ int cmd_vep_main(int argc, char **argv)
         {"pool-half-width", required_argument, NULL, OPT_POOL}, {"batch", required_argument, NULL, OPT_BATCH},
         {"ref-mismatch", required_argument, NULL, OPT_REFMM}, {"missing-contig", required_argument, NULL, OPT_MISSING},
         {"no-version", no_argument, NULL, OPT_NOVER}, {"quiet", no_argument, NULL, 'q'},
+        {"rc-average", no_argument, NULL, OPT_RCAVG},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     if (argc <= 1) {
         vep_usage(stdout);
@@ -212,6 +215,7 @@ int cmd_vep_main(int argc, char **argv)
             else return vfail("--missing-contig \"%s\": use skip or error", optarg);
             break;
         case OPT_NOVER: o.p.no_version = 1; break;
+        case OPT_RCAVG: o.p.rc_average = 1; break;
         case 'q': o.p.quiet = 1; break;
         case 'h': vep_usage(stdout); return 0;
         default: vep_usage(stderr); return 1;

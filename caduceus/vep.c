@@ -230,7 +230,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         int cid = st_fasta_contig_id(v->fa, x->contig);
         if (cid < 0) {
             x->status = STRAND_VEP_MISSING_CONTIG;
-            note_example(v, "%s:%lld %s%s (contig not in the FASTA)", x->contig, (long long)x->pos1, "", "");
+            note_example(v, "%s:%lld %s%s(contig not in the FASTA)", x->contig, (long long)x->pos1, "", "");
             if (v->p.missing_contig == STRAND_VEP_CONTIG_ERROR) {
                 rc = st_err(&v->err, STRAND_E_NOTFOUND, "%s:%lld: contig \"%s\" is not in the FASTA %s", x->contig,
                             (long long)x->pos1, x->contig, v->fasta_path);

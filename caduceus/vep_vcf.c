@@ -123,7 +123,7 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
         goto done;
     }
     st_progress *pg = st_progress_create("vep records", 0, v->p.quiet, stderr);
-    size_t nalt = 0, maxalt = 1;
+    size_t nalt = 0;
     for (;;) {
         bcf1_t *rec = NULL;
         int ret = st_vcf_next(r, &rec);
@@ -135,13 +135,12 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
             }
             size_t na = (size_t)st_vcf_n_alt(recs[nrec]);
             nalt += na;
-            if (na > maxalt) maxalt = na;
             nrec++;
         }
         if (nrec > 0 && (ret == 0 || nrec == v->p.batch)) {
             if (nalt > cap_vars || !buf) {
                 free(vars), free(buf);
-                cap_vars = nalt > cap_vars ? nalt * 2 : cap_vars;
+                cap_vars = nalt * 2 > 64 ? nalt * 2 : 64;
                 vars = malloc(cap_vars * sizeof *vars);
                 buf = malloc(cap_vars * sizeof *buf);
                 if (!vars || !buf) { rc = st_err(NULL, STRAND_E_NOMEM, "out of memory"); break; }
@@ -154,7 +153,6 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
         }
         if (ret == 0) break;
     }
-    (void)maxalt;
     st_progress_finish(pg);
 done:
     if (recs)

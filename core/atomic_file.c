@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -26,6 +27,10 @@ int st_atomic_open(st_atomic_file *af, const char *final_path, int open_stream)
         st_atomic_abort(af);
         return st_err(NULL, STRAND_E_IO, "cannot create \"%s\": %s", final_path, strerror(e));
     }
+    /* mkstemp creates 0600; give the file the mode a plain fopen would (0666 & ~umask). */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     if (open_stream) {
         af->fp = fdopen(fd, "wb");
         if (!af->fp) {

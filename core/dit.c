@@ -94,7 +94,10 @@ static int add(dit_model *m, const char *name, int ndim, int64_t a, int64_t b, i
 #define ADD(var, name, ndim, a, b, decay)                                                                    \
     do {                                                                                                     \
         int r_ = add(m, name, ndim, a, b, decay);                                                            \
-        if (r_ < 0) goto fail;                                                                               \
+        if (r_ < 0) {                                                                                        \
+            rc = r_;                                                                                         \
+            goto fail;                                                                                       \
+        }                                                                                                    \
         var = r_;                                                                                            \
     } while (0)
 
@@ -114,7 +117,7 @@ int dit_create(dit_model **out, const dit_config *cfg, const char *prefix)
     m->blk = calloc((size_t)cfg->depth, sizeof *m->blk);
     if (!m->blk) {
         rc = st_err(NULL, STRAND_E_NOMEM, "DiT: out of memory");
-        goto fail_rc;
+        goto fail;
     }
     int64_t N = cfg->vocab, D = cfg->dim, C = cfg->cond_dim;
     m->p_label = -1;
@@ -150,13 +153,10 @@ int dit_create(dit_model **out, const dit_config *cfg, const char *prefix)
     ADD(m->p_fadaw, "output_layer.adaLN_modulation.weight", 2, 2 * D, C, 1);
     ADD(m->p_fadab, "output_layer.adaLN_modulation.bias", 1, 2 * D, 0, 0);
     rc = pb_alloc(&m->pb);
-    if (rc) goto fail_rc;
+    if (rc) goto fail;
     *out = m;
     return 0;
 fail:
-    rc = strand_last_error_code();
-    if (rc >= 0) rc = STRAND_E_INTERNAL;
-fail_rc:
     dit_free(m);
     return rc;
 }
@@ -217,23 +217,31 @@ void dit_init_weights(dit_model *m, strand_rng *rng)
 int dit_load(dit_model *m, const sft_file *f)
 {
     int rc = pb_load(&m->pb, f, "");
-    if (rc) return st_err_prefix("DiT");
+    if (rc) {
+        rc = st_err_prefix("DiT");
+        st_err_capture(&m->err);
+        return rc;
+    }
     char nm[128];
     snprintf(nm, sizeof nm, "%srotary_emb.inv_freq", m->prefix);
     const sft_tensor *t = sft_find(f, nm);
     if (t) {
         size_t hd = (size_t)(m->cfg.dim / m->cfg.heads);
         if (t->numel != hd / 2)
-            return st_err(NULL, STRAND_E_SHAPE, "DiT: \"%s\" has %zu entries but head_dim %zu needs %zu", nm,
+            return st_err(&m->err, STRAND_E_SHAPE, "DiT: \"%s\" has %zu entries but head_dim %zu needs %zu", nm,
                           t->numel, hd, hd / 2);
         float inv[1024];
         if (hd / 2 <= 1024) {
             rc = sft_read_f32(f, nm, inv, hd / 2);
-            if (rc) return st_err_prefix("DiT");
+            if (rc) {
+                rc = st_err_prefix("DiT");
+                st_err_capture(&m->err);
+                return rc;
+            }
             for (size_t j = 0; j < hd / 2; j++) {
                 float want = 1.0f / powf(DIT_ROPE_BASE, (float)(2 * j) / (float)hd);
                 if (!(fabsf(inv[j] - want) <= 1e-5f * want + 1e-12f))
-                    return st_err(NULL, STRAND_E_UNSUPPORTED,
+                    return st_err(&m->err, STRAND_E_UNSUPPORTED,
                                   "DiT: \"%s\"[%zu] = %g but rotary base 10000 gives %g (other bases are not "
                                   "supported)",
                                   nm, j, inv[j], want);

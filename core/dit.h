@@ -83,7 +83,9 @@ int dit_load(dit_model *m, const sft_file *f);
 int dit_alloc(dit_model *m, size_t B, size_t L);
 /* logits (B,L,N) from ids (B,L) or soft (B,L,N) (exactly one non-NULL), sigma (B) (NULL: 0; ignored
  * without time conditioning) and labels (B) in [0, num_classes] (NULL: the null label; ignored
- * when num_classes == 0). Allocates for (B,L) on first use; another shape later is STRAND_E_SHAPE. */
+ * when num_classes == 0). Allocates for (B,L) on first use; another shape later is STRAND_E_SHAPE.
+ * ids are copied; a soft input is only referenced: keep it unchanged until dit_backward.
+ * m->attn_mask, when set, is an additive (L,L) mask used by every block (block diffusion). */
 int dit_forward(dit_model *m, const int32_t *ids, const float *soft, const float *sigma, const int32_t *labels,
                 size_t B, size_t L, float *logits);
 /* From dlogits (B,L,N) of the last forward: accumulates every parameter gradient into m->pb.grads

@@ -70,6 +70,7 @@ void mamba_init(const mamba_params *w, const mamba_dims *d, int n_layer, strand_
  * hck are NULL; xc, dbc, delta, y and A are still used as working space (O(B·L·d_inner)). */
 typedef struct mamba_cache {
     float *A;     /* (di, Ns)        −exp(A_log) */
+    float *convT; /* (K, di)         conv1d.weight transposed */
     float *xcp;   /* (B, L, di)      conv output before SiLU */
     float *xc;    /* (B, L, di)      after SiLU: the scan input */
     float *dbc;   /* (B, L, R+2Ns)   x_proj output: dt_low | B | C */

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/mamba.h"
+#include "core/mamba_math.h"
 
 #define NS MAMBA_D_STATE
 #define CB 16 /* channels per block: one cache line of Δ, x, y per time step */
@@ -35,46 +36,8 @@ static inline __attribute__((always_inline)) float sum16(const float *p)
 #define SCAN_CLONES
 #endif
 
-/* ---- exp ---------------------------------------------------------------------------------- */
-/* exp(x) = 2^k · e^r, k = round(x/ln2), r = x − k·ln2 (two-part ln2), e^r by Taylor to r^7
- * (|r| ≤ ln2/2: truncation < 6e-9 relative). Rounding by the 1.5·2^23 trick and the clamp below
- * −87.3 (result 0: no denormals) by integer masks on the float bits: no floorf, no calls, no
- * float comparisons (which -ftrapping-math keeps gcc from if-converting), so loops over it
- * vectorise with plain SSE2. Valid for x ≤ 88 (the scan only feeds Δ·A ≤ 0). */
-static inline __attribute__((always_inline)) float exp_poly(float x)
-{
-    const float big = 12582912.0f;   /* 1.5·2^23 */
-    const uint32_t lo = 0xC2AE999Au; /* bits of −87.3f */
-    uint32_t xb;
-    memcpy(&xb, &x, 4);
-    uint32_t under = 0u - (uint32_t)(xb > lo); /* all ones when x < −87.3 (as unsigned: sign set, larger magnitude) */
-    uint32_t cb = (xb & ~under) | (lo & under);
-    float xc;
-    memcpy(&xc, &cb, 4);
-    float t = xc * 1.44269504088896341f + big;
-    float kf = t - big;
-    float r = xc - kf * 0.693145751953125f;
-    r = r - kf * 1.428606765330187e-06f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    int32_t ti;
-    memcpy(&ti, &t, 4);
-    int32_t si = (ti - 0x4B400000 + 127) * (1 << 23); /* the low mantissa bits of t hold k */
-    float sc;
-    memcpy(&sc, &si, 4);
-    float e = p * sc;
-    uint32_t eb;
-    memcpy(&eb, &e, 4);
-    eb &= ~under;
-    memcpy(&e, &eb, 4);
-    return e;
-}
+/* ---- exp (core/mamba_math.h) ------------------------------------------------------------------ */
+#define exp_poly mm_exp
 
 void mamba_exp_array(float *restrict out, const float *restrict in, size_t n)
 {

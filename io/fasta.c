@@ -16,13 +16,6 @@
 #include "core/error.h"
 #include "core/log.h"
 
-/* mkstemp creates 0600; give outputs the usual 0666 & ~umask like any other file we write. */
-static void usual_mode(const char *path)
-{
-    mode_t um = umask(0);
-    umask(um);
-    chmod(path, 0666 & ~um);
-}
 
 KHASH_MAP_INIT_STR(st_name2id, int)
 
@@ -202,8 +195,6 @@ static int build_index(const char *path, int is_bgzf)
         st_atomic_abort(&af);
         return st_err_prefix("%s: cannot build index", path);
     }
-    usual_mode(af.tmp_path);
-    if (is_bgzf) usual_mode(ag.tmp_path);
     st_info("%s: no index found, building %s%s", path, fai, is_bgzf ? " and .gzi" : "");
     if (fai_build3(path, af.tmp_path, is_bgzf ? ag.tmp_path : NULL) != 0) {
         st_atomic_abort(&af);

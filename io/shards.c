@@ -14,13 +14,6 @@
 
 #define COORD_BYTES 12 /* i32 contig + i64 start per record */
 
-/* mkstemp creates 0600; give outputs the usual 0666 & ~umask like any other file we write. */
-static void usual_mode(const char *path)
-{
-    mode_t um = umask(0);
-    umask(um);
-    chmod(path, 0666 & ~um);
-}
 
 const char *st_split_name(uint32_t split)
 {
@@ -128,7 +121,6 @@ int st_shard_writer_open(st_shard_writer **out, const char *path, uint32_t kind,
         free(w->raw); free(w->comp); ZSTD_freeCCtx(w->cctx); free(w);
         return rc;
     }
-    usual_mode(w->af.tmp_path);
     uint8_t zero[ST_SHARD_HEADER_BYTES] = {0};
     if (fwrite(zero, 1, sizeof zero, w->af.fp) != sizeof zero) {
         st_shard_writer_abort(w);

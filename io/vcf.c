@@ -18,13 +18,6 @@
 #include "core/error.h"
 #include "strand.h"
 
-/* mkstemp creates 0600; give outputs the usual 0666 & ~umask like any other file we write. */
-static void usual_mode(const char *path)
-{
-    mode_t um = umask(0);
-    umask(um);
-    chmod(path, 0666 & ~um);
-}
 
 typedef struct qreg { int tid; int64_t beg, end; } qreg; /* header tid, 0-based half-open */
 
@@ -398,8 +391,6 @@ int st_vcf_writer_open(st_vcf_writer **out, const char *path, char mode, const b
             return rc;
         }
     }
-    usual_mode(w->af.tmp_path);
-    if (index) usual_mode(w->ai.tmp_path);
     w->hdr = bcf_hdr_dup(hdr);
     w->fp = hts_open(w->af.tmp_path, m);
     if (!w->hdr || !w->fp) {

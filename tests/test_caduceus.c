@@ -203,7 +203,7 @@ static void model_vs_pytorch(const char *file, int rcps)
     fprintf(stderr, "    FD noise floor: sum|logit*Rc| = %.4g -> atol %.2g\n", S, atol);
     for (size_t i = 0; i < m->pb.n; i++) {
         const pb_entry *e = &m->pb.entries[i];
-        double w = mf_fd_check(e->name, m->pb.params + e->offset, an + e->offset, e->numel, 3, h, 2e-2, atol, model_loss, &c);
+        double w = mf_fd_check(e->name, m->pb.params + e->offset, an + e->offset, e->numel, 2, h, 2e-2, atol, model_loss, &c);
         worst = w > worst ? w : worst;
     }
     fprintf(stderr, "    FD worst over all tensors: %.3g of the bound\n", worst);

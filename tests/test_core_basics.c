@@ -72,6 +72,9 @@ static void test_atomic_file(void)
     CU_ASSERT_EQUAL(st_atomic_commit(&af), 0);
     CU_ASSERT_EQUAL(stat(p, &st), 0);
     CU_ASSERT_EQUAL(st.st_size, 5);
+    mode_t mask = umask(0);
+    umask(mask);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0666 & ~mask); /* like fopen, not mkstemp's 0600 */
     /* aborting leaves the old file and no temporary */
     CU_ASSERT_EQUAL_FATAL(st_atomic_open(&af, p, 1), 0);
     char tmp[1024];

@@ -324,6 +324,21 @@ static void test_dit_save_load(void)
     sft_close(f);
     dit_free(m2);
 
+    /* right length, other base: rejected */
+    w = sft_writer_create();
+    CU_ASSERT_EQUAL_FATAL(pb_save(&x.m->pb, w, ""), 0);
+    sh = (int64_t)(hd / 2);
+    for (size_t j = 0; j < hd / 2; j++) bad[j] = 1.0f / powf(500.0f, (float)(2 * j) / (float)hd);
+    CU_ASSERT_EQUAL_FATAL(sft_writer_add(w, "backbone.rotary_emb.inv_freq", SFT_F32, 1, &sh, bad), 0);
+    CU_ASSERT_EQUAL_FATAL(sft_writer_write(w, path), 0);
+    sft_writer_free(w);
+    CU_ASSERT_EQUAL_FATAL(sft_open(&f, path), 0);
+    CU_ASSERT_EQUAL_FATAL(dit_create(&m2, &x.m->cfg, NULL), 0);
+    CU_ASSERT_EQUAL(dit_load(m2, f), STRAND_E_UNSUPPORTED);
+    fprintf(stderr, "    inv_freq of base 500 -> \"%s\"\n", strand_last_error());
+    sft_close(f);
+    dit_free(m2);
+
     /* a model with another width cannot load this file: the error names the tensor */
     CU_ASSERT_EQUAL_FATAL(sft_open(&f, path), 0);
     dit_config c = x.m->cfg;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/mamba.h"
+#include "core/mamba_math.h"
 #include "core/paramblock.h"
 #include "mamba_fixture.h"
 #include "strand.h"
@@ -34,6 +35,32 @@ static void test_exp_accuracy(void)
     for (int i = 0; i < 4; i++) CU_ASSERT(out[i] >= 0.0f && out[i] < 1e-37f);
     free(x);
     free(y);
+}
+
+/* The branch-free softplus / sigmoid / SiLU of core/mamba_math.h against double-precision
+ * formulas: ≤ 1e-6 relative (plus 1e-30 absolute for results that underflow). */
+static void test_pointwise_accuracy(void)
+{
+    double ws = 0, wg = 0, wl = 0;
+    float xs = 0, xg = 0, xl = 0;
+    for (int i = 0; i <= 400000; i++) {
+        float v = -100.0f + 200.0f * (float)i / 400000.0f;
+        double dv = v;
+        double sp = dv > 20 ? dv : log1p(exp(dv)), sg = 1 / (1 + exp(-dv)), sl = dv * sg;
+        double es = fabs(mm_softplus(v) - sp) / (fabs(sp) + 1e-30 / 1e-6);
+        double eg = fabs(mm_sigmoid(v) - sg) / (fabs(sg) + 1e-30 / 1e-6);
+        double el = fabs(mm_silu(v) - sl) / (fabs(sl) + 1e-30 / 1e-6);
+        if (es > ws) ws = es, xs = v;
+        if (eg > wg) wg = eg, xg = v;
+        if (el > wl) wl = el, xl = v;
+    }
+    fprintf(stderr, "    softplus max rel err %.3g at %g; sigmoid %.3g at %g; silu %.3g at %g\n", ws, xs, wg, xg, wl, xl);
+    CU_ASSERT(ws <= 1e-6);
+    CU_ASSERT(wg <= 1e-6);
+    CU_ASSERT(wl <= 1e-6);
+    /* tiny arguments of log1p stay accurate (the 1 + u = 1 case) */
+    float t = mm_softplus(-30.0f);
+    CU_ASSERT(fabs(t - exp(-30.0)) <= 1e-6 * exp(-30.0));
 }
 
 /* ---- a block loaded from the fixture --------------------------------------------------------- */
@@ -296,6 +323,7 @@ void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("mamba", NULL, NULL);
     ADD_TEST(s, test_exp_accuracy);
+    ADD_TEST(s, test_pointwise_accuracy);
     ADD_TEST(s, test_fast_scan_equals_reference);
     ADD_TEST(s, test_block_vs_pytorch);
     ADD_TEST(s, test_block_finite_differences);

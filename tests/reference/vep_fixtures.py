@@ -44,6 +44,7 @@ HEADER = """##fileformat=VCFv4.2
 ##contig=<ID=CHROMOSOME_II,length=5000>
 ##contig=<ID=CHROMOSOME_III,length=5000>
 ##contig=<ID=chrUn_missing,length=10000>
+##FILTER=<ID=q10,Description="Quality below 10">
 ##INFO=<ID=DP,Number=1,Type=Integer,Description="Depth">
 ##INFO=<ID=NOTE,Number=1,Type=String,Description="What the record tests">
 ##INFO=<ID=SVTYPE,Number=1,Type=String,Description="Structural variant type">
@@ -96,6 +97,8 @@ def main():
     s3 = seqs["CHROMOSOME_III"]
     p = len(s3) - 3  # 3 bp from the contig end
     rec("CHROMOSOME_III", p, s3[p - 1], other(s3[p - 1])[0], "near_end")
+    p = 3000
+    rec("CHROMOSOME_III", p, s3[p - 1], ".", "no_alt", gt="0/0")
     rec("chrUn_missing", 500, "A", "G", "unknown_contig")
     recs.sort(key=lambda r: (r[0], r[1]))
     with open(os.path.join(OUT, "variants.vcf"), "w") as f:
