@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "apps/commands.h"
@@ -255,13 +254,7 @@ int cmd_data_smiles_main(int argc, char **argv)
     free(rows);
     st_table_close(tab);
 
-    if (rc == 0 && o.output) {
-        rc = st_atomic_commit(&af);
-        /* the temporary is created 0600; give the result the usual umask-derived mode */
-        mode_t um = umask(0);
-        umask(um);
-        if (rc == 0) chmod(o.output, 0666 & ~um);
-    }
+    if (rc == 0 && o.output) rc = st_atomic_commit(&af);
     else if (rc == 0) fflush(stdout);
     if (rc < 0) {
         if (o.output) st_atomic_abort(&af);

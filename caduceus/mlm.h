@@ -9,7 +9,8 @@
  *     "uniform random id"; drawing over the whole padded vocabulary would put specials and unused
  *     ids 12..15 into the input, so strand uses the four bases (documented choice);
  *   - targets are the original ids at selected positions and -1 elsewhere; [PAD] (and therefore
- *     N) is never selected;
+ *     N) is never selected; [UNK] (IUPAC codes, rare: windows with > 10% non-ACGT are dropped)
+ *     is selected like a base;
  *   - RC augmentation (Caduceus-PH only): with probability 0.5 per sequence the whole sequence is
  *     reverse-complemented before masking.
  * All randomness comes from the strand_rng passed in, in a fixed order (per sequence: the RC

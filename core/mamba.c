@@ -202,7 +202,7 @@ void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_
     for (size_t ch = 0; ch < di; ch++)
         for (size_t k = 0; k < K; k++) wT[k * di + ch] = w->p[MAMBA_CONV_W][ch * K + k];
     /* conv + SiLU, rows in parallel */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) {
         size_t b = (size_t)bt / L, t = (size_t)bt % L;
         float *xc = c->xc + (size_t)bt * di;
@@ -218,7 +218,7 @@ void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_
     for (size_t bt = 0; bt < BL; bt++) memcpy(dtp + bt * di, w->p[MAMBA_DT_B], di * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BL, (int)di, (int)R, 1.0f, c->dbc, (int)nbc,
                 w->p[MAMBA_DT_W], (int)R, 1.0f, dtp, (int)di);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) {
         float *dl = c->delta + (size_t)bt * di;
         if (dtp == c->delta) v_softplus_inplace(dl, di);
@@ -227,7 +227,7 @@ void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_
     mamba_scan_dims s = {B, L, di, ns, nbc, d->chunk};
     mamba_scan_forward(c->y, c->hck, c->xc, c->delta, c->A, c->dbc + R, w->p[MAMBA_DSKIP], &s);
     /* o = y ⊙ silu(z) */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) {
         const float *z = xz + (size_t)bt * 2 * di + di, *y = c->y + (size_t)bt * di;
         float *ot = o + (size_t)bt * di;
@@ -247,7 +247,7 @@ int mamba_inner_backward(float *dxz, const mamba_params *g, const float *dout, c
     float *dy = scratch, *dxc = dy + BL * di, *ddelta = dxc + BL * di, *ddbc = ddelta + BL * di;
     memset(dxc, 0, BL * (2 * di + nbc) * sizeof(float));
     /* gate: g = dout ⊙ silu(z); dz = dout ⊙ y ⊙ silu'(z) */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) {
         const float *z = xz + (size_t)bt * 2 * di + di, *y = c->y + (size_t)bt * di;
         const float *go = dout + (size_t)bt * di;
@@ -279,7 +279,7 @@ int mamba_inner_backward(float *dxz, const mamba_params *g, const float *dout, c
         for (size_t i = 0; i < di * ns; i++) g->p[MAMBA_A_LOG][i] += dA[i] * c->A[i];
     free(dA);
     /* softplus: d(pre) = dΔ · σ(v) (1 where v > 20), in place */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) v_softplus_backward(ddelta + (size_t)bt * di, c->dtp + (size_t)bt * di, di);
     /* dt_proj: dδ (row stride nbc) += dpre·W_dt; dW_dt += dpreᵀ·δ; db_dt += Σ dpre */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BL, (int)R, (int)di, 1.0f, ddelta, (int)di,
@@ -293,13 +293,13 @@ int mamba_inner_backward(float *dxz, const mamba_params *g, const float *dout, c
     /* x_proj */
     linear_backward(dxc, g->p[MAMBA_X_PROJ], NULL, ddbc, c->xc, w->p[MAMBA_X_PROJ], BL, di, nbc);
     /* SiLU after the conv, in place: dxcp = dxc · silu'(xcp) */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) v_silu_backward(dxc + (size_t)bt * di, c->xcp + (size_t)bt * di, di);
     /* conv: parallel over channel blocks (each writes its own dw, db and dx columns) */
     const float *wc = w->p[MAMBA_CONV_W];
     float *dwc = g->p[MAMBA_CONV_W], *dbc_ = g->p[MAMBA_CONV_B];
     size_t nblk = (di + 15) / 16;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long ib = 0; ib < (long)nblk; ib++) {
         size_t c0 = (size_t)ib * 16, c1 = c0 + 16 < di ? c0 + 16 : di;
         for (size_t b = 0; b < B; b++)

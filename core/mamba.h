@@ -22,6 +22,9 @@
 #define MAMBA_D_STATE 16 /* SPEC §2: N_s; the fast kernels are written for exactly 16 */
 #define MAMBA_D_CONV 4
 #define MAMBA_CHUNK_DEFAULT 256
+/* Below this many (token × channel) elements a call runs single-threaded: OpenMP start-up and
+ * barriers cost more than the work (and hurt badly on an oversubscribed machine). */
+#define MAMBA_PAR_MIN 32768
 
 typedef struct mamba_dims {
     size_t D;       /* model width */

@@ -143,7 +143,7 @@ void mamba_scan_forward(float *y, float *hck, const float *x, const float *delta
 {
     size_t nblk = (s->di + CB - 1) / CB;
     long total = (long)(s->B * nblk);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s->B * s->L * s->di >= MAMBA_PAR_MIN)
     for (long it = 0; it < total; it++) {
         size_t b = (size_t)it / nblk, c0 = ((size_t)it % nblk) * CB;
         size_t nc = s->di - c0 < CB ? s->di - c0 : CB;
@@ -228,7 +228,7 @@ int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *
 {
     size_t nblk = (s->di + CB - 1) / CB, L = s->L, B = s->B;
     size_t ch = s->chunk < L ? s->chunk : L;
-    int nth = omp_get_max_threads();
+    int nth = B * L * s->di >= MAMBA_PAR_MIN ? omp_get_max_threads() : 1;
     if ((size_t)nth > nblk) nth = (int)nblk;
     /* per thread: dB|dC for every (b,t): (B, L, 32); plus chunk work space */
     size_t priv = B * L * 2 * NS, work = 2 * ch * CB * NS;

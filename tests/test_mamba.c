@@ -299,7 +299,8 @@ static void test_threads_agree(void)
     strand_rng r;
     strand_rng_seed(&r, 9);
     blk a;
-    blk_alloc(&a, 32, 2, 50, 16);
+    blk_alloc(&a, 32, 2, 300, 64); /* B·L·d_inner = 38400 ≥ MAMBA_PAR_MIN: really parallel */
+    CU_ASSERT(a.B * a.L * a.d.d_inner >= MAMBA_PAR_MIN);
     mamba_init(&a.w, &a.d, 1, &r);
     size_t n = a.B * a.L * a.d.D;
     mf_randn(a.u, n, &r, 1.0f);

@@ -10,6 +10,7 @@
 #include "caduceus/caduceus.h"
 #include "caduceus/mlm.h"
 #include "core/tokenizer_dna.h"
+#include "io/shards.h"
 #include "strand.h"
 #include "test_util.h"
 
@@ -210,6 +211,37 @@ static void test_source_epochs_and_cursor(void)
     mlm_source bad;
     CU_ASSERT_EQUAL(mlm_source_init(&bad, &w, 8, 1), STRAND_E_ARG); /* records shorter than L */
     mlm_windows_free(&w);
+}
+
+/* Windows from a token shard: every record, in file order, across chunks; a shard of another kind
+ * (or vocabulary) is refused with a message naming the file. */
+static void test_windows_from_shard(void)
+{
+    const char *path = tu_tmp("mlm_small.shard"), *other = tu_tmp("mlm_other.shard");
+    st_shard_writer *w = NULL;
+    CU_ASSERT_EQUAL_FATAL(st_shard_writer_open(&w, path, ST_SHARD_KIND_DNA_WINDOWS, ST_SPLIT_TRAIN, 10,
+                                               st_dna_vocab_hash(), ST_DNA_VOCAB, 3), 0);
+    uint8_t rec[10];
+    for (int r = 0; r < 7; r++) { /* 7 records in chunks of 3: 3 + 3 + 1 */
+        for (int t = 0; t < 10; t++) rec[t] = (uint8_t)(ST_DNA_A + (r * 10 + t) % 5);
+        CU_ASSERT_EQUAL(st_shard_writer_add(w, rec, 0, r * 10), 0);
+    }
+    CU_ASSERT_EQUAL_FATAL(st_shard_writer_close(w), 0);
+    mlm_windows win;
+    CU_ASSERT_EQUAL_FATAL(mlm_windows_from_shard(path, &win), 0);
+    CU_ASSERT_EQUAL(win.n, 7);
+    CU_ASSERT_EQUAL(win.len, 10);
+    int ok = 1;
+    for (size_t i = 0; i < win.n * win.len; i++) ok &= win.tok[i] == (uint8_t)(ST_DNA_A + i % 5);
+    CU_ASSERT(ok);
+    mlm_windows_free(&win);
+    CU_ASSERT_EQUAL_FATAL(st_shard_writer_open(&w, other, 7, ST_SPLIT_TRAIN, 10, 12345, ST_DNA_VOCAB, 3), 0);
+    CU_ASSERT_EQUAL(st_shard_writer_add(w, rec, 0, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(st_shard_writer_close(w), 0);
+    CU_ASSERT_EQUAL(mlm_windows_from_shard(other, &win), STRAND_E_FORMAT);
+    CU_ASSERT(strstr(strand_last_error(), "mlm_other.shard") != NULL);
+    CU_ASSERT(win.tok == NULL && win.n == 0);
+    CU_ASSERT(mlm_windows_from_shard(tu_tmp("missing.shard"), &win) < 0);
 }
 
 /* A learnable signal: every sequence is a tandem repeat of one fixed 8-mer (random phase), so
@@ -452,6 +484,7 @@ void register_suites(void)
     ADD_TEST(s, test_mask_determinism_and_errors);
     ADD_TEST(s, test_rc_augmentation);
     ADD_TEST(s, test_source_epochs_and_cursor);
+    ADD_TEST(s, test_windows_from_shard);
     ADD_TEST(s, test_loss_decreases_on_learnable_signal);
     ADD_TEST(s, test_cli_end_to_end);
     ADD_TEST(s, test_cli_resume_ps);
