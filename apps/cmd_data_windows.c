@@ -29,6 +29,8 @@ static void usage(FILE *fp, const st_windows_params *d)
             "                            windows never cross a split boundary, so no base leaks\n"
             "      --strict              error on characters other than ACGTN (default: count as N)\n"
             "      --chunk N             records per compressed chunk (default %u)\n"
+            "      --label NAME          class label (e.g. species) stored as \"label NAME\" in every\n"
+            "                            shard's metadata (strand data info shows it)\n"
             "  -o, --output DIR          output directory (required; created when missing)\n"
             "  -q, --quiet               no summary on stderr\n\n"
             "Examples:\n"
@@ -89,7 +91,8 @@ int cmd_data_windows_main(int argc, char **argv)
         {"max-n", required_argument, NULL, 'n'}, {"split-by-region", required_argument, NULL, 1},
         {"strict", no_argument, NULL, 2},        {"chunk", required_argument, NULL, 3},
         {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},         {"label", required_argument, NULL, 4},
+        {NULL, 0, NULL, 0}};
     /* the command line, for provenance (before getopt: --split-by-region is split in place) */
     size_t cl = 1;
     for (int i = 0; i < argc; i++) cl += strlen(argv[i]) + 1;
@@ -129,6 +132,7 @@ int cmd_data_windows_main(int argc, char **argv)
         case 3: p.records_per_chunk = (uint32_t)strtoul(optarg, &end, 10);
             if (*end || p.records_per_chunk < 1) { fprintf(stderr, "strand data windows: bad --chunk\n"); goto done; }
             break;
+        case 4: p.label = optarg; break;
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout, &p); rc = 0; goto done;

@@ -1,6 +1,8 @@
-/* `strand logits -m MODEL -i IDS.npy -o OUT.npy [--sigma S | --sigma-file S.npy] [--label Y | --labels Y.npy]`:
- * raw logits (n, L, V) float32 of a model for integer ids (n, L) given as a numpy file. The output
- * is written atomically (a failed run leaves nothing under OUT). */
+/* `strand logits -m MODEL -i INPUT -o OUT.npy [--sigma S | --sigma-file S.npy] [--label Y | --labels Y.npy]`:
+ * raw logits (n, L, V) float32 of a model for integer ids (n, L) given as a numpy file, or for the
+ * records of a FASTA (DNA models) or SMILES file (.smi/.txt/.csv/.tsv, SMILES models) tokenised
+ * with the model's tokenizer. The output is written atomically (a failed run leaves nothing under
+ * OUT). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -8,12 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "apps/commands.h"
+#include "apps/seqfile.h"
 #include "core/npy.h"
+#include "core/safetensors.h"
+#include "core/tokenizer.h"
 #include "strand.h"
 
 typedef struct logits_opts {
     const char *model, *input, *output, *sigma_file, *labels_file;
+    const char *column; /* SMILES tables: the column (NULL: "smiles" or the first) */
     double sigma;  /* used when have_sigma */
     int have_sigma;
     long label;    /* used when have_label */
@@ -32,13 +40,21 @@ static void logits_usage(FILE *fp)
 {
     logits_opts d = logits_default_opts();
     fprintf(fp,
-            "\nUsage: strand logits -m MODEL -i IDS.npy -o OUT.npy [options]\n\n"
-            "Raw logits of a model. IDS.npy holds token ids, int64 or int32, shape (n, L) (or (L,) for one\n"
-            "sequence); OUT.npy receives float32 logits of shape (n, L, V). MODEL is a strand safetensors\n"
-            "file (optionally .zst) or a HuggingFace directory (config.json + model.safetensors).\n\n"
+            "\nUsage: strand logits -m MODEL -i INPUT -o OUT.npy [options]\n\n"
+            "Raw logits of a model; OUT.npy receives float32 logits of shape (n, L, V). MODEL is a strand\n"
+            "safetensors file (optionally .zst) or a HuggingFace directory (config.json + model.safetensors).\n"
+            "INPUT is one of\n"
+            "  IDS.npy       token ids, int64 or int32, shape (n, L) (or (L,) for one sequence);\n"
+            "  FASTA         (.fa/.fasta/.fna[.gz], or a file starting with '>') for DNA models: Caduceus\n"
+            "                (all records the same length L) or a DiT whose tokenizer is DNA (records padded\n"
+            "                with [PAD] to the model length); bases A/C/G/T/N, any case;\n"
+            "  SMILES table  (.smi/.txt one per line, .csv/.tsv with --column; optionally .gz) for a DiT\n"
+            "                with a SMILES tokenizer: <bos> tokens <eos>, padded with <pad> to the model length.\n"
+            "The tokenizer is the model's (\"strand.tokenizer\" metadata; DNA for Caduceus).\n\n"
             "Options:\n"
             "  -m, --model PATH        model file or directory (required)\n"
-            "  -i, --input IDS.npy     token ids (required)\n"
+            "  -i, --input INPUT       token ids .npy, FASTA or SMILES file (required)\n"
+            "  -c, --column NAME|N     SMILES column of a .csv/.tsv (default: \"smiles\", else the first)\n"
             "  -o, --output OUT.npy    logits (required; written atomically)\n"
             "  --sigma S               noise level fed to time-conditioned models, all sequences (default %g)\n"
             "  --sigma-file S.npy      one noise level per sequence, float32/float64, shape (n,)\n"
@@ -49,7 +65,9 @@ static void logits_usage(FILE *fp)
             "  -h, --help              this text\n\n"
             "Examples:\n"
             "  strand logits -m models/udlm_qm9 -i ids.npy -o logits.npy --sigma 0.5\n"
-            "  strand logits -m dit.safetensors.zst -i ids.npy -o out.npy --sigma-file s.npy --labels y.npy\n\n",
+            "  strand logits -m dit.safetensors.zst -i ids.npy -o out.npy --sigma-file s.npy --labels y.npy\n"
+            "  strand logits -m models/caduceus-ps_131k -i seqs.fa -o logits.npy\n"
+            "  strand logits -m qm9_dit.safetensors -i mols.csv --column smiles -o logits.npy\n\n",
             d.sigma, d.threads);
 }
 
@@ -59,6 +77,104 @@ static int fail(const char *fmt, const char *a, const char *b)
     fprintf(stderr, fmt, a, b);
     fprintf(stderr, "\n");
     return 1;
+}
+
+/* The model's tokenizer: DNA for Caduceus, else the "strand.tokenizer" metadata of its weights. */
+static int model_tokenizer(const char *path, strand_model *m, strand_tokenizer **tok)
+{
+    const char *kind = strand_model_kind(m);
+    if (!strncmp(kind, "caduceus", 8)) return strand_tokenizer_dna_create(tok);
+    char wpath[4096];
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(wpath, sizeof wpath, "%s/model.safetensors", path);
+        if (stat(wpath, &st) != 0) snprintf(wpath, sizeof wpath, "%s/model.safetensors.zst", path);
+    } else {
+        snprintf(wpath, sizeof wpath, "%s", path);
+    }
+    sft_file *f = NULL;
+    int rc = sft_open(&f, wpath);
+    if (rc < 0) return rc;
+    rc = st_tokenizer_read_meta(tok, f, wpath);
+    sft_close(f);
+    if (rc == STRAND_E_NOTFOUND)
+        fprintf(stderr,
+                "strand logits: %s: the model has no \"%s\" metadata, so text input cannot be tokenised: give token "
+                "ids as .npy\n",
+                wpath, STRAND_TOKENIZER_META_KEY);
+    else if (rc < 0)
+        fprintf(stderr, "strand logits: %s\n", strand_last_error());
+    return rc;
+}
+
+/* ids (n, L) of the records of a FASTA (DNA tokenizer) or SMILES table (SMILES tokenizer). Caduceus:
+ * L = the records' common length; DiT: L = the model length, records padded (encode_padded). */
+static int text_input_ids(const logits_opts *o, strand_model *m, int kind, int32_t **ids_out, size_t *n_out,
+                          size_t *L_out)
+{
+    strand_tokenizer *tok = NULL;
+    seq_records r = {0};
+    int32_t *ids = NULL;
+    int rc = model_tokenizer(o->model, m, &tok);
+    if (rc < 0) return rc;
+    int tk = strand_tokenizer_kind(tok), is_cad = !strncmp(strand_model_kind(m), "caduceus", 8);
+    rc = -1;
+    if (kind == SEQ_INPUT_FASTA && tk != STRAND_TOKENIZER_DNA) {
+        fprintf(stderr, "strand logits: %s is a FASTA file but the model's tokenizer is not DNA (SMILES input?)\n",
+                o->input);
+        goto done;
+    }
+    if (kind == SEQ_INPUT_TABLE && tk != STRAND_TOKENIZER_SMILES) {
+        fprintf(stderr, "strand logits: %s is a SMILES table but the model's tokenizer is DNA (FASTA input?)\n",
+                o->input);
+        goto done;
+    }
+    if ((kind == SEQ_INPUT_FASTA ? seq_read_fasta(o->input, &r) : seq_read_table(o->input, o->column, &r)) < 0) {
+        fprintf(stderr, "strand logits: %s\n", strand_last_error());
+        goto done;
+    }
+    size_t V = strand_model_vocab_size(m), L = is_cad ? r.len[0] : strand_model_max_length(m);
+    if (strand_tokenizer_vocab_size(tok) != V) {
+        fprintf(stderr, "strand logits: %s: the tokenizer has %zu tokens but the model's vocabulary is %zu\n", o->model,
+                strand_tokenizer_vocab_size(tok), V);
+        goto done;
+    }
+    if (!(ids = malloc(r.n * L * sizeof *ids))) {
+        fprintf(stderr, "strand logits: out of memory for %zu x %zu ids\n", r.n, L);
+        goto done;
+    }
+    for (size_t i = 0; i < r.n; i++) {
+        size_t used = 0, unk = 0;
+        int e;
+        if (is_cad) {
+            if (r.len[i] != L) {
+                fprintf(stderr,
+                        "strand logits: %s: record %zu (\"%s\") has length %zu but record 1 (\"%s\") has %zu: a Caduceus "
+                        "model needs records of one length\n",
+                        o->input, i + 1, r.name[i], r.len[i], r.name[0], L);
+                goto done;
+            }
+            e = strand_tokenizer_encode_ex(tok, r.seq[i], ids + i * L, L, &used, &unk);
+        } else {
+            e = strand_tokenizer_encode_padded(tok, r.seq[i], ids + i * L, L, &used, &unk);
+        }
+        if (e < 0) {
+            fprintf(stderr, "strand logits: %s: record %zu (\"%s\"): %s\n", o->input, i + 1, r.name[i],
+                    strand_tokenizer_last_error(tok));
+            goto done;
+        }
+        if (unk)
+            fprintf(stderr, "strand logits: warning: %s: record %zu (\"%s\"): %zu token(s) outside the vocabulary -> %s\n",
+                    o->input, i + 1, r.name[i], unk, tk == STRAND_TOKENIZER_DNA ? "[UNK]" : "<unk>");
+    }
+    *ids_out = ids, *n_out = r.n, *L_out = L;
+    ids = NULL;
+    rc = 0;
+done:
+    free(ids);
+    seq_records_free(&r);
+    strand_tokenizer_free(tok);
+    return rc;
 }
 
 int cmd_logits_main(int argc, char **argv)
@@ -71,6 +187,7 @@ int cmd_logits_main(int argc, char **argv)
         {"sigma-file", required_argument, NULL, OPT_SIGMA_FILE},
         {"label", required_argument, NULL, OPT_LABEL}, {"labels", required_argument, NULL, OPT_LABELS},
         {"threads", required_argument, NULL, 't'},   {"help", no_argument, NULL, 'h'},
+        {"column", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0}};
     if (argc <= 1) {
         logits_usage(stdout);
@@ -79,11 +196,12 @@ int cmd_logits_main(int argc, char **argv)
     optind = 1;
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "m:i:o:t:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:i:o:t:c:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o.model = optarg; break;
         case 'i': o.input = optarg; break;
         case 'o': o.output = optarg; break;
+        case 'c': o.column = optarg; break;
         case 't':
             o.threads = (int)strtol(optarg, &end, 10);
             if (*end || o.threads < 0) return fail("--threads: \"%s\" is not a non-negative integer%s", optarg, "");
@@ -107,7 +225,7 @@ int cmd_logits_main(int argc, char **argv)
         }
     }
     if (optind < argc) return fail("unexpected argument \"%s\"%s", argv[optind], "");
-    if (!o.model || !o.input || !o.output) return fail("-m MODEL, -i IDS.npy and -o OUT.npy are required%s%s", "", "");
+    if (!o.model || !o.input || !o.output) return fail("-m MODEL, -i INPUT and -o OUT.npy are required%s%s", "", "");
     if (o.have_sigma && o.sigma_file) return fail("--sigma and --sigma-file are exclusive%s%s", "", "");
     if (o.have_label && o.labels_file) return fail("--label and --labels are exclusive%s%s", "", "");
     strand_set_threads(o.threads);
@@ -122,29 +240,39 @@ int cmd_logits_main(int argc, char **argv)
         goto done;
     }
     size_t V = strand_model_vocab_size(m);
-    if (npy_read(o.input, &ids_a) < 0) {
-        fail("%s%s", strand_last_error(), "");
-        goto done;
+    size_t n = 0, L = 0;
+    int kind = seq_input_kind(o.input);
+    if (kind == SEQ_INPUT_FASTA || kind == SEQ_INPUT_TABLE) {
+        if (text_input_ids(&o, m, kind, &ids, &n, &L) < 0) goto done;
+    } else {
+        if (npy_read(o.input, &ids_a) < 0) {
+            fail("%s%s", strand_last_error(), "");
+            goto done;
+        }
+        if (ids_a.ndim != 1 && ids_a.ndim != 2) {
+            fprintf(stderr, "strand logits: %s: ids must have shape (n, L) or (L,), got %d dimensions\n", o.input,
+                    ids_a.ndim);
+            goto done;
+        }
+        n = ids_a.ndim == 2 ? (size_t)ids_a.shape[0] : 1, L = (size_t)ids_a.shape[ids_a.ndim - 1];
+        if (n == 0 || L == 0) {
+            fprintf(stderr, "strand logits: %s: empty array (n %zu, L %zu)\n", o.input, n, L);
+            goto done;
+        }
+        ids = malloc(n * L * sizeof *ids);
+        if (!ids) {
+            fprintf(stderr, "strand logits: out of memory for %zu x %zu ids\n", n, L);
+            goto done;
+        }
+        if (npy_to_i32(&ids_a, ids, 0, (int64_t)V - 1, o.input) < 0) {
+            fail("%s (ids must lie in the model's vocabulary)%s", strand_last_error(), "");
+            goto done;
+        }
     }
-    if (ids_a.ndim != 1 && ids_a.ndim != 2) {
-        fprintf(stderr, "strand logits: %s: ids must have shape (n, L) or (L,), got %d dimensions\n", o.input,
-                ids_a.ndim);
-        goto done;
-    }
-    size_t n = ids_a.ndim == 2 ? (size_t)ids_a.shape[0] : 1, L = (size_t)ids_a.shape[ids_a.ndim - 1];
-    if (n == 0 || L == 0) {
-        fprintf(stderr, "strand logits: %s: empty array (n %zu, L %zu)\n", o.input, n, L);
-        goto done;
-    }
-    ids = malloc(n * L * sizeof *ids);
     out = malloc(n * L * V * sizeof *out);
     sigma = malloc(n * sizeof *sigma);
-    if (!ids || !out || !sigma) {
+    if (!out || !sigma) {
         fprintf(stderr, "strand logits: out of memory for %zu x %zu x %zu logits\n", n, L, V);
-        goto done;
-    }
-    if (npy_to_i32(&ids_a, ids, 0, (int64_t)V - 1, o.input) < 0) {
-        fail("%s (ids must lie in the model's vocabulary)%s", strand_last_error(), "");
         goto done;
     }
     if (o.sigma_file) {

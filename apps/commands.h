@@ -17,6 +17,7 @@ int cmd_data_windows_main(int argc, char **argv); /* apps/cmd_data_windows.c */
 int cmd_data_info_main(int argc, char **argv);    /* apps/cmd_data_info.c */
 int cmd_inspect_main(int, char **);
 int cmd_logits_main(int argc, char **argv); /* apps/cmd_logits.c */
+int cmd_embed_main(int, char **);            /* apps/cmd_embed.c */
 int cmd_vep_main(int, char **);             /* apps/cmd_vep.c */
 int cmd_train_main(int, char **);             /* apps/cmd_train.c */
 

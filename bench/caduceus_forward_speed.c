@@ -1,10 +1,12 @@
 /* Rough forward throughput of Caduceus (inference path), not a test. Build against the static
- * library of a release build and run, e.g.:
- *   cc -O2 -fopenmp -Iinclude -I. -Ibuild-caduceus/generated bench/caduceus_forward_speed.c \
- *      build-caduceus/libstrand.a $(pkg-config --libs htslib libzstd jansson openblas) \
- *      -lRDKitSmilesParse ... -lstdc++ -lm -o /tmp/cad_speed      (see the report for the full line)
- *   OMP_NUM_THREADS=2 /tmp/cad_speed [rcps=1] [d_model=256] [n_layer=4] [L=1024] [B=8] [reps=3]
- * Prints tokens/s = B·L / seconds per forward (best of reps). */
+ * library of a release build and run (from the repository root):
+ *   RD=$(grep -E "RDKIT_[A-Za-z]+:FILEPATH" build-caduceus/CMakeCache.txt | cut -d= -f2 | tr '\n' ' ')
+ *   gcc -O2 -fopenmp -Iinclude -I. -Ibuild-caduceus/generated bench/caduceus_forward_speed.c \
+ *       build-caduceus/libstrand.a $(pkg-config --libs htslib libzstd jansson openblas) $RD -lstdc++ -lm \
+ *       -o /tmp/cad_speed
+ *   OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 /tmp/cad_speed [rcps=1] [d_model=256] [n_layer=4] [L=1024] [B=8] [reps=3]
+ * Prints seconds per forward (best of reps, after one untimed call that allocates) and
+ * tokens/s = B·L / seconds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>

@@ -157,33 +157,29 @@ void mamba_scan_forward(float *y, float *hck, const float *x, const float *delta
 SCAN_CLONES static void scan_bwd_block(float *dx, float *ddelta, float *dAblk, float *dBC_priv, float *dD,
                            const float *dy, const float *hck, const float *x, const float *delta,
                            const float *A, const float *BC, const float *Dskip, const mamba_scan_dims *s,
-                           size_t b, size_t c0, size_t nc, float *hs, float *ea)
+                           size_t b, size_t c0, size_t nc, float *hs, float *ea, float *rbuf)
 {
     size_t L = s->L, di = s->di, ch = s->chunk, nck = (L + ch - 1) / ch;
-    float r[CB][NS]; /* exp(Δ_{t+1}A)·dh_{t+1} */
-    memset(r, 0, sizeof r);
+    float *r = rbuf; /* (CB,16): exp(Δ_{t+1}A)·dh_{t+1} */
+    memset(r, 0, CB * NS * sizeof(float));
     for (size_t k = nck; k-- > 0;) {
         size_t t0 = k * ch, t1 = t0 + ch < L ? t0 + ch : L;
         /* recompute h_t and exp(Δ_t A) inside the chunk from the checkpoint */
         for (size_t j = 0; j < nc; j++) {
             size_t c = c0 + j;
-            float h[NS];
-            memcpy(h, hck + ((b * nck + k) * di + c) * NS, sizeof h);
+            const float *hprev = hck + ((b * nck + k) * di + c) * NS;
             const float *Ac = A + c * NS;
             for (size_t t = t0; t < t1; t++) {
                 size_t bt = b * L + t;
-                const float *Bt = BC + bt * s->bc_stride;
                 float dl = delta[bt * di + c], dxv = dl * x[bt * di + c];
                 float *restrict e = ea + ((t - t0) * CB + j) * NS;
                 float *restrict ho = hs + ((t - t0) * CB + j) * NS;
-                const float *restrict Bt_ = Bt;
+                const float *restrict Bq = BC + bt * s->bc_stride, *restrict hq = hprev;
                 float dl_a[NS];
                 for (int n = 0; n < NS; n++) dl_a[n] = dl * Ac[n];
                 for (int n = 0; n < NS; n++) e[n] = exp_poly(dl_a[n]);
-                for (int n = 0; n < NS; n++) {
-                    h[n] = e[n] * h[n] + dxv * Bt_[n];
-                    ho[n] = h[n];
-                }
+                for (int n = 0; n < NS; n++) ho[n] = e[n] * hq[n] + dxv * Bq[n];
+                hprev = ho;
             }
         }
         /* reverse sweep */
@@ -200,7 +196,7 @@ SCAN_CLONES static void scan_bwd_block(float *dx, float *ddelta, float *dAblk, f
                 const float *restrict hp =
                     t > t0 ? hs + ((t - 1 - t0) * CB + j) * NS : hck + ((b * nck + k) * di + c) * NS;
                 const float *restrict Bq = Bt, *restrict Cq = Ct, *restrict Aq = Ac;
-                float *restrict dBq = dBt, *restrict dCq = dCt, *restrict dAq = dAblk + j * NS, *restrict rq = r[j];
+                float *restrict dBq = dBt, *restrict dCq = dCt, *restrict dAq = dAblk + j * NS, *restrict rq = r + j * NS;
                 float pdx[NS], pdd[NS];
                 float dlx = dl * xv;
                 for (int n = 0; n < NS; n++) {
@@ -231,7 +227,7 @@ int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *
     int nth = B * L * s->di >= MAMBA_PAR_MIN ? omp_get_max_threads() : 1;
     if ((size_t)nth > nblk) nth = (int)nblk;
     /* per thread: dB|dC for every (b,t): (B, L, 32); plus chunk work space */
-    size_t priv = B * L * 2 * NS, work = 2 * ch * CB * NS;
+    size_t priv = B * L * 2 * NS, work = 2 * ch * CB * NS + CB * NS;
     float *mem = calloc((size_t)nth * (priv + work), sizeof(float));
     if (!mem)
         return st_err(NULL, STRAND_E_NOMEM, "mamba scan backward: cannot allocate %zu floats",
@@ -240,7 +236,7 @@ int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *
     {
         int tid = omp_get_thread_num();
         float *mine = mem + (size_t)tid * (priv + work);
-        float *hs = mine + priv, *ea = hs + ch * CB * NS;
+        float *hs = mine + priv, *ea = hs + ch * CB * NS, *rbuf = ea + ch * CB * NS;
 #pragma omp for schedule(static)
         for (long ib = 0; ib < (long)nblk; ib++) {
             size_t c0 = (size_t)ib * CB, nc = s->di - c0 < CB ? s->di - c0 : CB;
@@ -248,7 +244,7 @@ int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *
             memset(dAblk, 0, sizeof dAblk);
             for (size_t b = 0; b < B; b++)
                 scan_bwd_block(dx, ddelta, dAblk, mine + b * L * 2 * NS, dD, dy, hck, x, delta, A, BC, Dskip,
-                               s, b, c0, nc, hs, ea);
+                               s, b, c0, nc, hs, ea, rbuf);
             for (size_t j = 0; j < nc; j++)
                 for (int n = 0; n < NS; n++) dA[(c0 + j) * NS + n] += dAblk[j * NS + n];
         }

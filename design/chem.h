@@ -44,6 +44,8 @@ int chem_mol_remove_hs(const chem_mol *m, chem_mol **out);
 int chem_smiles_valid(const char *smiles);
 /* Heavy-atom count (mol.GetNumAtoms() after parsing). */
 int chem_num_atoms(const chem_mol *m);
+/* Number of explicit hydrogen atoms left in the graph ([2H], [H+], H2, ...), or < 0. */
+int chem_num_explicit_h_atoms(const chem_mol *m);
 
 /* Canonical isomeric SMILES (Chem.MolToSmiles defaults) into buf (NUL-terminated). Returns the
  * length, STRAND_E_RANGE when buf is too small (the message says the size needed). */

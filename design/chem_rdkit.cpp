@@ -151,6 +151,14 @@ extern "C" int chem_num_atoms(const chem_mol *m)
     return (int)m->mol->getNumAtoms();
 }
 
+extern "C" int chem_num_explicit_h_atoms(const chem_mol *m)
+{
+    if (!m) return st_err(nullptr, STRAND_E_ARG, "chem_num_explicit_h_atoms: NULL molecule");
+    int n = 0;
+    for (const RDKit::Atom *a : m->mol->atoms()) n += a->getAtomicNum() == 1;
+    return n;
+}
+
 extern "C" int chem_canonical_smiles(const chem_mol *m, char *buf, size_t buflen)
 {
     if (!m || !buf || buflen == 0) return st_err(nullptr, STRAND_E_ARG, "chem_canonical_smiles: bad argument");

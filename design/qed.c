@@ -221,9 +221,15 @@ int qed_compute_properties(const chem_mol *m0, qed_properties *p)
     if (!m0 || !p) return st_err(NULL, STRAND_E_ARG, "qed_compute_properties: NULL argument");
     int rc = qed_init();
     if (rc < 0) return rc;
-    chem_mol *m = NULL;
-    rc = chem_mol_remove_hs(m0, &m);
-    if (rc < 0) return rc;
+    /* Chem.RemoveHs(mol) removes nothing from a molecule without hydrogen atoms: then work on
+     * `m0` itself (no copy, and descriptors RDKit caches on it are shared with other callers). */
+    chem_mol *copy = NULL;
+    const chem_mol *m = m0;
+    if ((rc = chem_num_explicit_h_atoms(m0)) < 0) return rc;
+    if (rc > 0) {
+        if ((rc = chem_mol_remove_hs(m0, &copy)) < 0) return rc;
+        m = copy;
+    }
 
     double v;
     int hba = 0, nalert = 0;
@@ -254,7 +260,7 @@ int qed_compute_properties(const chem_mol *m0, qed_properties *p)
     p->alerts = nalert;
     rc = 0;
 done:
-    chem_mol_free(m);
+    chem_mol_free(copy);
     return rc < 0 ? rc : 0;
 }
 

@@ -256,6 +256,8 @@ int st_windows_write_shards(st_fasta *fa, const st_windows_params *p, const char
 {
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         return st_err(NULL, STRAND_E_IO, "cannot create directory \"%s\": %s", out_dir, strerror(errno));
+    if (p->label && (!*p->label || strpbrk(p->label, "\t\n\r")))
+        return st_err(NULL, STRAND_E_ARG, "windows label \"%s\" must be non-empty without tabs or newlines", p->label);
     shard_sink sink = {{NULL, NULL, NULL}};
     int rc = 0;
     for (uint32_t s = 0; s < 3 && rc == 0; s++) {
@@ -274,6 +276,7 @@ int st_windows_write_shards(st_fasta *fa, const st_windows_params *p, const char
         rc = meta_add(&meta, &ml, &mc, "source\t%s\nwindow_len\t%lld\nstride\t%lld\nmax_n\t%g\n", st_fasta_path(fa),
                       (long long)p->len, (long long)(p->stride > 0 ? p->stride : p->len), p->max_n);
         if (rc == 0 && command) rc = meta_add(&meta, &ml, &mc, "command\t%s\n", command);
+        if (rc == 0 && p->label) rc = meta_add(&meta, &ml, &mc, "label\t%s\n", p->label);
         for (int i = 0; rc == 0 && i < p->n_regions; i++) rc = meta_add(&meta, &ml, &mc, "region\t%s\n", p->regions[i]);
         for (int i = 0; rc == 0 && i < p->n_val; i++) rc = meta_add(&meta, &ml, &mc, "split_region\tval\t%s\n", p->val_regions[i]);
         for (int i = 0; rc == 0 && i < p->n_test; i++) rc = meta_add(&meta, &ml, &mc, "split_region\ttest\t%s\n", p->test_regions[i]);

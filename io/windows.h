@@ -27,6 +27,8 @@ typedef struct st_windows_params {
     const char *const *val_regions; int n_val;     /* validation regions */
     const char *const *test_regions; int n_test;   /* test regions */
     uint32_t records_per_chunk;                    /* shard chunk size (default 1024) */
+    const char *label;  /* optional class label (e.g. a species name) stored as a "label\tNAME" metadata
+                           line of every shard; no tab/newline (STRAND_E_ARG). NULL: none */
 } st_windows_params;
 
 st_windows_params st_windows_default_params(void);

@@ -436,6 +436,47 @@ static void test_hf_checkpoint(void)
     caduceus_free(m);
 }
 
+/* PH checkpoints round-trip too (no complement_map tensors: the config's map by key), and the
+ * published config.json's complement_map, whose keys are in string order, is read by key. */
+static void test_ph_roundtrip_and_config_map(void)
+{
+    caduceus_model *m = random_model(0, 16, 2, 21);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    const char *out = tu_tmp("caduceus_ph_rt.safetensors");
+    unlink(out);
+    CU_ASSERT_EQUAL_FATAL(caduceus_save(m, out), 0);
+    caduceus_model *m2 = NULL;
+    CU_ASSERT_EQUAL_FATAL(caduceus_load(&m2, out), 0);
+    CU_ASSERT_EQUAL(m2->cfg.rcps, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(m2->pb.entries[m2->emb].name, "embeddings.word_embeddings.weight"));
+    size_t B = 2, L = 20, V = 16;
+    int32_t ids[40];
+    random_ids(ids, B * L, 3);
+    float a[40 * 16], b[40 * 16];
+    CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_INFER, a, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(caduceus_forward(m2, ids, B, L, CADUCEUS_INFER, b, NULL, NULL), 0);
+    CHECK_CLOSE("PH saved/loaded logits", b, a, B * L * V, 0.0);
+    caduceus_free(m);
+    caduceus_free(m2);
+
+    char path[1024];
+    snprintf(path, sizeof path, "%s/caduceus/hf_ps_tiny/config.json", STRAND_TEST_DATA);
+    FILE *fp = fopen(path, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = 0;
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"10\": 7")); /* the fixture really lists "10" before "2" */
+    caduceus_config cfg;
+    caduceus_default_config(&cfg);
+    memset(cfg.comp, 0, sizeof cfg.comp);
+    CU_ASSERT_EQUAL(caduceus_config_from_json(&cfg, text, path), 0);
+    for (int v = 0; v < 16; v++) CU_ASSERT_EQUAL(cfg.comp[v], COMP[v]);
+    CU_ASSERT_EQUAL(cfg.rcps, 1);
+    CU_ASSERT_EQUAL(cfg.d_model, 24);
+}
+
 /* include/strand.h "caduceus": the public API over the HF fixture. */
 static void test_public_api(void)
 {
@@ -489,4 +530,5 @@ void register_suites(void)
     ADD_TEST(s, test_param_counts);
     ADD_TEST(s, test_infer_equals_train);
     ADD_TEST(s, test_hf_checkpoint);
+    ADD_TEST(s, test_ph_roundtrip_and_config_map);
 }

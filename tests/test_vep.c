@@ -586,7 +586,7 @@ static void test_cli_regions_stdout_example(void)
         CU_FAIL("example not built");
         return;
     }
-    snprintf(cmd, sizeof cmd, "%s %s %s CHROMOSOME_II:1000:%c:A 2>&1", ex, g_ps, REF_FA, 'T');
+    snprintf(cmd, sizeof cmd, "%.1500s %.1000s %.1000s CHROMOSOME_II:1000:T:A 2>&1", ex, g_ps, REF_FA);
     int st = tu_run(cmd, b, sizeof b);
     fprintf(stderr, "    example: exit %d: %s", st, b);
     CU_ASSERT_EQUAL(st, 0);
