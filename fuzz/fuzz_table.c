@@ -12,11 +12,16 @@
 #include "io/table.h"
 #include "strand.h"
 
+static char path[256];
+static void remove_input(void) { unlink(path); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
-    static char path[256];
-    if (!path[0]) snprintf(path, sizeof path, "%s/strand_fuzz_table.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    if (!path[0]) {
+        snprintf(path, sizeof path, "%s/strand_fuzz_table.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+        atexit(remove_input);
+    }
     FILE *fp = fopen(path, "wb");
     if (!fp) return 0;
     fwrite(data + 1, 1, size - 1, fp);
