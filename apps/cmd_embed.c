@@ -147,7 +147,15 @@ int cmd_embed_main(int argc, char **argv)
             }
     }
     if (strand_caduceus_load(o.model, &h) < 0) {
-        fprintf(stderr, "strand embed: %s\n", strand_last_error());
+        char why[1024];
+        snprintf(why, sizeof why, "%s", strand_last_error());
+        strand_model *any = NULL; /* a model of another kind: say so instead of "missing d_model" */
+        if (strand_model_load(o.model, &any) == 0 && strncmp(strand_model_kind(any), "caduceus", 8) != 0)
+            fprintf(stderr, "strand embed: %s: a \"%s\" model; embed needs a Caduceus model (PS or PH)\n", o.model,
+                    strand_model_kind(any));
+        else
+            fprintf(stderr, "strand embed: %s\n", why);
+        strand_model_free(any);
         goto done;
     }
     int Di = 0;

@@ -28,6 +28,14 @@ def _rows(p):
 
 
 def run_io_data(n, a, root):
+    res = _run(n, a, root)
+    for r in res:
+        s, ref = r["strand"], r["reference"]
+        r["ratio"] = None if not ref or not s else round(s / ref, 3)
+    return res
+
+
+def _run(n, a, root):
     bdir = a.build_dir
     subprocess.run(["cmake", "--build", bdir, "--target", "bench_io_data", "-j2"], check=True,
                    stdout=subprocess.DEVNULL)

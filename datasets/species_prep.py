@@ -93,11 +93,13 @@ def cmd_fasta(inp, outp, mode):
 
 def cmd_genbank(inp, outp):
     n = bases = nonacgt = gcb = 0
-    acc, seq, in_seq = None, [], False
+    acc, seq, in_seq, locus_len = None, [], False, None
     with opener(inp) as f, open(outp, "w") as out:
         for lineno, line in enumerate(f, 1):
             if line.startswith("LOCUS"):
-                acc, seq, in_seq = line.split()[1], [], False
+                w = line.split()
+                acc, seq, in_seq = w[1], [], False
+                locus_len = int(w[2]) if len(w) > 3 and w[2].isdigit() and w[3] == "bp" else None
             elif line.startswith("VERSION") and len(line.split()) > 1:
                 acc = line.split()[1]
             elif line.startswith("ORIGIN"):
@@ -106,6 +108,8 @@ def cmd_genbank(inp, outp):
                 if acc is None or not seq:
                     sys.exit(f"species_prep: {inp}: line {lineno}: record without LOCUS or sequence")
                 s = "".join(seq).upper()
+                if locus_len is not None and len(s) != locus_len:
+                    sys.exit(f"species_prep: {inp}: record {acc}: LOCUS says {locus_len} bp, ORIGIN has {len(s)}")
                 bad = re.search(r"[^ACGTNRYKMSWBDHV]", s)
                 if bad:
                     sys.exit(f"species_prep: {inp}: record {acc}: unexpected character '{bad.group()}' in ORIGIN")

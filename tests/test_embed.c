@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caduceus/caduceus.h"
 #include "core/dit.h"
 #include "core/npy.h"
 #include "core/safetensors.h"
@@ -219,6 +220,47 @@ static void test_cli_embed(void)
     strand_caduceus_free(h);
 }
 
+/* Caduceus-PH (a strand checkpoint written here, random weights): the CLI's embeddings are
+ * post-hoc conjoined, so the rc record's embedding is the flipped one and its mean is the same. */
+static void test_cli_embed_ph(void)
+{
+    caduceus_config cfg;
+    caduceus_default_config(&cfg);
+    cfg.d_model = 16, cfg.n_layer = 2, cfg.rcps = 0;
+    caduceus_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(caduceus_create(&m, &cfg), 0);
+    caduceus_init_weights(m, 31);
+    strand_rng r;
+    strand_rng_seed(&r, 32);
+    for (size_t i = 0; i < m->pb.total; i++) m->pb.params[i] += (float)(0.1 * strand_rng_normal(&r));
+    const char *model = tu_tmp("embed_ph.safetensors"), *fa = tu_tmp("embed_ph.fa");
+    const char *none = tu_tmp("embed_ph_none.npy"), *mean = tu_tmp("embed_ph_mean.npy");
+    CU_ASSERT_EQUAL_FATAL(caduceus_save(m, model), 0);
+    caduceus_free(m);
+    make_fasta(fa, NULL);
+    CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool none -q", model, fa, none), 0);
+    CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool mean -q", model, fa, mean), 0);
+    size_t n = NREC, L = LREC, D = 16;
+    int64_t s3[3] = {NREC, LREC, 16}, s2[2] = {NREC, 16};
+    float *em = read_f32(none, 3, s3), *pool = read_f32(mean, 2, s2), *flip = malloc(L * D * sizeof *flip);
+    if (em && pool) {
+        CU_ASSERT(memcmp(em, em + 2 * L * D, L * D * sizeof(float)) != 0); /* not vacuous */
+        for (size_t pair = 0; pair < 2; pair++) {
+            size_t a = 2 * pair, b = a + 1;
+            for (size_t t = 0; t < L; t++) memcpy(flip + t * D, em + (a * L + (L - 1 - t)) * D, D * sizeof(float));
+            CHECK_CLOSE("PH CLI: embed(rc record) == flip_L embed(record)", em + b * L * D, flip, L * D, TOL_RC);
+            CHECK_CLOSE("PH CLI: mean(rc record) == mean(record)", pool + b * D, pool + a * D, D, TOL_RC);
+        }
+        float *mm = calloc(n * D, sizeof *mm);
+        for (size_t i = 0; i < n; i++)
+            for (size_t t = 0; t < L; t++)
+                for (size_t j = 0; j < D; j++) mm[i * D + j] += em[(i * L + t) * D + j] / (float)L;
+        CHECK_CLOSE("PH CLI: pooled == mean of per-position", pool, mm, n * D, 1e-5);
+        free(mm);
+    }
+    free(em), free(pool), free(flip);
+}
+
 /* --window W: records cut to their first W bases or padded with [PAD]; mean over own bases. */
 static void test_cli_window(void)
 {
@@ -325,6 +367,10 @@ static void test_cli_bad_input(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "--pool"));
     CU_ASSERT_NOT_EQUAL(cli(msg, sizeof msg, "embed -m %s -i %s -o %s --window 0", PS_MODEL, fa, out), 0);
     CU_ASSERT_NOT_EQUAL(cli(msg, sizeof msg, "embed -m /nonexistent -i %s -o %s", fa, out), 0);
+    CU_ASSERT(!file_exists(out));
+    write_text(fa, ">a\nACGT\n");
+    CU_ASSERT_NOT_EQUAL(cli(msg, sizeof msg, "embed -m %s/model/dit_strand.safetensors -i %s -o %s", STRAND_TEST_DATA, fa, out), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "needs a Caduceus model"));
     CU_ASSERT(!file_exists(out));
     CU_ASSERT_NOT_EQUAL(cli(msg, sizeof msg, "embed"), 0); /* usage */
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "--window"));
@@ -522,6 +568,7 @@ void register_suites(void)
     CU_pSuite s = CU_add_suite("embed", suite_init, NULL);
     ADD_TEST(s, test_library_embed);
     ADD_TEST(s, test_cli_embed);
+    ADD_TEST(s, test_cli_embed_ph);
     ADD_TEST(s, test_cli_window);
     ADD_TEST(s, test_cli_bad_input);
     ADD_TEST(s, test_logits_fasta);

@@ -225,6 +225,48 @@ static void test_windows(void)
     strand_vep_free(v);
 }
 
+/* Scores against the independent float64 PyTorch reference (tests/reference/vep_reference.py,
+ * committed HF-layout tiny PS and PH models): every scored ALT of variants.vcf, window 101, H 20. */
+static void test_vs_pytorch_reference(void)
+{
+    const char *names[2] = {"ps", "ph"};
+    for (int k = 0; k < 2; k++) {
+        char model[1024], tsv[1024], line[1024];
+        snprintf(model, sizeof model, "%s/vep/model_%s_tiny", STRAND_TEST_DATA, names[k]);
+        snprintf(tsv, sizeof tsv, "%s/vep/expected_%s.tsv", STRAND_TEST_DATA, names[k]);
+        strand_vep *v = open_vep(model, REF_FA, 1);
+        FILE *fp = fopen(tsv, "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+        int n = 0, nllr = 0;
+        double ml = 0, me = 0;
+        while (fgets(line, sizeof line, fp)) {
+            if (line[0] == '#') continue;
+            char chrom[64], ref[64], alt[64], sl[64], se[64];
+            long long pos;
+            if (sscanf(line, "%63s %lld %63s %63s %63s %63s", chrom, &pos, ref, alt, sl, se) != 6) continue;
+            double wl = strtod(sl, NULL), we = strtod(se, NULL), llr, emb;
+            CU_ASSERT_EQUAL(strand_vep_score_snv(v, chrom, pos, ref, alt, &llr, &emb), STRAND_VEP_OK);
+            if (isnan(wl)) {
+                CU_ASSERT(isnan(llr));
+            } else {
+                ml = fmax(ml, fabs(llr - wl)), nllr++;
+            }
+            me = fmax(me, fabs(emb - we));
+            if (!(fabs(llr - wl) <= 1e-4 || (isnan(wl) && isnan(llr))) || !(fabs(emb - we) <= 1e-5))
+                fprintf(stderr, "    MISMATCH %s:%lld %s>%s LLR %.9g want %.9g EMB %.9g want %.9g\n", chrom, pos, ref,
+                        alt, llr, wl, emb, we);
+            n++;
+        }
+        fclose(fp);
+        fprintf(stderr, "    %s vs PyTorch float64: %d ALTs (%d LLR), max|diff| LLR %.3g (tol 1e-4), EMB %.3g (tol 1e-5)\n",
+                names[k], n, nllr, ml, me);
+        CU_ASSERT(n >= 30 && nllr >= 25);
+        CU_ASSERT(ml <= 1e-4);
+        CU_ASSERT(me <= 1e-5);
+        strand_vep_free(v);
+    }
+}
+
 /* Swapping REF and ALT on a FASTA copy with the ALT base written in: the masked context is
  * identical, so LLR must negate exactly (bitwise) and EMB must be identical. */
 static void test_llr_antisymmetry(void)
@@ -598,6 +640,7 @@ void register_suites(void)
     CU_pSuite s = CU_add_suite("vep", suite_init, NULL);
     ADD_TEST(s, test_sha256_vs_sha256sum);
     ADD_TEST(s, test_windows);
+    ADD_TEST(s, test_vs_pytorch_reference);
     ADD_TEST(s, test_llr_antisymmetry);
     ADD_TEST(s, test_reverse_complement_invariance);
     ADD_TEST(s, test_batch_thread_independence_and_sharing);
