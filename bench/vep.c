@@ -39,8 +39,8 @@ int main(int argc, char **argv)
     snprintf(model, sizeof model, "%s/model.safetensors", dir);
     snprintf(fa, sizeof fa, "%s/ref.fa", dir);
     snprintf(tsv, sizeof tsv, "%s/variants.tsv", dir);
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/tests/data/vep/chr22_60kb.fa' '%s' && rm -f '%s.fai'", dir,
-             STRAND_SOURCE_DIR_STR, fa, fa);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%.1000s' && cp '%.1000s/tests/data/vep/chr22_60kb.fa' '%.1000s' && rm -f '%.1000s.fai'",
+             dir, STRAND_SOURCE_DIR_STR, fa, fa);
     if (system(cmd) != 0) return fprintf(stderr, "bench_vep: cannot prepare %s\n", dir), 1;
     caduceus_config c;
     caduceus_default_config(&c);

@@ -210,6 +210,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
     int *ix = malloc(3 * n * sizeof(int)); /* per variant: masked, ref, alt request (-1: none) */
     double *pool = NULL;
     int nr = 0, rc = 0;
+    v->fail_index = -1;
     if (!req || !ix) {
         rc = st_err(&v->err, STRAND_E_NOMEM, "vep: out of memory for a batch of %zu variants", n);
         goto done;
@@ -220,10 +221,12 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         ix[3 * i] = ix[3 * i + 1] = ix[3 * i + 2] = -1;
         if (!x->contig || !x->ref || !x->alt) {
             rc = st_err(&v->err, STRAND_E_ARG, "vep: variant %zu: NULL contig or allele", i);
+            v->fail_index = (int64_t)i;
             goto done;
         }
         if (x->pos1 < 1) {
             rc = st_err(&v->err, STRAND_E_RANGE, "vep: %s:%lld: position must be >= 1", x->contig, (long long)x->pos1);
+            v->fail_index = (int64_t)i;
             goto done;
         }
         if (allele_is_symbolic(x->alt)) { x->status = STRAND_VEP_SYMBOLIC; continue; }
@@ -234,6 +237,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
             if (v->p.missing_contig == STRAND_VEP_CONTIG_ERROR) {
                 rc = st_err(&v->err, STRAND_E_NOTFOUND, "%s:%lld: contig \"%s\" is not in the FASTA %s", x->contig,
                             (long long)x->pos1, x->contig, v->fasta_path);
+                v->fail_index = (int64_t)i;
                 goto done;
             }
             continue;
@@ -263,6 +267,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
             if (v->p.ref_mismatch == STRAND_VEP_REF_ERROR) {
                 rc = st_err(&v->err, STRAND_E_FORMAT, "%s:%lld: REF %.40s does not match the FASTA %s (%s)", x->contig,
                             (long long)x->pos1, x->ref, v->fasta_path, fref);
+                v->fail_index = (int64_t)i;
                 goto done;
             }
             if (v->p.ref_mismatch == STRAND_VEP_REF_SKIP) continue;

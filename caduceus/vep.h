@@ -44,6 +44,7 @@ struct strand_vep {
     int32_t *ids_rc;            /* rc_average: the reverse-complemented window */
     float *logits_rc, *embed_rc;
     int64_t windows_requested, forwards; /* running totals */
+    int64_t fail_index;                  /* variant of the batch a failing score_batch stopped at (-1) */
     int n_examples;
     char examples[5][160];
 };

@@ -43,8 +43,8 @@ static int add_header(strand_vep *v, bcf_hdr_t *h, int argc, char *const *argv)
 }
 
 /* One batch: score, set INFO, write, free the records. */
-static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, int nrec, strand_vep_variant *vars,
-                 strand_vep_summary *sum, float *buf)
+static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, const int64_t *recno, int nrec,
+                 strand_vep_variant *vars, strand_vep_summary *sum, float *buf, const char *in_path)
 {
     bcf_hdr_t *h = st_vcf_writer_header(w);
     size_t nv = 0;
@@ -55,7 +55,18 @@ static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, int nrec, stran
                                               .ref = st_vcf_ref(r), .alt = st_vcf_alt(r, a)};
     }
     int rc = strand_vep_score_batch(v, vars, nv);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+        /* name the input record the failing ALT belongs to */
+        int64_t k = v->fail_index;
+        for (int i = 0; k >= 0 && i < nrec; i++) {
+            if (k < st_vcf_n_alt(recs[i])) {
+                st_err_prefix("%s: record %lld", in_path, (long long)recno[i]);
+                break;
+            }
+            k -= st_vcf_n_alt(recs[i]);
+        }
+        return rc;
+    }
     nv = 0;
     for (int i = 0; i < nrec && rc == 0; i++) {
         bcf1_t *r = recs[i];
@@ -109,6 +120,7 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
     st_vcf_reader *r = NULL;
     st_vcf_writer *w = NULL;
     bcf1_t **recs = NULL;
+    int64_t *recno = NULL;
     strand_vep_variant *vars = NULL;
     float *buf = NULL;
     size_t cap_vars = 0;
@@ -118,7 +130,8 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
     if ((rc = add_header(v, hdr, argc, argv)) < 0) goto done;
     if ((rc = st_vcf_writer_open(&w, out_path, mode, hdr, index)) < 0) goto done;
     recs = calloc((size_t)v->p.batch, sizeof *recs);
-    if (!recs) {
+    recno = calloc((size_t)v->p.batch, sizeof *recno);
+    if (!recs || !recno) {
         rc = st_err(NULL, STRAND_E_NOMEM, "out of memory");
         goto done;
     }
@@ -133,6 +146,7 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
                 rc = st_err(NULL, STRAND_E_NOMEM, "out of memory");
                 break;
             }
+            recno[nrec] = st_vcf_record_number(r);
             size_t na = (size_t)st_vcf_n_alt(recs[nrec]);
             nalt += na;
             nrec++;
@@ -145,7 +159,7 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
                 buf = malloc(cap_vars * sizeof *buf);
                 if (!vars || !buf) { rc = st_err(NULL, STRAND_E_NOMEM, "out of memory"); break; }
             }
-            rc = flush(v, w, recs, nrec, vars, &sum, buf);
+            rc = flush(v, w, recs, recno, nrec, vars, &sum, buf, in_path);
             for (int i = 0; i < nrec; i++) bcf_destroy(recs[i]), recs[i] = NULL;
             nrec = 0, nalt = 0;
             if (rc < 0) break;
@@ -157,7 +171,7 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
 done:
     if (recs)
         for (int i = 0; i < nrec; i++) bcf_destroy(recs[i]);
-    free(recs), free(vars), free(buf);
+    free(recs), free(recno), free(vars), free(buf);
     if (r) st_vcf_close(r);
     if (w) {
         if (rc == 0) rc = st_vcf_writer_close(w);

@@ -24,6 +24,7 @@ over the contigs in proportion to their length, in blocks of at most 100 windows
 each contig. Every summary goes to stderr as one "key=value ..." line (recorded in the manifest).
 """
 import gzip
+import os
 import re
 import sys
 
@@ -274,20 +275,28 @@ def cmd_plan(fai, L, ntrain, nval, ntest, planp):
 
 
 def main(a):
+    """Outputs are written under OUT.tmp and renamed only on success (no half-written FASTA or plan)."""
     try:
         if a[:1] == ["fasta"] and len(a) == 4:
-            return cmd_fasta(a[1], a[2], a[3])
-        if a[:1] == ["genbank"] and len(a) == 3:
-            return cmd_genbank(a[1], a[2])
-        if a[:1] == ["maf-ref"] and len(a) == 4:
-            return cmd_maf_ref(a[1], a[2], a[3])
-        if a[:1] == ["upstream"] and len(a) == 8:
-            return cmd_upstream(a[1], a[2], int(a[3]), int(a[4]), int(a[5]), int(a[6]), a[7])
-        if a[:1] == ["plan"] and len(a) == 7:
-            return cmd_plan(a[1], int(a[2]), int(a[3]), int(a[4]), int(a[5]), a[6])
-    except (OSError, EOFError, ValueError) as e:
-        sys.exit(f"species_prep: {e}")
-    sys.exit(__doc__)
+            cmd_fasta(a[1], a[2] + ".tmp", a[3]); done = [a[2]]
+        elif a[:1] == ["genbank"] and len(a) == 3:
+            cmd_genbank(a[1], a[2] + ".tmp"); done = [a[2]]
+        elif a[:1] == ["maf-ref"] and len(a) == 4:
+            cmd_maf_ref(a[1], a[2], a[3] + ".tmp"); done = [a[3]]
+        elif a[:1] == ["upstream"] and len(a) == 8:
+            cmd_upstream(a[1], a[2] + ".tmp", int(a[3]), int(a[4]), int(a[5]), int(a[6]), a[7] + ".tmp")
+            done = [a[2], a[7]]
+        elif a[:1] == ["plan"] and len(a) == 7:
+            cmd_plan(a[1], int(a[2]), int(a[3]), int(a[4]), int(a[5]), a[6] + ".tmp"); done = [a[6]]
+        else:
+            sys.exit(__doc__)
+        for f in done:
+            os.replace(f + ".tmp", f)
+    except (OSError, EOFError, ValueError, SystemExit) as e:
+        for f in a[2:]:  # drop any temporary output
+            if os.path.exists(f + ".tmp"):
+                os.remove(f + ".tmp")
+        sys.exit(e.code if isinstance(e, SystemExit) else f"species_prep: {e}")
 
 
 if __name__ == "__main__":

@@ -226,7 +226,9 @@ static void test_windows(void)
 }
 
 /* Scores against the independent float64 PyTorch reference (tests/reference/vep_reference.py,
- * committed HF-layout tiny PS and PH models): every scored ALT of variants.vcf, window 101, H 20. */
+ * committed HF-layout tiny PS and PH models): every scored ALT of variants.vcf, window 101, H 20.
+ * float32 strand vs float64 PyTorch: tolerances 1e-5 (LLR, nats) and 1e-7 (EMB), ~10x the
+ * differences measured when written (9.6e-7, 1.8e-9). */
 static void test_vs_pytorch_reference(void)
 {
     const char *names[2] = {"ps", "ph"};
@@ -252,17 +254,17 @@ static void test_vs_pytorch_reference(void)
                 ml = fmax(ml, fabs(llr - wl)), nllr++;
             }
             me = fmax(me, fabs(emb - we));
-            if (!(fabs(llr - wl) <= 1e-4 || (isnan(wl) && isnan(llr))) || !(fabs(emb - we) <= 1e-5))
+            if (!(fabs(llr - wl) <= 1e-5 || (isnan(wl) && isnan(llr))) || !(fabs(emb - we) <= 1e-7))
                 fprintf(stderr, "    MISMATCH %s:%lld %s>%s LLR %.9g want %.9g EMB %.9g want %.9g\n", chrom, pos, ref,
                         alt, llr, wl, emb, we);
             n++;
         }
         fclose(fp);
-        fprintf(stderr, "    %s vs PyTorch float64: %d ALTs (%d LLR), max|diff| LLR %.3g (tol 1e-4), EMB %.3g (tol 1e-5)\n",
+        fprintf(stderr, "    %s vs PyTorch float64: %d ALTs (%d LLR), max|diff| LLR %.3g (tol 1e-5), EMB %.3g (tol 1e-7)\n",
                 names[k], n, nllr, ml, me);
         CU_ASSERT(n >= 30 && nllr >= 25);
-        CU_ASSERT(ml <= 1e-4);
-        CU_ASSERT(me <= 1e-5);
+        CU_ASSERT(ml <= 1e-5);
+        CU_ASSERT(me <= 1e-7);
         strand_vep_free(v);
     }
 }
@@ -545,7 +547,7 @@ static void test_cli_bad_inputs(void)
     fprintf(stderr, "    malformed: exit %d: %s", st, log);
     CU_ASSERT_NOT_EQUAL(st, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "strand vep: "));
-    char want[128], hdr[64];
+    char want[256], hdr[64];
     snprintf(cmd, sizeof cmd, "grep -c '^#' %s/vep/malformed.vcf", STRAND_TEST_DATA);
     tu_run(cmd, hdr, sizeof hdr);
     snprintf(want, sizeof want, "malformed.vcf: line %d (record 5): POS", atoi(hdr) + 5);
@@ -557,7 +559,16 @@ static void test_cli_bad_inputs(void)
     st = run_vep(args, out, log, sizeof log);
     fprintf(stderr, "    --ref-mismatch error: exit %d: %s", st, log);
     CU_ASSERT_NOT_EQUAL(st, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(log, "CHROMOSOME_II:2000: REF"));
+    vrec vr[64];
+    int nvr = read_vcf(VARS_VCF, vr, 64), imm = -1, iuc = -1;
+    for (int i = 0; i < nvr; i++) {
+        if (!strcmp(vr[i].note, "ref_mismatch")) imm = i;
+        if (!strcmp(vr[i].note, "unknown_contig")) iuc = i;
+    }
+    CU_ASSERT_FATAL(imm >= 0 && iuc >= 0);
+    snprintf(want, sizeof want, "variants.vcf: record %d: %s:%lld: REF %s does not match", imm + 1, vr[imm].chrom,
+             (long long)vr[imm].pos, vr[imm].ref);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
     CU_ASSERT(!file_exists(out));
     snprintf(cmd, sizeof cmd, "%s vep --threads 1 -f %s -m %s --window %d --pool-half-width %d -o %s %s 2>&1",
              STRAND_BIN, REF_FA, g_ps, TEST_WINDOW, TEST_H, out, VARS_VCF);
@@ -579,7 +590,9 @@ static void test_cli_bad_inputs(void)
     st = run_vep(args, out, log, sizeof log);
     fprintf(stderr, "    --missing-contig error: exit %d: %s", st, log);
     CU_ASSERT_NOT_EQUAL(st, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(log, "chrUn_missing"));
+    snprintf(want, sizeof want, "variants.vcf: record %d: %s:%lld: contig \"%s\" is not in the FASTA", iuc + 1,
+             vr[iuc].chrom, (long long)vr[iuc].pos, vr[iuc].chrom);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
     CU_ASSERT(!file_exists(out));
     /* missing model / input, bad option values */
     snprintf(args, sizeof args, "-m %s %s", tu_tmp("vep_no_model.safetensors"), VARS_VCF);
@@ -618,6 +631,12 @@ static void test_cli_regions_stdout_example(void)
     fprintf(stderr, "    region records: strand vep %d, bcftools %d\n", atoi(b), atoi(log));
     CU_ASSERT(atoi(b) > 0);
     CU_ASSERT_EQUAL(atoi(b), atoi(log));
+    /* no -m: the bundled model is looked up ($STRAND_MODEL_DIR first) */
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s %s/caduceus-ps-chr20.safetensors && STRAND_MODEL_DIR=%s %s vep -q "
+             "--threads 1 -f %s --window %d --pool-half-width %d %s | grep '^##strand_vepModel'", tu_tmp("vep_models"),
+             g_ps, tu_tmp("vep_models"), tu_tmp("vep_models"), STRAND_BIN, REF_FA, TEST_WINDOW, TEST_H, VARS_VCF);
+    CU_ASSERT_EQUAL(tu_run(cmd, b, sizeof b), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "Name=\"caduceus-ps-chr20.safetensors\""));
     /* examples/vep_example.c, built against the shared library */
     char ex[2048];
     snprintf(ex, sizeof ex, "%s", STRAND_BIN);
