@@ -126,9 +126,10 @@ int mlm_windows_from_shard(const char *path, mlm_windows *out)
     if (rc < 0) return rc;
     const st_shard_info *in = st_shard_get_info(s);
     if (in->kind != ST_SHARD_KIND_DNA_WINDOWS || in->vocab_hash != st_dna_vocab_hash()) {
+        rc = st_err(NULL, STRAND_E_FORMAT, "%s: not a DNA window shard (kind %u, vocabulary hash %016llx)", path,
+                    in->kind, (unsigned long long)in->vocab_hash);
         st_shard_close(s);
-        return st_err(NULL, STRAND_E_FORMAT, "%s: not a DNA window shard (kind %u, vocabulary hash %016llx)", path,
-                      in->kind, (unsigned long long)in->vocab_hash);
+        return rc;
     }
     out->len = in->record_len;
     out->tok = malloc((size_t)in->n_records * out->len + 1);

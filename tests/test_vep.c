@@ -333,9 +333,11 @@ static void test_reverse_complement_invariance(void)
         for (const char *model = g_ps; model; model = model == g_ps ? g_ph : NULL) {
             strand_vep *v = open_vep_rc(model, REF_FA, 1, avg), *w = open_vep_rc(model, rc_fa, 1, avg);
             double maxl = 0, maxe = 0;
-            int n = 0, bitwise = 0;
+            int n = 0, bitwise = 0, ends = 0;
             for (int i = 0; i < nr; i++) {
                 if (!is_snv(&r[i]) || strstr(r[i].note, "mismatch") || strstr(r[i].note, "unknown")) continue;
+                if (!strstr(r[i].note, "near_") && n >= 10) continue; /* both contig ends + ~10 others */
+                ends += strstr(r[i].note, "near_") != NULL;
                 int ci = strcmp(r[i].chrom, cs[0].name) ? 1 : 0;
                 double a1, e1, a2, e2;
                 char rr[2] = {comp(r[i].ref[0]), 0}, ra[2] = {comp(r[i].alt[0]), 0};
@@ -349,7 +351,7 @@ static void test_reverse_complement_invariance(void)
             fprintf(stderr, "    %s%s: %d SNVs (incl. 3 bp from both contig ends): max |fwd - RC| LLR %.3g EMB %.3g, "
                     "bitwise equal %d/%d (tol 1e-5 abs)\n", model == g_ps ? "PS" : "PH", avg ? " --rc-average" : "", n,
                     maxl, maxe, bitwise, n);
-            CU_ASSERT(n >= 20);
+            CU_ASSERT(n >= 10 && ends == 2);
             CU_ASSERT(maxl <= 1e-5 && maxe <= 1e-5);
             if (avg) CU_ASSERT_EQUAL(bitwise, n);
             strand_vep_free(v), strand_vep_free(w);
