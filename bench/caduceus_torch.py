@@ -123,10 +123,10 @@ def scan(x, delta, Bm, Cm, A):
         Cq = Cm[:, :, t0:t1].permute(2, 0, 1, 3).unsqueeze(-1)  # (Q,2,S,N,1)
         a = torch.exp(dl.unsqueeze(-1) * A[None, :, None])  # (Q,2,S,di,N)
         b = (dl * xs).unsqueeze(-1) * Bq
-        if grad:
+        if grad:  # unbind, not b[t]: the backward of each b[t] would allocate a zero tensor of b's size
             hs = []
-            for t in range(t1 - t0):
-                h = torch.addcmul(b[t], a[t], h)
+            for at, bt in zip(a.unbind(0), b.unbind(0)):
+                h = torch.addcmul(bt, at, h)
                 hs.append(h)
             H = torch.stack(hs, 0)
         else:
