@@ -1,4 +1,5 @@
-/* VEP scoring: windows, deduplicated forwards, LLR and embedding distance (see caduceus/vep.h). */
+/* VEP scoring: windows, deduplicated forwards spread over the threads, LLR and embedding distance
+ * (see caduceus/vep.h). */
 #include "caduceus/vep.h"
 
 #include <ctype.h>
@@ -10,7 +11,12 @@
 #include <sys/stat.h>
 
 #include "caduceus/vep_sha256.h"
+#include "core/threads.h"
 #include "core/tokenizer_dna.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 strand_vep_params strand_vep_default_params(void)
 {
@@ -28,6 +34,9 @@ strand_vep_params strand_vep_default_params(void)
 void strand_vep_free(strand_vep *v)
 {
     if (!v) return;
+    if (v->wm)
+        for (int w = 1; w < v->nw; w++) caduceus_free(v->wm[w]);
+    free(v->wm);
     caduceus_free(v->m);
     st_fasta_close(v->fa);
     free(v->model_path), free(v->fasta_path);
@@ -81,17 +90,30 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
     if ((rc = st_sha256_file(sp, v->sha256)) < 0) goto fail;
     if ((rc = st_fasta_open(&v->fa, fasta_path, 0)) < 0) goto fail;
     size_t D = (size_t)v->m->cfg.d_model;
-    v->ids = malloc((size_t)W * sizeof(int32_t));
-    v->logits = malloc((size_t)W * ST_DNA_VOCAB * sizeof(float));
-    v->embed = malloc((size_t)W * D * sizeof(float));
-    v->ids_rc = malloc((size_t)W * sizeof(int32_t));
-    v->logits_rc = malloc((size_t)W * ST_DNA_VOCAB * sizeof(float));
-    v->embed_rc = malloc((size_t)W * D * sizeof(float));
-    if (!v->ids || !v->logits || !v->embed || !v->ids_rc || !v->logits_rc || !v->embed_rc) {
-        rc = st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory for a %d-base window", W);
+    if (p.threads > 0) strand_set_threads(p.threads);
+    /* one worker per thread, each with its own model copy (its activations live in the model) */
+    v->nw = st_threads();
+    if (v->nw < 1) v->nw = 1;
+    if (v->nw > 64) v->nw = 64;
+    v->wm = calloc((size_t)v->nw, sizeof *v->wm);
+    if (!v->wm) {
+        rc = st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory");
         goto fail;
     }
-    if (p.threads > 0) strand_set_threads(p.threads);
+    v->wm[0] = v->m;
+    for (int w = 1; w < v->nw; w++)
+        if ((rc = caduceus_load(&v->wm[w], model_path)) < 0) goto fail;
+    size_t nw = (size_t)v->nw;
+    v->ids = malloc(nw * (size_t)W * sizeof(int32_t));
+    v->logits = malloc(nw * (size_t)W * ST_DNA_VOCAB * sizeof(float));
+    v->embed = malloc(nw * (size_t)W * D * sizeof(float));
+    v->ids_rc = malloc(nw * (size_t)W * sizeof(int32_t));
+    v->logits_rc = malloc(nw * (size_t)W * ST_DNA_VOCAB * sizeof(float));
+    v->embed_rc = malloc(nw * (size_t)W * D * sizeof(float));
+    if (!v->ids || !v->logits || !v->embed || !v->ids_rc || !v->logits_rc || !v->embed_rc) {
+        rc = st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory for %d workers of a %d-base window", v->nw, W);
+        goto fail;
+    }
     *out = v;
     return 0;
 fail:
@@ -200,6 +222,44 @@ static void note_example(strand_vep *v, const char *fmt, const char *contig, lon
     snprintf(v->examples[v->n_examples++], sizeof v->examples[0], fmt, contig, pos1, a, b);
 }
 
+/* One distinct window on worker w (its model copy and buffers): the centre logits (masked) or the
+ * pooled embedding into pooled (D); tmp (D) is the worker's scratch. 0 or STRAND_E_*. */
+static int run_window(strand_vep *v, int w, wreq *q, double *pooled, double *tmp)
+{
+    size_t W = (size_t)v->W, D = (size_t)v->m->cfg.d_model, V = ST_DNA_VOCAB;
+    int32_t *ids = v->ids + (size_t)w * W, *ids_rc = v->ids_rc + (size_t)w * W;
+    float *logits = v->logits + (size_t)w * W * V, *logits_rc = v->logits_rc + (size_t)w * W * V;
+    float *embed = v->embed + (size_t)w * W * D, *embed_rc = v->embed_rc + (size_t)w * W * D;
+    int rc;
+#pragma omp critical(st_vep_fasta) /* the FASTA handle is shared */
+    rc = st_vep_window(v, q->cid, q->pos, q->rlen, q->alt, q->kind, ids);
+    if (rc < 0) return rc;
+    int masked = q->kind == ST_VEP_WIN_MASKED;
+    caduceus_model *m = v->wm[w];
+    rc = caduceus_forward(m, ids, 1, W, CADUCEUS_INFER, masked ? logits : NULL, masked ? NULL : embed, NULL);
+    if (rc == 0 && v->p.rc_average) {
+        st_dna_revcomp(ids, ids_rc, W);
+        rc = caduceus_forward(m, ids_rc, 1, W, CADUCEUS_INFER, masked ? logits_rc : NULL, masked ? NULL : embed_rc,
+                              NULL);
+    }
+    if (rc < 0) return rc;
+    const size_t c = (size_t)v->h; /* the centre maps to itself under RC (odd window) */
+    if (masked) {
+        memcpy(q->lg, logits + c * V, sizeof q->lg);
+        if (v->p.rc_average)
+            for (int t = 0; t < ST_DNA_VOCAB; t++)
+                q->lg[t] = 0.5f * (q->lg[t] + logits_rc[c * V + (size_t)st_dna_complement(t)]);
+    } else {
+        q->pooled = pooled;
+        st_vep_pool(v, embed, D, q->pooled);
+        if (v->p.rc_average) {
+            st_vep_pool(v, embed_rc, D, tmp);
+            for (size_t j = 0; j < D; j++) q->pooled[j] = 0.5 * (q->pooled[j] + tmp[j]);
+        }
+    }
+    return 0;
+}
+
 int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
 {
     if (!v) return st_err(NULL, STRAND_E_ARG, "strand_vep_score_batch: NULL handle");
@@ -277,47 +337,40 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         ix[3 * i + 2] = add_req(req, &nr, cid, pos, ST_VEP_WIN_ALT, rlen, x->alt);
         v->windows_requested += 2 + (ix[3 * i] >= 0);
     }
-    /* one forward per distinct window */
-    pool = malloc(((size_t)nr + 1) * D * sizeof(double));
+    /* one B=1 forward per distinct window, the windows spread over the workers */
+    pool = malloc(((size_t)nr + (size_t)v->nw) * D * sizeof(double));
     if (!pool) {
         rc = st_err(&v->err, STRAND_E_NOMEM, "vep: out of memory for %d pooled embeddings", nr);
         goto done;
     }
+    /* BLAS is single-threaded inside every forward whenever there are several workers (also for a
+     * batch of one window), so a window's bits do not depend on --batch */
+    int nw = v->nw < nr ? v->nw : nr, failed = 0;
+    if (v->nw > 1) st_parallel_begin();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nw) if (nw > 1)
     for (int r = 0; r < nr; r++) {
-        wreq *q = &req[r];
-        if ((rc = st_vep_window(v, q->cid, q->pos, q->rlen, q->alt, q->kind, v->ids)) < 0) {
-            st_err_capture(&v->err);
-            goto done;
-        }
-        int masked = q->kind == ST_VEP_WIN_MASKED;
-        rc = caduceus_forward(v->m, v->ids, 1, (size_t)v->W, CADUCEUS_INFER, masked ? v->logits : NULL,
-                              masked ? NULL : v->embed, NULL);
-        if (rc == 0 && v->p.rc_average) {
-            st_dna_revcomp(v->ids, v->ids_rc, (size_t)v->W);
-            rc = caduceus_forward(v->m, v->ids_rc, 1, (size_t)v->W, CADUCEUS_INFER, masked ? v->logits_rc : NULL,
-                                  masked ? NULL : v->embed_rc, NULL);
-        }
-        if (rc < 0) {
-            st_err_capture(&v->err);
-            goto done;
-        }
-        v->forwards++;
-        const size_t c = (size_t)v->h; /* the centre maps to itself under RC (odd window) */
-        if (masked) {
-            memcpy(q->lg, v->logits + c * ST_DNA_VOCAB, sizeof q->lg);
-            if (v->p.rc_average)
-                for (int t = 0; t < ST_DNA_VOCAB; t++)
-                    q->lg[t] = 0.5f * (q->lg[t] + v->logits_rc[c * ST_DNA_VOCAB + (size_t)st_dna_complement(t)]);
-        } else {
-            q->pooled = pool + (size_t)r * D;
-            st_vep_pool(v, v->embed, D, q->pooled);
-            if (v->p.rc_average) {
-                double *tmp = pool + (size_t)nr * D;
-                st_vep_pool(v, v->embed_rc, D, tmp);
-                for (size_t j = 0; j < D; j++) q->pooled[j] = 0.5 * (q->pooled[j] + tmp[j]);
+        int w = 0;
+#ifdef _OPENMP
+        w = omp_get_thread_num();
+#endif
+        int rr;
+#pragma omp atomic read
+        rr = failed;
+        if (rr) continue;
+        rr = run_window(v, w, &req[r], pool + (size_t)r * D, pool + ((size_t)nr + (size_t)w) * D);
+        if (rr < 0) {
+#pragma omp critical(st_vep_fail)
+            if (!rc) {
+                rc = rr;
+                st_err_capture(&v->err);
+#pragma omp atomic write
+                failed = 1;
             }
         }
     }
+    if (v->nw > 1) st_parallel_end();
+    if (rc < 0) goto done;
+    v->forwards += nr;
     for (size_t i = 0; i < n; i++) {
         strand_vep_variant *x = &vars[i];
         if (ix[3 * i + 1] < 0) continue;

@@ -18,7 +18,11 @@
  * (lg[v] + lg_rc[comp v]) / 2 and pooled embeddings as (pool + pool_rc) / 2 (the RC window's
  * pooling pairs mirror the forward ones), which is symmetric term by term, so a variant and its
  * reverse-complement representation give bit-identical scores.
- * A batch deduplicates windows: every (contig, pos, kind, REF length, ALT) window runs once. */
+ * A batch deduplicates windows: every (contig, pos, kind, REF length, ALT) window runs once, and the
+ * distinct windows of a batch are spread over the threads (one B=1 forward per window on a
+ * per-thread model copy, BLAS single-threaded inside), so scores do not depend on --batch or
+ * --threads bit for bit (see VEP.md "Batching and threads" for why windows are not stacked into
+ * B>1 forwards). */
 #ifndef STRAND_CADUCEUS_VEP_H
 #define STRAND_CADUCEUS_VEP_H
 #include <stdint.h>
@@ -38,7 +42,10 @@ struct strand_vep {
     char sha256[65];
     char *model_path, *fasta_path;
     st_errbuf err;
-    /* one forward at a time: (W) ids, (W,16) logits, (W,D) embeddings */
+    /* nw workers (the threads), each runs one B=1 forward at a time on its own model copy
+     * (wm[0] = m): (nw,W) ids, (nw,W,16) logits, (nw,W,D) embeddings */
+    int nw;
+    caduceus_model **wm;
     int32_t *ids;
     float *logits, *embed;
     int32_t *ids_rc;            /* rc_average: the reverse-complemented window */
