@@ -359,13 +359,14 @@ static void test_reverse_complement_invariance(void)
     for (int i = 0; i < nc; i++) free(cs[i].seq), free(rc[i].seq);
 }
 
-/* All variants in one batch vs one at a time, 1 vs 2 threads: bitwise identical. Also the window
- * sharing: one masked forward for the 3 ALTs of a site. */
+/* All variants in one batch vs one at a time, 1 vs 2 threads (2 workers scoring the distinct windows
+ * of a batch in parallel): bitwise identical. Also the window sharing: one masked forward for the 3
+ * ALTs of a site. */
 static void test_batch_thread_independence_and_sharing(void)
 {
     vrec r[64];
     int nr = read_vcf(VARS_VCF, r, 64);
-    strand_vep_variant va[128], vb[128];
+    strand_vep_variant va[128], vb[128], vc[128];
     int n = 0;
     for (int i = 0; i < nr; i++) {
         char *s = r[i].alt;
@@ -373,7 +374,12 @@ static void test_batch_thread_independence_and_sharing(void)
             va[n++] = (strand_vep_variant){.contig = r[i].chrom, .pos1 = r[i].pos, .ref = r[i].ref, .alt = tok};
     }
     memcpy(vb, va, sizeof va);
-    strand_vep *v = open_vep(g_ps, REF_FA, 1);
+    memcpy(vc, va, sizeof va);
+    strand_vep *v = open_vep(g_ps, REF_FA, 2);
+    CU_ASSERT_EQUAL(v->nw, 2);
+    CU_ASSERT_EQUAL_FATAL(strand_vep_score_batch(v, vc, (size_t)n), 0);
+    strand_vep_free(v);
+    v = open_vep(g_ps, REF_FA, 1);
     CU_ASSERT_EQUAL_FATAL(strand_vep_score_batch(v, va, (size_t)n), 0);
     int64_t fw_batch = v->forwards, req = v->windows_requested;
     strand_vep_free(v);
@@ -382,16 +388,19 @@ static void test_batch_thread_independence_and_sharing(void)
     int64_t fw_single = v->forwards;
     strand_vep_free(v);
     strand_set_threads(0);
-    int same = 0, scored = 0;
+    int same = 0, same2 = 0, scored = 0;
     for (int i = 0; i < n; i++) {
         same += va[i].status == vb[i].status && (va[i].llr == vb[i].llr || (isnan(va[i].llr) && isnan(vb[i].llr))) &&
                 (va[i].emb == vb[i].emb || (isnan(va[i].emb) && isnan(vb[i].emb)));
+        same2 += va[i].status == vc[i].status && (va[i].llr == vc[i].llr || (isnan(va[i].llr) && isnan(vc[i].llr))) &&
+                 (va[i].emb == vc[i].emb || (isnan(va[i].emb) && isnan(vc[i].emb)));
         scored += !isnan(va[i].emb);
     }
-    fprintf(stderr, "    %d ALTs (%d scored): batch/1 thread vs single/2 threads bitwise equal %d/%d; "
-            "forwards batched %lld (requested %lld), one at a time %lld\n", n, scored, same, n, (long long)fw_batch,
-            (long long)req, (long long)fw_single);
+    fprintf(stderr, "    %d ALTs (%d scored): batch/1 thread vs single/2 threads bitwise equal %d/%d, vs batch/2 "
+            "threads %d/%d; forwards batched %lld (requested %lld), one at a time %lld\n", n, scored, same, n, same2, n,
+            (long long)fw_batch, (long long)req, (long long)fw_single);
     CU_ASSERT_EQUAL(same, n);
+    CU_ASSERT_EQUAL(same2, n);
     CU_ASSERT(scored >= 25);
     CU_ASSERT(fw_batch < fw_single);
     /* one site, three ALTs: 1 masked + 1 ref + 3 alt windows */
