@@ -44,7 +44,7 @@ static void vep_usage(FILE *fp)
             "  -O, --output-type u|b|v|z  uncompressed BCF, BCF, VCF, bgzip VCF (default: from the name, else v)\n"
             "  -r, --regions REG[,...]    only records in these regions (needs an indexed input)\n"
             "  -W, --write-index[=FMT]    write an index (csi or tbi; default csi) next to the output\n"
-            "      --threads N            threads (default %d = all cores)\n"
+            "      --threads N            threads: N windows scored at once, one model copy each (default %d = all cores)\n"
             "      --window W             bases per window (default %d; even W is rounded up to W+1 so the\n"
             "                             variant sits at the centre)\n"
             "      --pool-half-width H    STRAND_EMB pools 2H+1 positions around the variant (default %d)\n"

@@ -74,3 +74,63 @@ int bimamba_backward(float *du, const bimamba_params *g, const float *dout, cons
     linear_backward(du, g->fwd.p[MAMBA_IN_PROJ], NULL, dxz, u, w->fwd.p[MAMBA_IN_PROJ], BL, D, 2 * di);
     return 0;
 }
+
+/* ---- tiled inference -------------------------------------------------------------------------- */
+size_t bimamba_tile_floats(const mamba_dims *d, size_t B, size_t T)
+{
+    size_t BT = B * T, D = d->D, di = d->d_inner;
+    return BT * (2 * D + 3 * di) + B * (d->d_conv - 1) * di + B * di * d->d_state + mamba_cache_floats(d, B, T, 0);
+}
+
+void bimamba_tile_point(bimamba_tile_acts *a, float *mem, const mamba_dims *d, size_t B, size_t T)
+{
+    size_t BT = B * T, D = d->D, di = d->d_inner;
+    a->B = B, a->T = T;
+    a->ut = mem, mem += BT * D;
+    a->xz = mem, mem += BT * 2 * di;
+    a->o = mem, mem += BT * di;
+    a->yt = mem, mem += BT * D;
+    a->conv_x = mem, mem += B * (d->d_conv - 1) * di;
+    a->h = mem, mem += B * di * d->d_state;
+    mamba_cache_point(&a->c, mem, d, B, T, 0);
+}
+
+/* One direction over all tiles. rev: walk from the end with the tile rows reversed and add into out. */
+static void tiled_direction(float *out, bimamba_tile_acts *a, const float *u, const mamba_params *inner,
+                            const bimamba_params *w, const mamba_dims *d, size_t B, size_t L, int rev)
+{
+    size_t D = d->D, di = d->d_inner, T = a->T;
+    memset(a->conv_x, 0, B * (d->d_conv - 1) * di * sizeof(float));
+    memset(a->h, 0, B * di * d->d_state * sizeof(float));
+    for (size_t done = 0; done < L; done += T) {
+        size_t n = L - done < T ? L - done : T;
+        /* rows of this tile in sequence order: [t0, t0+n); rev visits them backwards */
+        size_t t0 = rev ? L - done - n : done;
+        for (size_t b = 0; b < B; b++)
+            for (size_t j = 0; j < n; j++) {
+                size_t t = rev ? t0 + n - 1 - j : t0 + j;
+                memcpy(a->ut + (b * n + j) * D, u + (b * L + t) * D, D * sizeof(float));
+            }
+        linear_forward(a->xz, a->ut, w->fwd.p[MAMBA_IN_PROJ], NULL, B * n, D, 2 * di);
+        mamba_inner_forward_carry(a->o, &a->c, a->xz, a->conv_x, a->h, inner, d, B, n);
+        linear_forward(a->yt, a->o, w->fwd.p[MAMBA_OUT_PROJ], NULL, B * n, di, D);
+        for (size_t b = 0; b < B; b++)
+            for (size_t j = 0; j < n; j++) {
+                size_t t = rev ? t0 + n - 1 - j : t0 + j;
+                float *dst = out + (b * L + t) * D;
+                const float *src = a->yt + (b * n + j) * D;
+                if (rev)
+                    for (size_t k = 0; k < D; k++) dst[k] += src[k];
+                else
+                    memcpy(dst, src, D * sizeof(float));
+            }
+    }
+}
+
+void bimamba_forward_tiled(float *out, bimamba_tile_acts *a, const float *u, const bimamba_params *w,
+                           const mamba_dims *d, size_t B, size_t L)
+{
+    // out (B,L,D), u (B,L,D); a sized for B sequences and tiles of a->T rows
+    tiled_direction(out, a, u, &w->fwd, w, d, B, L, 0);
+    tiled_direction(out, a, u, &w->rev, w, d, B, L, 1);
+}

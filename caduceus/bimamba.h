@@ -32,6 +32,28 @@ size_t bimamba_backward_scratch_floats(const mamba_dims *d, size_t B, size_t L);
 int bimamba_backward(float *du, const bimamba_params *g, const float *dout, const float *u, const bimamba_acts *a,
                      const bimamba_params *w, const mamba_dims *d, size_t B, size_t L, float *scratch);
 
+/* Inference in tiles along L (O(B·T·d_inner) memory instead of O(B·L·d_inner)). The forward
+ * direction walks the tiles from the start, the reverse one from the end, each carrying its
+ * last K−1 conv inputs and scan state h across tiles (mamba_inner_forward_carry). in_proj runs
+ * per tile for each direction and out_proj is applied per direction (by linearity of out_proj:
+ * W(o_fwd + flip o_rev) = W o_fwd + flip W o_rev), so nothing of width d_inner spans L. */
+typedef struct bimamba_tile_acts {
+    size_t B, T;
+    float *ut;     /* (B,T,D)   tile of u (reversed for the reverse direction) */
+    float *xz;     /* (B,T,2di) */
+    float *o;      /* (B,T,di) */
+    float *yt;     /* (B,T,D)   out_proj of o */
+    float *conv_x; /* (B,K-1,di) */
+    float *h;      /* (B,di,Ns) */
+    mamba_cache c; /* inference cache for (B,T) */
+} bimamba_tile_acts;
+
+size_t bimamba_tile_floats(const mamba_dims *d, size_t B, size_t T);
+void bimamba_tile_point(bimamba_tile_acts *a, float *mem, const mamba_dims *d, size_t B, size_t T);
+/* out (B,L,D) from u (B,L,D), same result as bimamba_forward up to rounding (≤ 1e-6 relative). */
+void bimamba_forward_tiled(float *out, bimamba_tile_acts *a, const float *u, const bimamba_params *w,
+                           const mamba_dims *d, size_t B, size_t L);
+
 /* dst (B,L,C) = flip along L of src; dst != src. */
 void flip_L(float *dst, const float *src, size_t B, size_t L, size_t C);
 #endif

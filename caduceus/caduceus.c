@@ -29,6 +29,8 @@ struct caduceus_acts {
     int32_t *ids;  /* (B,L) copy for the embedding backward */
     float **X, **U, **rstd; /* per layer (training) or one shared set (inference) */
     bimamba_acts *ba;
+    bimamba_tile_acts ta; /* inference: BiMamba in tiles of `tile` positions */
+    size_t tile;
     float *T, *Y, *rstdf, *F, *G;
     float *scratch; /* backward: dT dX dU dF (nseq·L·D each), dG (nseq·L·V), BiMamba scratch */
 };
@@ -41,8 +43,8 @@ static void acts_free(struct caduceus_acts *a)
 }
 
 /* Sizes of the activation set for (B, L, mode). */
-static size_t acts_size(const caduceus_config *c, const mamba_dims *md, size_t B, size_t L, int mode, size_t *nseq_out,
-                        size_t *gseq_out)
+static size_t acts_size(const caduceus_config *c, const mamba_dims *md, size_t B, size_t L, int mode, size_t tile,
+                        size_t *nseq_out, size_t *gseq_out)
 {
     int two = c->rcps || mode == CADUCEUS_INFER;
     size_t nseq = two ? 2 * B : B, D = (size_t)c->d_model, V = (size_t)c->vocab, NL = (size_t)c->n_layer;
@@ -54,7 +56,9 @@ static size_t acts_size(const caduceus_config *c, const mamba_dims *md, size_t B
         if (gseq > nseq) gseq = nseq;
     }
     size_t SLD = nseq * L * D;
-    size_t per_layer = 2 * SLD + nseq * L + bimamba_acts_floats(md, gseq, L, mode == CADUCEUS_TRAIN);
+    size_t T = tile < L ? tile : L;
+    size_t per_layer = 2 * SLD + nseq * L +
+                       (mode == CADUCEUS_TRAIN ? bimamba_acts_floats(md, gseq, L, 1) : bimamba_tile_floats(md, gseq, T));
     size_t total = nl * per_layer + 3 * SLD + nseq * L + nseq * L * V;
     if (mode == CADUCEUS_TRAIN) total += 4 * SLD + nseq * L * V + bimamba_backward_scratch_floats(md, nseq, L);
     if (nseq_out) *nseq_out = nseq;
@@ -66,8 +70,10 @@ size_t caduceus_activation_floats(const caduceus_config *c, size_t B, size_t L, 
 {
     mamba_dims md;
     mamba_dims_default(&md, (size_t)c->d_model);
-    return acts_size(c, &md, B, L, mode, NULL, NULL);
+    return acts_size(c, &md, B, L, mode, CADUCEUS_INFER_TILE, NULL, NULL);
 }
+
+static size_t model_tile(const caduceus_model *m) { return m->infer_tile ? m->infer_tile : CADUCEUS_INFER_TILE; }
 
 static int acts_alloc(caduceus_model *m, size_t B, size_t L, int mode)
 {
@@ -75,11 +81,12 @@ static int acts_alloc(caduceus_model *m, size_t B, size_t L, int mode)
     int two = c->rcps || mode == CADUCEUS_INFER;
     size_t nseq, gseq, D = (size_t)c->d_model, NL = (size_t)c->n_layer;
     size_t nl = mode == CADUCEUS_TRAIN ? NL : 1;
-    size_t total = acts_size(c, &m->md, B, L, mode, &nseq, &gseq);
+    size_t tile = model_tile(m), T = tile < L ? tile : L;
+    size_t total = acts_size(c, &m->md, B, L, mode, tile, &nseq, &gseq);
     size_t SLD = nseq * L * D, V = (size_t)c->vocab;
     struct caduceus_acts *a = calloc(1, sizeof *a);
     if (!a) return st_err(&m->err, STRAND_E_NOMEM, "caduceus: out of memory");
-    a->B = B, a->L = L, a->nseq = nseq, a->gseq = gseq, a->mode = mode, a->two = two;
+    a->B = B, a->L = L, a->nseq = nseq, a->gseq = gseq, a->mode = mode, a->two = two, a->tile = tile;
     a->mem = malloc(total * sizeof(float));
     a->ids = malloc((B * L > 0 ? B * L : 1) * sizeof(int32_t));
     a->X = calloc(nl, sizeof(float *)), a->U = calloc(nl, sizeof(float *)), a->rstd = calloc(nl, sizeof(float *));
@@ -94,8 +101,13 @@ static int acts_alloc(caduceus_model *m, size_t B, size_t L, int mode)
         a->X[l] = p, p += SLD;
         a->U[l] = p, p += SLD;
         a->rstd[l] = p, p += nseq * L;
-        bimamba_acts_point(&a->ba[l], p, &m->md, gseq, L, mode == CADUCEUS_TRAIN);
-        p += bimamba_acts_floats(&m->md, gseq, L, mode == CADUCEUS_TRAIN);
+        if (mode == CADUCEUS_TRAIN) {
+            bimamba_acts_point(&a->ba[l], p, &m->md, gseq, L, 1);
+            p += bimamba_acts_floats(&m->md, gseq, L, 1);
+        } else {
+            bimamba_tile_point(&a->ta, p, &m->md, gseq, T);
+            p += bimamba_tile_floats(&m->md, gseq, T);
+        }
     }
     a->T = p, p += SLD;
     a->Y = p, p += SLD;
@@ -231,7 +243,7 @@ int caduceus_forward(caduceus_model *m, const int32_t *ids, size_t B, size_t L, 
             return st_err(&m->err, STRAND_E_ARG, "caduceus forward: sequence %zu position %zu: token id %d outside 0..%d",
                           i / L, i % L, ids[i], c->vocab - 1);
     struct caduceus_acts *a = m->acts;
-    if (!a || a->B != B || a->L != L || a->mode != mode) {
+    if (!a || a->B != B || a->L != L || a->mode != mode || (mode == CADUCEUS_INFER && a->tile != model_tile(m))) {
         int rc = acts_alloc(m, B, L, mode);
         if (rc < 0) return rc;
         a = m->acts;
@@ -254,7 +266,10 @@ int caduceus_forward(caduceus_model *m, const int32_t *ids, size_t B, size_t L, 
         rmsnorm_forward(U, a->rstd[li], X, norm_w(m, i), SL, D, c->eps);
         for (size_t s0 = 0; s0 < nseq; s0 += a->gseq) {
             size_t g = nseq - s0 < a->gseq ? nseq - s0 : a->gseq;
-            bimamba_forward(a->Y + s0 * L * D, &a->ba[li], U + s0 * L * D, &m->layers[i].w, &m->md, g, L);
+            if (mode == CADUCEUS_TRAIN)
+                bimamba_forward(a->Y + s0 * L * D, &a->ba[li], U + s0 * L * D, &m->layers[i].w, &m->md, g, L);
+            else
+                bimamba_forward_tiled(a->Y + s0 * L * D, &a->ta, U + s0 * L * D, &m->layers[i].w, &m->md, g, L);
         }
         for (size_t j = 0; j < SL * D; j++) a->T[j] = X[j] + a->Y[j];
     }

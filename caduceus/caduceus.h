@@ -26,6 +26,7 @@
 
 #define CADUCEUS_VOCAB 16
 #define CADUCEUS_PREFIX "caduceus.backbone."
+#define CADUCEUS_INFER_TILE 4096 /* default BiMamba tile along L at inference */
 
 typedef struct caduceus_config {
     int d_model, n_layer, vocab; /* vocab: the padded 16 */
@@ -52,6 +53,8 @@ typedef struct caduceus_model {
     st_errbuf err;
     /* activations, sized by the last forward (see caduceus_forward) */
     struct caduceus_acts *acts;
+    /* CADUCEUS_INFER runs BiMamba in tiles of this many positions (0: CADUCEUS_INFER_TILE) */
+    size_t infer_tile;
 } caduceus_model;
 
 /* Declare and allocate (params + grads, zeroed). 0 or STRAND_E_*. */
@@ -74,8 +77,9 @@ enum {
  * Activations are (re)allocated when (B, L, mode) differs from the previous call. */
 int caduceus_forward(caduceus_model *m, const int32_t *ids, size_t B, size_t L, int mode, float *logits,
                      float *embed, float *pooled);
-/* Floats of activation memory caduceus_forward allocates for (B, L, mode). At inference this is
- * O(B·L·D): no buffer grows with L·d_inner·d_state. */
+/* Floats of activation memory caduceus_forward allocates for (B, L, mode) with the default tile.
+ * At inference this is O(B·L·D) (X, U, T, Y, F of both strands) + O(tile·d_inner): no buffer of
+ * width d_inner or d_state grows with L. */
 size_t caduceus_activation_floats(const caduceus_config *c, size_t B, size_t L, int mode);
 /* After a CADUCEUS_TRAIN forward: accumulate parameter gradients from dlogits (B,L,vocab). */
 int caduceus_backward(caduceus_model *m, const float *dlogits);

@@ -235,6 +235,62 @@ void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_
     }
 }
 
+/* conv_row with history: rows before t = 0 come from prev (K−1, di), oldest first. */
+static void conv_row_carry(float *restrict out, const float *xz, size_t t, const float *prev,
+                           const float *restrict wT, const float *restrict bias, size_t di, size_t K)
+{
+    memcpy(out, bias, di * sizeof(float));
+    for (size_t k = 0; k < K; k++) {
+        /* input position t − K + 1 + k: in xz when >= 0, else prev row (K−1) + (t − K + 1 + k) */
+        const float *restrict xr = t + k + 1 >= K ? xz + (t + k + 1 - K) * 2 * di : prev + (t + k) * di;
+        const float *restrict wk = wT + k * di;
+        ROWS16(di, out[i] += wk[i] * xr[i]);
+    }
+}
+
+void mamba_inner_forward_carry(float *o, mamba_cache *c, const float *xz, float *conv_x, float *ssm_h,
+                               const mamba_params *w, const mamba_dims *d, size_t B, size_t L)
+{
+    // o (B,L,di), xz (B,L,2di), conv_x (B,K-1,di), ssm_h (B,di,Ns)
+    size_t di = d->d_inner, ns = d->d_state, R = d->dt_rank, K = d->d_conv, nbc = R + 2 * ns, BL = B * L;
+    for (size_t i = 0; i < di * ns; i++) c->A[i] = -expf(w->p[MAMBA_A_LOG][i]);
+    float *wT = c->convT;
+    for (size_t ch = 0; ch < di; ch++)
+        for (size_t k = 0; k < K; k++) wT[k * di + ch] = w->p[MAMBA_CONV_W][ch * K + k];
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
+    for (long bt = 0; bt < (long)BL; bt++) {
+        size_t b = (size_t)bt / L, t = (size_t)bt % L;
+        float *xc = c->xc + (size_t)bt * di;
+        conv_row_carry(xc, xz + b * L * 2 * di, t, conv_x + b * (K - 1) * di, wT, w->p[MAMBA_CONV_B], di, K);
+        v_silu_inplace(xc, di);
+    }
+    /* the last K−1 conv inputs for the next piece */
+    for (size_t b = 0; b < B; b++) {
+        float *prev = conv_x + b * (K - 1) * di;
+        for (size_t r = 0; r + 1 < K; r++) { /* new row r = input position L − (K−1) + r */
+            if (L + r + 1 >= K) {
+                memcpy(prev + r * di, xz + (b * L + L + r + 1 - K) * 2 * di, di * sizeof(float));
+            } else {
+                /* still inside the old history: shift by L rows (r + L < K − 1) */
+                memmove(prev + r * di, prev + (r + L) * di, di * sizeof(float));
+            }
+        }
+    }
+    linear_forward(c->dbc, c->xc, w->p[MAMBA_X_PROJ], NULL, BL, di, nbc);
+    for (size_t bt = 0; bt < BL; bt++) memcpy(c->delta + bt * di, w->p[MAMBA_DT_B], di * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BL, (int)di, (int)R, 1.0f, c->dbc, (int)nbc,
+                w->p[MAMBA_DT_W], (int)R, 1.0f, c->delta, (int)di);
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
+    for (long bt = 0; bt < (long)BL; bt++) v_softplus_inplace(c->delta + (size_t)bt * di, di);
+    mamba_scan_dims s = {B, L, di, ns, nbc, d->chunk};
+    mamba_scan_forward_carry(c->y, ssm_h, c->xc, c->delta, c->A, c->dbc + R, w->p[MAMBA_DSKIP], &s);
+#pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
+    for (long bt = 0; bt < (long)BL; bt++) {
+        const float *z = xz + (size_t)bt * 2 * di + di, *y = c->y + (size_t)bt * di;
+        v_gate(o + (size_t)bt * di, y, z, di);
+    }
+}
+
 /* ---- inner backward ------------------------------------------------------------------------------ */
 int mamba_inner_backward(float *dxz, const mamba_params *g, const float *dout, const mamba_cache *c,
                          const float *xz, const mamba_params *w, const mamba_dims *d, size_t B, size_t L,

@@ -93,6 +93,13 @@ size_t mamba_inner_scratch_floats(const mamba_dims *d, size_t B, size_t L);
 /* o (B,L,di) ← inner(xz (B,L,2di)). Uses only the inner tensors of w. */
 void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_params *w,
                          const mamba_dims *d, size_t B, size_t L);
+/* Inference on a piece (tile) of longer sequences: o (B,L,di) ← inner(xz (B,L,2di)) where xz
+ * holds positions [t0, t0+L) of each sequence. conv_x (B, K−1, di): the K−1 conv inputs (the x
+ * half of xz) before t0, oldest first; ssm_h (B, di, Ns): the scan state before t0. Both are
+ * updated to the state after the piece; zero both before the first piece. Pieces in order give
+ * mamba_inner_forward's output of the whole sequence. c: an inference cache for (B, L). */
+void mamba_inner_forward_carry(float *o, mamba_cache *c, const float *xz, float *conv_x, float *ssm_h,
+                               const mamba_params *w, const mamba_dims *d, size_t B, size_t L);
 /* Accumulates dxz (B,L,2di) and the inner gradients of g (NULL entries skipped). */
 int mamba_inner_backward(float *dxz, const mamba_params *g, const float *dout, const mamba_cache *c,
                           const float *xz, const mamba_params *w, const mamba_dims *d, size_t B, size_t L,
@@ -131,6 +138,11 @@ void mamba_scan_ref_backward(float *dx, float *ddelta, float *dA, float *dBC, fl
 /* Fast forward; hck (B, nchunk, di, Ns) receives h before each chunk when not NULL. Ns must be 16. */
 void mamba_scan_forward(float *y, float *hck, const float *x, const float *delta, const float *A,
                         const float *BC, const float *Dskip, const mamba_scan_dims *s);
+/* Inference piece of a longer sequence: like mamba_scan_forward (no checkpoints) but the state
+ * h (B, di, Ns) holds h before x's first step on entry and h after its last step on return.
+ * Zero h before the first piece; pieces in order reproduce the whole-sequence scan exactly. */
+void mamba_scan_forward_carry(float *y, float *h, const float *x, const float *delta, const float *A,
+                              const float *BC, const float *Dskip, const mamba_scan_dims *s);
 /* Fast backward from the chunk checkpoints (recomputes h inside each chunk). Accumulates.
  * Returns 0 or STRAND_E_NOMEM (per-thread work space: threads·(B·L·32 + 2·chunk·8·16) floats). */
 int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *dD, const float *dy,

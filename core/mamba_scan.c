@@ -109,11 +109,13 @@ void mamba_scan_ref_backward(float *dx, float *ddelta, float *dA, float *dBC, fl
 /* One sequence b, channels [c0, c0+nc): h kept in a (CB,16) block. */
 SCAN_CLONES static void scan_fwd_block(float *y, float *hck, const float *x, const float *delta, const float *A,
                            const float *BC, const float *Dskip, const mamba_scan_dims *s, size_t b,
-                           size_t c0, size_t nc)
+                           size_t c0, size_t nc, float *hcarry)
 {
     size_t L = s->L, di = s->di;
     float h[CB][NS], dl_a[NS], e[NS];
     memset(h, 0, sizeof h);
+    if (hcarry) /* (B, di, Ns): state before this piece of the sequence */
+        for (size_t j = 0; j < nc; j++) memcpy(h[j], hcarry + ((b * di) + c0 + j) * NS, sizeof h[j]);
     for (size_t t = 0; t < L; t++) {
         size_t bt = b * L + t;
         if (hck && t % s->chunk == 0) {
@@ -136,6 +138,8 @@ SCAN_CLONES static void scan_fwd_block(float *y, float *hck, const float *x, con
             y[bt * di + c] = sum16(p) + Dskip[c] * xv;
         }
     }
+    if (hcarry)
+        for (size_t j = 0; j < nc; j++) memcpy(hcarry + ((b * di) + c0 + j) * NS, h[j], sizeof h[j]);
 }
 
 void mamba_scan_forward(float *y, float *hck, const float *x, const float *delta, const float *A,
@@ -147,7 +151,20 @@ void mamba_scan_forward(float *y, float *hck, const float *x, const float *delta
     for (long it = 0; it < total; it++) {
         size_t b = (size_t)it / nblk, c0 = ((size_t)it % nblk) * CB;
         size_t nc = s->di - c0 < CB ? s->di - c0 : CB;
-        scan_fwd_block(y, hck, x, delta, A, BC, Dskip, s, b, c0, nc);
+        scan_fwd_block(y, hck, x, delta, A, BC, Dskip, s, b, c0, nc, NULL);
+    }
+}
+
+void mamba_scan_forward_carry(float *y, float *h, const float *x, const float *delta, const float *A,
+                              const float *BC, const float *Dskip, const mamba_scan_dims *s)
+{
+    size_t nblk = (s->di + CB - 1) / CB;
+    long total = (long)(s->B * nblk);
+#pragma omp parallel for schedule(static) if (s->B * s->L * s->di >= MAMBA_PAR_MIN)
+    for (long it = 0; it < total; it++) {
+        size_t b = (size_t)it / nblk, c0 = ((size_t)it % nblk) * CB;
+        size_t nc = s->di - c0 < CB ? s->di - c0 : CB;
+        scan_fwd_block(y, NULL, x, delta, A, BC, Dskip, s, b, c0, nc, h);
     }
 }
 

@@ -1,4 +1,5 @@
 /* SAM/BAM/CRAM reads over regions with filters; see io/bam.h. */
+#include "io/intervals.h"
 #include "io/bam.h"
 
 #include <errno.h>
@@ -14,7 +15,7 @@
 #include "core/error.h"
 #include "io/fasta.h"
 
-typedef struct breg { int tid; int64_t beg, end; } breg;
+typedef st_interval breg; /* header tid, 0-based half-open (io/intervals.h) */
 
 struct st_bam_reader {
     char *path;
@@ -50,13 +51,6 @@ void st_bam_close(st_bam_reader *r)
     free(r->seq);
     free(r->path);
     free(r);
-}
-
-static int cmp_breg(const void *a, const void *b)
-{
-    const breg *x = a, *y = b;
-    if (x->tid != y->tid) return x->tid < y->tid ? -1 : 1;
-    return (x->beg > y->beg) - (x->beg < y->beg);
 }
 
 int st_bam_open(st_bam_reader **out, const char *path, const st_bam_params *p)
@@ -136,16 +130,7 @@ int st_bam_open(st_bam_reader **out, const char *path, const st_bam_params *p)
             }
             r->regs[i] = (breg){tid, g.beg, g.end == INT64_MAX ? HTS_POS_MAX : g.end};
         }
-        qsort(r->regs, (size_t)p->n_regions, sizeof *r->regs, cmp_breg);
-        int k = 0;
-        for (int i = 0; i < p->n_regions; i++) {
-            if (k && r->regs[k - 1].tid == r->regs[i].tid && r->regs[i].beg <= r->regs[k - 1].end) {
-                if (r->regs[i].end > r->regs[k - 1].end) r->regs[k - 1].end = r->regs[i].end;
-            } else {
-                r->regs[k++] = r->regs[i];
-            }
-        }
-        r->nregs = k;
+        r->nregs = st_intervals_sort_merge(r->regs, p->n_regions);
         r->cur = -1;
     }
     *out = r;

@@ -1,4 +1,5 @@
 /* VCF/BCF reading, writing, header editing and REF checks; see io/vcf.h. */
+#include "io/intervals.h"
 #include "io/vcf.h"
 
 #include <ctype.h>
@@ -19,7 +20,7 @@
 #include "strand.h"
 
 
-typedef struct qreg { int tid; int64_t beg, end; } qreg; /* header tid, 0-based half-open */
+typedef st_interval qreg; /* header tid, 0-based half-open (io/intervals.h) */
 
 struct st_vcf_reader {
     char *path;
@@ -38,13 +39,6 @@ struct st_vcf_reader {
     int64_t prev_end; int prev_tid; /* for skipping records already returned by the previous region */
     const char *why; /* reason of the last text-line rejection */
 };
-
-static int cmp_qreg(const void *a, const void *b)
-{
-    const qreg *x = a, *y = b;
-    if (x->tid != y->tid) return x->tid < y->tid ? -1 : 1;
-    return (x->beg > y->beg) - (x->beg < y->beg);
-}
 
 /* Lines before the first record of a text VCF (header lines), counted from the file itself. */
 static int64_t count_header_lines(const char *path)
@@ -147,16 +141,7 @@ int st_vcf_open(st_vcf_reader **out, const char *path, const char *const *region
             }
             r->regs[i] = (qreg){tid, g.beg, g.end == INT64_MAX ? HTS_POS_MAX : g.end};
         }
-        qsort(r->regs, (size_t)n_regions, sizeof *r->regs, cmp_qreg);
-        int k = 0; /* merge overlapping regions */
-        for (int i = 0; i < n_regions; i++) {
-            if (k && r->regs[k - 1].tid == r->regs[i].tid && r->regs[i].beg <= r->regs[k - 1].end) {
-                if (r->regs[i].end > r->regs[k - 1].end) r->regs[k - 1].end = r->regs[i].end;
-            } else {
-                r->regs[k++] = r->regs[i];
-            }
-        }
-        r->nregs = k;
+        r->nregs = st_intervals_sort_merge(r->regs, n_regions);
         r->cur = -1;
     }
     *out = r;
