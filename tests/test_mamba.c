@@ -211,6 +211,29 @@ static void test_inference_equals_training(void)
     /* backward refuses an inference cache */
     CU_ASSERT_EQUAL(mamba_backward(a.du, &a.g, a.Rc, a.u, xz, o, &c, &a.w, &a.d, a.B, a.L, a.scratch),
                     STRAND_E_ARG);
+    /* inference in pieces (issue 4): carried conv inputs and scan state reproduce the whole
+     * sequence; pieces shorter than the K−1 = 3 conv history and longer ones, both sequences */
+    static const size_t piece[] = {1, 2, 1, 5, 3, 13, 2, 7, 36}; /* sums to L = 70 */
+    size_t di = a.d.d_inner, K = a.d.d_conv, maxp = 36;
+    float *pm = calloc(mamba_cache_floats(&a.d, a.B, maxp, 0), sizeof(float));
+    float *pxz = calloc(a.B * maxp * 2 * di, sizeof(float)), *po = calloc(a.B * maxp * di, sizeof(float));
+    float *conv_x = calloc(a.B * (K - 1) * di, sizeof(float)), *h = calloc(a.B * di * a.d.d_state, sizeof(float));
+    float *oc = calloc(BL * di, sizeof(float));
+    mamba_cache pc;
+    mamba_cache_point(&pc, pm, &a.d, a.B, maxp, 0);
+    size_t t0 = 0;
+    for (size_t pi = 0; pi < sizeof piece / sizeof piece[0]; pi++) {
+        size_t n = piece[pi];
+        for (size_t bb = 0; bb < a.B; bb++)
+            memcpy(pxz + bb * n * 2 * di, a.xz + (bb * a.L + t0) * 2 * di, n * 2 * di * sizeof(float));
+        mamba_inner_forward_carry(po, &pc, pxz, conv_x, h, &a.w, &a.d, a.B, n);
+        for (size_t bb = 0; bb < a.B; bb++)
+            memcpy(oc + (bb * a.L + t0) * di, po + bb * n * di, n * di * sizeof(float));
+        t0 += n;
+    }
+    CU_ASSERT_EQUAL(t0, a.L);
+    CHECK_REL("inner forward in pieces vs whole", oc, a.o, BL * di, 1e-6);
+    free(pm), free(pxz), free(po), free(conv_x), free(h), free(oc);
     free(mem), free(out), free(xz), free(o);
     blk_free(&a);
     blk_free(&b);
