@@ -355,6 +355,23 @@ static int ends_with(const char *s, const char *suf)
 
 /* Streaming decompression of src (one or more zstd frames) into a malloc'd buffer. Works when the
  * frame does not record its content size; refuses output beyond g_max_decompressed. */
+/* The output buffer is full: double it (up to limit + 1 bytes) or refuse past the limit. */
+static int grow_output(ZSTD_outBuffer *ob, unsigned char **dst, uint64_t limit, const char *fn)
+{
+    if ((uint64_t)ob->size > limit)
+        return st_err(NULL, STRAND_E_RANGE,
+                      "%s: decompressed data exceeds the limit of %" PRIu64 " bytes (refusing; corrupt file?)", fn,
+                      limit);
+    size_t ncap = ob->size * 2;
+    if (ncap > limit + 1) ncap = (size_t)limit + 1;
+    unsigned char *nd = realloc(*dst, ncap);
+    if (!nd) return st_err(NULL, STRAND_E_NOMEM, "%s: out of memory decompressing (%zu bytes)", fn, ncap);
+    *dst = nd;
+    ob->dst = nd;
+    ob->size = ncap;
+    return 0;
+}
+
 static int zst_decompress(const char *fn, const unsigned char *src, size_t srclen, unsigned char **outp,
                           size_t *outlen)
 {
@@ -397,24 +414,7 @@ static int zst_decompress(const char *fn, const unsigned char *src, size_t srcle
     size_t last = 1;
     int rc = 0;
     while (in.pos < in.size) {
-        if (ob.pos == ob.size) {
-            if ((uint64_t)ob.size > limit) {
-                rc = st_err(NULL, STRAND_E_RANGE,
-                            "%s: decompressed data exceeds the limit of %" PRIu64 " bytes (refusing; corrupt file?)",
-                            fn, limit);
-                goto fail;
-            }
-            size_t ncap = ob.size * 2;
-            if (ncap > limit + 1) ncap = (size_t)limit + 1;
-            unsigned char *nd = realloc(dst, ncap);
-            if (!nd) {
-                rc = st_err(NULL, STRAND_E_NOMEM, "%s: out of memory decompressing (%zu bytes)", fn, ncap);
-                goto fail;
-            }
-            dst = nd;
-            ob.dst = dst;
-            ob.size = ncap;
-        }
+        if (ob.pos == ob.size && (rc = grow_output(&ob, &dst, limit, fn)) < 0) goto fail;
         size_t prev_in = in.pos, prev_out = ob.pos;
         last = ZSTD_decompressStream(dctx, &ob, &in);
         if (ZSTD_isError(last)) {
@@ -426,24 +426,7 @@ static int zst_decompress(const char *fn, const unsigned char *src, size_t srcle
     }
     /* flush whatever is still buffered inside the decoder */
     while (last != 0) {
-        if (ob.pos == ob.size) {
-            if ((uint64_t)ob.size > limit) {
-                rc = st_err(NULL, STRAND_E_RANGE,
-                            "%s: decompressed data exceeds the limit of %" PRIu64 " bytes (refusing; corrupt file?)",
-                            fn, limit);
-                goto fail;
-            }
-            size_t ncap = ob.size * 2;
-            if (ncap > limit + 1) ncap = (size_t)limit + 1;
-            unsigned char *nd = realloc(dst, ncap);
-            if (!nd) {
-                rc = st_err(NULL, STRAND_E_NOMEM, "%s: out of memory decompressing (%zu bytes)", fn, ncap);
-                goto fail;
-            }
-            dst = nd;
-            ob.dst = dst;
-            ob.size = ncap;
-        }
+        if (ob.pos == ob.size && (rc = grow_output(&ob, &dst, limit, fn)) < 0) goto fail;
         size_t prev_out = ob.pos;
         last = ZSTD_decompressStream(dctx, &ob, &in);
         if (ZSTD_isError(last)) {
