@@ -353,8 +353,6 @@ static int ends_with(const char *s, const char *suf)
     return n >= m && !strcmp(s + n - m, suf);
 }
 
-/* Streaming decompression of src (one or more zstd frames) into a malloc'd buffer. Works when the
- * frame does not record its content size; refuses output beyond g_max_decompressed. */
 /* The output buffer is full: double it (up to limit + 1 bytes) or refuse past the limit. */
 static int grow_output(ZSTD_outBuffer *ob, unsigned char **dst, uint64_t limit, const char *fn)
 {
@@ -372,6 +370,8 @@ static int grow_output(ZSTD_outBuffer *ob, unsigned char **dst, uint64_t limit, 
     return 0;
 }
 
+/* Streaming decompression of src (one or more zstd frames) into a malloc'd buffer. Works when the
+ * frame does not record its content size; refuses output beyond g_max_decompressed. */
 static int zst_decompress(const char *fn, const unsigned char *src, size_t srclen, unsigned char **outp,
                           size_t *outlen)
 {

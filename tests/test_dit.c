@@ -10,6 +10,7 @@
 #include "core/dit.h"
 #include "core/safetensors.h"
 #include "strand.h"
+#include "fixture_util.h"
 #include "test_util.h"
 
 #define LOGIT_TOL 1e-4
@@ -17,18 +18,7 @@
 #define FD_EPS 1e-2f
 #define FD_TOL 3e-3
 
-static sft_file *fx_open(const char *name)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/dit/%s.safetensors", STRAND_TEST_DATA, name);
-    sft_file *f = NULL;
-    int rc = sft_open(&f, path);
-    if (rc != 0) fprintf(stderr, "cannot open fixture %s: %s\n", path, strand_last_error());
-    CU_ASSERT_FATAL(rc == 0);
-    const char *d = sft_meta_get(f, "description");
-    fprintf(stderr, "\n  fixture %s.safetensors: %s\n", name, d ? d : "");
-    return f;
-}
+static sft_file *fx_open(const char *name) { return tu_fixture_open("dit", name); }
 
 static float *fx_f32(sft_file *f, const char *name, size_t n)
 {

@@ -20,6 +20,7 @@
 #include "core/softmax.h"
 #include "core/timestep.h"
 #include "strand.h"
+#include "fixture_util.h"
 #include "test_util.h"
 
 #define TOL 1e-5
@@ -27,18 +28,7 @@
 #define FD_TOL 2e-3
 
 /* ---- fixture access ---------------------------------------------------------------------- */
-static sft_file *fx_open(const char *name)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/layers/%s.safetensors", STRAND_TEST_DATA, name);
-    sft_file *f = NULL;
-    int rc = sft_open(&f, path);
-    if (rc != 0) fprintf(stderr, "cannot open fixture %s: %s\n", path, strand_last_error());
-    CU_ASSERT_FATAL(rc == 0);
-    const char *d = sft_meta_get(f, "description");
-    fprintf(stderr, "\n  fixture %s.safetensors: %s\n", name, d ? d : "");
-    return f;
-}
+static sft_file *fx_open(const char *name) { return tu_fixture_open("layers", name); }
 
 static size_t fx_numel(sft_file *f, const char *name)
 {
