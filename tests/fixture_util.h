@@ -1,5 +1,5 @@
 /* Opening a committed numeric fixture (tests/data/<subdir>/<name>.safetensors, written by a
- * tests/reference/*.py script): fatal CUnit failure when it cannot be read; prints its description. */
+ * script in tests/reference/): fatal CUnit failure when it cannot be read; prints its description. */
 #ifndef STRAND_TESTS_FIXTURE_UTIL_H
 #define STRAND_TESTS_FIXTURE_UTIL_H
 #include <CUnit/CUnit.h>

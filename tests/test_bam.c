@@ -42,29 +42,7 @@ static int teardown(void)
     return 0;
 }
 
-static int sh(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh(char *out, const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return tu_run(cmd, out, out ? BIG : 0);
-}
 
-static int same_text(const char *what, const char *got, const char *want)
-{
-    if (!strcmp(got, want)) return 1;
-    int line = 1;
-    const char *g = got, *w = want;
-    while (*g && *g == *w) {
-        if (*g == '\n') line++;
-        g++, w++;
-    }
-    fprintf(stderr, "    %s: differs at line %d: got \"%.80s\" want \"%.80s\"\n", what, line, g, w);
-    return 0;
-}
 
 /* QNAME FLAG RNAME POS MAPQ SEQ per read, as samtools view | cut -f1-5,10 prints them. */
 static int our_view(const char *path, const st_bam_params *p, char *out, int seq_only)
@@ -93,16 +71,16 @@ static void test_bam_all_and_filters(void)
     const char *bam = TINY "/NA12878.chr22.tiny.bam";
     st_bam_params p = st_bam_default_params();
     CU_ASSERT_EQUAL_FATAL(our_view(bam, &p, got_buf, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(sh(want_buf, "samtools view '%s' | cut -f1-5,10", bam), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_runf(want_buf, BIG, "samtools view '%s' | cut -f1-5,10", bam), 0);
     CU_ASSERT(strlen(want_buf) > 100000);
-    CU_ASSERT(same_text("all reads", got_buf, want_buf));
+    CU_ASSERT(tu_same_text("all reads", got_buf, want_buf));
     /* filters: -f 0x2 -F 0x510 -q 30 */
     p.require_flags = 0x2;
     p.exclude_flags = 0x510;
     p.min_mapq = 30;
     CU_ASSERT_EQUAL_FATAL(our_view(bam, &p, got_buf, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(sh(want_buf, "samtools view -f 0x2 -F 0x510 -q 30 '%s' | cut -f1-5,10", bam), 0);
-    CU_ASSERT(same_text("filtered", got_buf, want_buf));
+    CU_ASSERT_EQUAL_FATAL(tu_runf(want_buf, BIG, "samtools view -f 0x2 -F 0x510 -q 30 '%s' | cut -f1-5,10", bam), 0);
+    CU_ASSERT(tu_same_text("filtered", got_buf, want_buf));
     /* regions (unsorted, overlapping) + a filter; samtools -M: sorted, each read once */
     const char *regs[] = {"q:8,000-9,000", "q:1000-2000", "q:1500-2500"};
     p = st_bam_default_params();
@@ -110,9 +88,9 @@ static void test_bam_all_and_filters(void)
     p.n_regions = 3;
     p.exclude_flags = 0x100;
     CU_ASSERT_EQUAL_FATAL(our_view(bam, &p, got_buf, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(sh(want_buf, "samtools view -M -F 0x100 '%s' q:8000-9000 q:1000-2000 q:1500-2500 | cut -f1-5,10", bam), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_runf(want_buf, BIG, "samtools view -M -F 0x100 '%s' q:8000-9000 q:1000-2000 q:1500-2500 | cut -f1-5,10", bam), 0);
     CU_ASSERT(strlen(want_buf) > 1000);
-    CU_ASSERT(same_text("regions", got_buf, want_buf));
+    CU_ASSERT(tu_same_text("regions", got_buf, want_buf));
 }
 
 static void test_cram_with_reference(void)
@@ -122,14 +100,14 @@ static void test_cram_with_reference(void)
     p.reference = TINY "/q.fa";
     p.exclude_flags = 0x4;
     CU_ASSERT_EQUAL_FATAL(our_view(cram, &p, got_buf, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(sh(want_buf, "samtools view -F 0x4 -T '%s' '%s' | cut -f1-5,10", p.reference, cram), 0);
-    CU_ASSERT(same_text("cram", got_buf, want_buf));
+    CU_ASSERT_EQUAL_FATAL(tu_runf(want_buf, BIG, "samtools view -F 0x4 -T '%s' '%s' | cut -f1-5,10", p.reference, cram), 0);
+    CU_ASSERT(tu_same_text("cram", got_buf, want_buf));
     /* the same reads as the BAM */
     st_bam_params pb = st_bam_default_params();
     pb.exclude_flags = 0x4;
     char *bam_out = malloc(BIG);
     CU_ASSERT_EQUAL_FATAL(our_view(bam, &pb, bam_out, 0), 0);
-    CU_ASSERT(same_text("cram vs bam", got_buf, bam_out));
+    CU_ASSERT(tu_same_text("cram vs bam", got_buf, bam_out));
     free(bam_out);
     /* htslib-test range.cram (.crai index, ce.fa reference) over regions */
     const char *regs[] = {"CHROMOSOME_I:900-1200", "CHROMOSOME_I:1500-2000"};
@@ -138,15 +116,15 @@ static void test_cram_with_reference(void)
     p.regions = regs;
     p.n_regions = 2;
     CU_ASSERT_EQUAL_FATAL(our_view(HTS_TEST "/range.cram", &p, got_buf, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(sh(want_buf, "samtools view -M -T %s %s/range.cram CHROMOSOME_I:900-1200 CHROMOSOME_I:1500-2000 "
+    CU_ASSERT_EQUAL_FATAL(tu_runf(want_buf, BIG, "samtools view -M -T %s %s/range.cram CHROMOSOME_I:900-1200 CHROMOSOME_I:1500-2000 "
                              "| cut -f1-5,10", p.reference, HTS_TEST), 0);
     CU_ASSERT(strlen(want_buf) > 100);
-    CU_ASSERT(same_text("range.cram regions", got_buf, want_buf));
+    CU_ASSERT(tu_same_text("range.cram regions", got_buf, want_buf));
     /* and range.bam (.bai) gives the same */
     p.reference = NULL;
     char *b2 = malloc(BIG);
     CU_ASSERT_EQUAL(our_view(HTS_TEST "/range.bam", &p, b2, 0), 0);
-    CU_ASSERT(same_text("range.bam vs range.cram", b2, got_buf));
+    CU_ASSERT(tu_same_text("range.bam vs range.cram", b2, got_buf));
     free(b2);
 }
 
@@ -162,10 +140,10 @@ static void test_orientation(void)
     CU_ASSERT_FATAL(fp != NULL);
     fputs(got_buf, fp);
     fclose(fp);
-    CU_ASSERT_EQUAL_FATAL(sh(got_buf, "LC_ALL=C sort '%s'", tmpf("orig.txt")), 0);
-    CU_ASSERT_EQUAL_FATAL(sh(want_buf, "samtools fastq -F 0x900 -n '%s' 2>/dev/null | awk 'NR%%4==2' | LC_ALL=C sort", bam), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_runf(got_buf, BIG, "LC_ALL=C sort '%s'", tmpf("orig.txt")), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_runf(want_buf, BIG, "samtools fastq -F 0x900 -n '%s' 2>/dev/null | awk 'NR%%4==2' | LC_ALL=C sort", bam), 0);
     CU_ASSERT(strlen(want_buf) > 100000);
-    CU_ASSERT(same_text("original orientation = samtools fastq", got_buf, want_buf));
+    CU_ASSERT(tu_same_text("original orientation = samtools fastq", got_buf, want_buf));
     /* and the reverse-strand reads really differ from SEQ (reverse complement of it) */
     st_bam_reader *r = NULL, *r2 = NULL;
     st_bam_params q = st_bam_default_params();
@@ -197,7 +175,7 @@ static void test_errors(void)
     st_bam_params p = st_bam_default_params();
     const char *regs[] = {"q:1-100"};
     /* a region query without an index */
-    CU_ASSERT_EQUAL_FATAL(sh(NULL, "cp %s/NA12878.chr22.tiny.bam '%s'", TINY, tmpf("noidx.bam")), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_runf(NULL, BIG, "cp %s/NA12878.chr22.tiny.bam '%s'", TINY, tmpf("noidx.bam")), 0);
     p.regions = regs;
     p.n_regions = 1;
     CU_ASSERT_EQUAL(st_bam_open(&r, tmpf("noidx.bam"), &p), STRAND_E_NOTFOUND);
@@ -212,11 +190,11 @@ static void test_errors(void)
     CU_ASSERT_EQUAL(st_bam_open(&r, TINY "/NA12878.chr22.tiny.cram", &p), STRAND_E_ARG);
     CU_ASSERT(strstr(strand_last_error(), "CRAM needs its reference") != NULL);
     /* truncated BAM: first 100 kB */
-    CU_ASSERT_EQUAL_FATAL(sh(NULL, "head -c 100000 %s/NA12878.chr22.tiny.bam > '%s'", TINY, tmpf("trunc.bam")), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_runf(NULL, BIG, "head -c 100000 %s/NA12878.chr22.tiny.bam > '%s'", TINY, tmpf("trunc.bam")), 0);
     CU_ASSERT_EQUAL(st_bam_open(&r, tmpf("trunc.bam"), &p), STRAND_E_FORMAT);
     CU_ASSERT(strstr(strand_last_error(), "trunc.bam: truncated BGZF") != NULL);
     /* truncated CRAM */
-    CU_ASSERT_EQUAL_FATAL(sh(NULL, "head -c 50000 %s/NA12878.chr22.tiny.cram > '%s'", TINY, tmpf("trunc.cram")), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_runf(NULL, BIG, "head -c 50000 %s/NA12878.chr22.tiny.cram > '%s'", TINY, tmpf("trunc.cram")), 0);
     p.reference = TINY "/q.fa";
     CU_ASSERT_EQUAL(st_bam_open(&r, tmpf("trunc.cram"), &p), STRAND_E_FORMAT);
     CU_ASSERT(strstr(strand_last_error(), "trunc.cram: truncated CRAM") != NULL);

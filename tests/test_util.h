@@ -3,6 +3,7 @@
 #define STRAND_TESTS_TEST_UTIL_H
 #include <CUnit/CUnit.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,32 @@ static inline int tu_run(const char *cmd, char *out, size_t outlen)
     if (out) out[k] = '\0';
     int st = pclose(p);
     return st == -1 ? -1 : (st >> 8) & 0xff;
+}
+
+/* tu_run with a printf-style command line; output (if `out`) captured into out[outlen]. */
+static inline int tu_runf(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline int tu_runf(char *out, size_t outlen, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return tu_run(cmd, out, out ? outlen : 0);
+}
+
+/* Text equality with a report of the first differing line. */
+static inline int tu_same_text(const char *what, const char *got, const char *want)
+{
+    if (!strcmp(got, want)) return 1;
+    int line = 1;
+    const char *g = got, *w = want;
+    while (*g && *g == *w) {
+        if (*g == '\n') line++;
+        g++, w++;
+    }
+    fprintf(stderr, "    %s: differs at line %d: got \"%.80s\" want \"%.80s\"\n", what, line, g, w);
+    return 0;
 }
 
 /* A path under the build's test temp dir (static buffer rotation: up to 8 live at once). */

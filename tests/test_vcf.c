@@ -51,30 +51,7 @@ static int teardown(void)
     return 0;
 }
 
-static int sh(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh(char *out, const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return tu_run(cmd, out, out ? BIG : 0);
-}
 
-/* Text equality with a report of the first differing line. */
-static int same_text(const char *what, const char *got, const char *want)
-{
-    if (!strcmp(got, want)) return 1;
-    int line = 1;
-    const char *g = got, *w = want;
-    while (*g && *g == *w) {
-        if (*g == '\n') line++;
-        g++, w++;
-    }
-    fprintf(stderr, "    %s: differs at line %d: got \"%.80s\" want \"%.80s\"\n", what, line, g, w);
-    return 0;
-}
 
 /* Our reader's records formatted as VCF lines (all of them, or over regions). */
 static int our_records(const char *path, const char *const *regs, int nregs, char *out)
@@ -105,7 +82,7 @@ static void test_fields_match_bcftools_query(void)
     const char *files[] = {HTS_TEST "/tabix/vcf_file.vcf", HTS_TEST "/index.vcf", TINY "/q.vcf.gz",
                            TINY "/NA12878.chr22.tiny.giab.vcf", HTS_TEST "/tabix/vcf_file.bcf"};
     for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
-        CU_ASSERT_EQUAL_FATAL(sh(big_out2, "bcftools query -f '%%CHROM\\t%%POS\\t%%REF\\t%%ALT\\t%%FILTER\\n' '%s'",
+        CU_ASSERT_EQUAL_FATAL(tu_runf(big_out2, BIG, "bcftools query -f '%%CHROM\\t%%POS\\t%%REF\\t%%ALT\\t%%FILTER\\n' '%s'",
                                  files[f]), 0);
         st_vcf_reader *r = NULL;
         CU_ASSERT_EQUAL_FATAL(st_vcf_open(&r, files[f], NULL, 0), 0);
@@ -125,7 +102,7 @@ static void test_fields_match_bcftools_query(void)
             free(alts.s);
         }
         CU_ASSERT_EQUAL(rc, 0);
-        CU_ASSERT(same_text(files[f], big_out, big_out2));
+        CU_ASSERT(tu_same_text(files[f], big_out, big_out2));
         if (strstr(files[f], "vcf_file")) CU_ASSERT_EQUAL(multi, 5); /* the multi-allelic records */
         st_vcf_close(r);
     }
@@ -142,21 +119,21 @@ static void test_roundtrip_matches_bcftools_view(void)
             unlink(out);
             CU_ASSERT_EQUAL_FATAL(st_vcf_view(files[f], out, modes[m], 0, NULL, 0, NULL, 0, NULL), 0);
             /* records: bcftools reads ours and the input identically */
-            CU_ASSERT_EQUAL_FATAL(sh(big_out, "bcftools view -H '%s'", out), 0);
-            CU_ASSERT_EQUAL_FATAL(sh(big_out2, "bcftools view -H '%s'", files[f]), 0);
+            CU_ASSERT_EQUAL_FATAL(tu_runf(big_out, BIG, "bcftools view -H '%s'", out), 0);
+            CU_ASSERT_EQUAL_FATAL(tu_runf(big_out2, BIG, "bcftools view -H '%s'", files[f]), 0);
             char what[1200];
             snprintf(what, sizeof what, "%s -O%c records", files[f], modes[m]);
-            CU_ASSERT(same_text(what, big_out, big_out2));
+            CU_ASSERT(tu_same_text(what, big_out, big_out2));
             /* header: equal to bcftools', minus bcftools' own provenance lines */
-            CU_ASSERT_EQUAL(sh(big_out, "bcftools view -h '%s' | grep -v '^##bcftools_view'", out), 0);
-            CU_ASSERT_EQUAL(sh(big_out2, "bcftools view -h '%s' | grep -v '^##bcftools_view'", files[f]), 0);
+            CU_ASSERT_EQUAL(tu_runf(big_out, BIG, "bcftools view -h '%s' | grep -v '^##bcftools_view'", out), 0);
+            CU_ASSERT_EQUAL(tu_runf(big_out2, BIG, "bcftools view -h '%s' | grep -v '^##bcftools_view'", files[f]), 0);
             snprintf(what, sizeof what, "%s -O%c header", files[f], modes[m]);
-            CU_ASSERT(same_text(what, big_out, big_out2));
+            CU_ASSERT(tu_same_text(what, big_out, big_out2));
             if (modes[m] == 'v') { /* our text is byte-identical to bcftools view's */
-                CU_ASSERT_EQUAL(sh(big_out, "cat '%s'", out), 0);
-                CU_ASSERT_EQUAL(sh(big_out2, "bcftools view --no-version '%s'", files[f]), 0);
+                CU_ASSERT_EQUAL(tu_runf(big_out, BIG, "cat '%s'", out), 0);
+                CU_ASSERT_EQUAL(tu_runf(big_out2, BIG, "bcftools view --no-version '%s'", files[f]), 0);
                 snprintf(what, sizeof what, "%s -Ov text", files[f]);
-                CU_ASSERT(same_text(what, big_out, big_out2));
+                CU_ASSERT(tu_same_text(what, big_out, big_out2));
             }
         }
     }
@@ -169,15 +146,15 @@ static void test_regions_match_bcftools(void)
     const char *regs[] = {"2:1,000,000-3,000,000", "1:10000000-20000000", "1:15000000-25000000", "10"};
     for (int f = 0; f < 2; f++) {
         CU_ASSERT_EQUAL_FATAL(our_records(inputs[f], regs, 4, big_out), 0);
-        CU_ASSERT_EQUAL_FATAL(sh(big_out2, "bcftools view -H -r 1:10000000-20000000,1:15000000-25000000,"
+        CU_ASSERT_EQUAL_FATAL(tu_runf(big_out2, BIG, "bcftools view -H -r 1:10000000-20000000,1:15000000-25000000,"
                                  "2:1000000-3000000,10 '%s'", inputs[f]), 0);
         CU_ASSERT(strlen(big_out2) > 100);
-        CU_ASSERT(same_text(inputs[f], big_out, big_out2));
+        CU_ASSERT(tu_same_text(inputs[f], big_out, big_out2));
         /* single small region */
         const char *one[] = {"1:3,000,000-3,500,000"};
         CU_ASSERT_EQUAL(our_records(inputs[f], one, 1, big_out), 0);
-        CU_ASSERT_EQUAL(sh(big_out2, "bcftools view -H -r 1:3000000-3500000 '%s'", inputs[f]), 0);
-        CU_ASSERT(same_text(inputs[f], big_out, big_out2));
+        CU_ASSERT_EQUAL(tu_runf(big_out2, BIG, "bcftools view -H -r 1:3000000-3500000 '%s'", inputs[f]), 0);
+        CU_ASSERT(tu_same_text(inputs[f], big_out, big_out2));
     }
 }
 
@@ -194,10 +171,10 @@ static void test_written_index_used_by_bcftools(void)
         CU_ASSERT_EQUAL_FATAL(st_vcf_view(HTS_TEST "/index.vcf", out, cases[c].mode, cases[c].idx, NULL, 0,
                                           NULL, 0, NULL), 0);
         CU_ASSERT(access(idx, R_OK) == 0);
-        CU_ASSERT_EQUAL(sh(big_out, "bcftools view -H -r 2:1000000-3000000,10:1-5000000 '%s' 2>&1", out), 0);
-        CU_ASSERT_EQUAL(sh(big_out2, "bcftools view -H -r 2:1000000-3000000,10:1-5000000 '%s'", tmpf("index.bcf")), 0);
+        CU_ASSERT_EQUAL(tu_runf(big_out, BIG, "bcftools view -H -r 2:1000000-3000000,10:1-5000000 '%s' 2>&1", out), 0);
+        CU_ASSERT_EQUAL(tu_runf(big_out2, BIG, "bcftools view -H -r 2:1000000-3000000,10:1-5000000 '%s'", tmpf("index.bcf")), 0);
         CU_ASSERT(strlen(big_out2) > 100);
-        CU_ASSERT(same_text(idx, big_out, big_out2));
+        CU_ASSERT(tu_same_text(idx, big_out, big_out2));
         unlink(idx);
     }
     st_vcf_writer *w = NULL;
@@ -235,13 +212,13 @@ static void test_header_editing(void)
     st_vcf_close(r);
     CU_ASSERT(access(out, F_OK) != 0); /* nothing under the final name before close */
     CU_ASSERT_EQUAL_FATAL(st_vcf_writer_close(w), 0);
-    CU_ASSERT_EQUAL(sh(big_out, "bcftools view -h '%s'", out), 0);
+    CU_ASSERT_EQUAL(tu_runf(big_out, BIG, "bcftools view -h '%s'", out), 0);
     CU_ASSERT(strstr(big_out, "##INFO=<ID=STRAND_POS_MB,Number=1,Type=Float,Description=\"Variant position in "
                               "megabases (POS / 1e6), a test field\">\n") != NULL);
     CU_ASSERT(strstr(big_out, "##strand_testVersion=") != NULL);
     CU_ASSERT(strstr(big_out, "##strand_testCommand=strand test -o edited.vcf.gz\n") != NULL);
     /* bcftools reads the field back: POS/1e6 for every record, also through our .tbi */
-    CU_ASSERT_EQUAL(sh(big_out, "bcftools query -r q:1-12356 -f '%%POS %%STRAND_POS_MB\\n' '%s'", out), 0);
+    CU_ASSERT_EQUAL(tu_runf(big_out, BIG, "bcftools query -r q:1-12356 -f '%%POS %%STRAND_POS_MB\\n' '%s'", out), 0);
     int lines = 0, bad = 0;
     for (char *l = big_out; *l; lines++) {
         long long pos;
@@ -268,7 +245,7 @@ static void test_ref_check(void)
     st_vcf_close(r);
     /* REF of record 3 (q:1817 G) and record 7 changed: both reported, with the FASTA base */
     const char *bad = tmpf("q_badref.vcf");
-    CU_ASSERT_EQUAL_FATAL(sh(NULL, "awk 'BEGIN{OFS=\"\\t\"} !/^#/{n++; if(n==3)$4=\"T\"; if(n==7)$4=($4==\"A\"?\"C\":\"A\")} "
+    CU_ASSERT_EQUAL_FATAL(tu_runf(NULL, BIG, "awk 'BEGIN{OFS=\"\\t\"} !/^#/{n++; if(n==3)$4=\"T\"; if(n==7)$4=($4==\"A\"?\"C\":\"A\")} "
                              "{print}' '%s' > '%s'", tmpf("q.vcf"), bad), 0);
     CU_ASSERT_EQUAL_FATAL(st_vcf_open(&r, bad, NULL, 0), 0);
     CU_ASSERT_EQUAL(st_vcf_check_ref(r, fa, &rep), 0);
@@ -301,7 +278,7 @@ static void test_bad_inputs(void)
         {"bad_fmt.vcf", "$10=\"0/1:abc\"", "invalid character"}};
     for (int c = 0; c < 4; c++) {
         const char *path = tmpf(cases[c].name);
-        CU_ASSERT_EQUAL_FATAL(sh(NULL, "awk 'BEGIN{OFS=\"\\t\"} !/^#/{n++; if(n==5)%s} {print}' '%s' > '%s'",
+        CU_ASSERT_EQUAL_FATAL(tu_runf(NULL, BIG, "awk 'BEGIN{OFS=\"\\t\"} !/^#/{n++; if(n==5)%s} {print}' '%s' > '%s'",
                                  cases[c].awk, tmpf("q.vcf"), path), 0);
         CU_ASSERT_EQUAL_FATAL(st_vcf_open(&r, path, NULL, 0), 0);
         int n = 0, rc;
@@ -319,11 +296,11 @@ static void test_bad_inputs(void)
         CU_ASSERT_EQUAL(st_vcf_view(path, out, 'z', ST_VCF_INDEX_TBI, NULL, 0, NULL, 0, NULL), STRAND_E_FORMAT);
         CU_ASSERT(access(out, F_OK) != 0);
         char cnt[64];
-        sh(cnt, "ls '%s' | grep -c 'fail_out'", tmpf(""));
+        tu_runf(cnt, BIG, "ls '%s' | grep -c 'fail_out'", tmpf(""));
         CU_ASSERT_EQUAL(atoi(cnt), 0);
     }
     /* a NUL byte inside record 5 (found by fuzz/fuzz_vcf: htslib then parses no REF at all) */
-    CU_ASSERT_EQUAL_FATAL(sh(NULL, "awk '!/^#/{n++; if(n==5){sub(/\t[.]\t/, \"\t@NUL@\t\")}} {print}' '%s' | "
+    CU_ASSERT_EQUAL_FATAL(tu_runf(NULL, BIG, "awk '!/^#/{n++; if(n==5){sub(/\t[.]\t/, \"\t@NUL@\t\")}} {print}' '%s' | "
                              "sed 's/@NUL@/a\\x00b/' > '%s'", tmpf("q.vcf"), tmpf("bad_nul.vcf")), 0);
     CU_ASSERT_EQUAL_FATAL(st_vcf_open(&r, tmpf("bad_nul.vcf"), NULL, 0), 0);
     int nn = 0, rcn;
@@ -333,7 +310,7 @@ static void test_bad_inputs(void)
     CU_ASSERT(strstr(strand_last_error(), "bad_nul.vcf: line 70 (record 5): NUL byte") != NULL);
     st_vcf_close(r);
     /* truncated BGZF VCF and BCF */
-    CU_ASSERT_EQUAL_FATAL(sh(NULL, "head -c 3000 '%s' > '%s' && head -c 3000 '%s' > '%s'", tmpf("index.vcf.gz"),
+    CU_ASSERT_EQUAL_FATAL(tu_runf(NULL, BIG, "head -c 3000 '%s' > '%s' && head -c 3000 '%s' > '%s'", tmpf("index.vcf.gz"),
                              tmpf("trunc.vcf.gz"), tmpf("index.bcf"), tmpf("trunc.bcf")), 0);
     CU_ASSERT_EQUAL(st_vcf_open(&r, tmpf("trunc.vcf.gz"), NULL, 0), STRAND_E_FORMAT);
     CU_ASSERT(strstr(strand_last_error(), "trunc.vcf.gz: truncated BGZF") != NULL);
@@ -345,7 +322,7 @@ static void test_bad_inputs(void)
     CU_ASSERT_EQUAL(st_vcf_open(&r, tmpf("nope.vcf"), NULL, 0), STRAND_E_IO);
     CU_ASSERT(st_vcf_open(&r, HTS_TEST "/ce.fa", NULL, 0) < 0);
     /* regions: missing index, plain text, unknown contig */
-    CU_ASSERT_EQUAL_FATAL(sh(NULL, "cp '%s' '%s'", tmpf("index.vcf.gz"), tmpf("noidx.vcf.gz")), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_runf(NULL, BIG, "cp '%s' '%s'", tmpf("index.vcf.gz"), tmpf("noidx.vcf.gz")), 0);
     const char *reg[] = {"1:1-1000000"};
     CU_ASSERT_EQUAL(st_vcf_open(&r, tmpf("noidx.vcf.gz"), reg, 1), STRAND_E_NOTFOUND);
     CU_ASSERT(strstr(strand_last_error(), "noidx.vcf.gz: no index") != NULL);
