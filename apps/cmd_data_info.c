@@ -55,7 +55,7 @@ static int describe(const char *path, int show_meta)
     printf("  records       %llu x %u tokens in %u chunks of <= %u\n", (unsigned long long)I->n_records,
            I->record_len, I->n_chunks, I->records_per_chunk);
     printf("  vocabulary    %u rows, hash %016llx (%s)\n", I->vocab_size, (unsigned long long)I->vocab_hash,
-           vocab_ok ? "DNA, SPEC 1.1" : "does not match this strand's DNA vocabulary");
+           vocab_ok ? "DNA, docs/tokenizers.md" : "does not match this strand's DNA vocabulary");
     printf("  tokens       ");
     for (int id = 0; id < 16; id++)
         if (counts[id]) printf(" %s=%llu", st_dna_token(id) ? st_dna_token(id) : "?", (unsigned long long)counts[id]);

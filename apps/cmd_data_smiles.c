@@ -1,5 +1,5 @@
 /* `strand data smiles`: validate and canonicalise a SMILES table and add RDKit properties
- * (SPEC §6). Reads .smi/.csv/.tsv (io/table), computes rows in parallel batches, writes a TSV
+ * (docs/chem.md "Properties"). Reads .smi/.csv/.tsv (io/table), computes rows in parallel batches, writes a TSV
  * atomically in input order. */
 #include <errno.h>
 #include <getopt.h>

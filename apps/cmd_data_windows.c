@@ -16,7 +16,7 @@ static void usage(FILE *fp, const st_windows_params *d)
     fprintf(fp,
             "\nUsage: strand data windows -f REF.fa -L LEN [options] -o OUTDIR\n\n"
             "Cut a FASTA (plain or BGZF, indexed; the index is built when missing) into windows of LEN\n"
-            "bases, tokenise them (SPEC 1.1 DNA ids) and write OUTDIR/{train,val,test}.shard.\n\n"
+            "bases, tokenise them (DNA ids of docs/tokenizers.md) and write OUTDIR/{train,val,test}.shard.\n\n"
             "Options:\n"
             "  -f, --fasta FILE          reference FASTA (required)\n"
             "  -r, --region REGION       window only this region (samtools syntax; repeatable;\n"

@@ -1,4 +1,4 @@
-/* `strand train <kind>`: train a model. `caduceus`: masked-LM pretraining (SPEC §3.6). */
+/* `strand train <kind>`: train a model. `caduceus`: masked-LM pretraining (docs/caduceus.md "Masked-LM pretraining"). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -26,7 +26,7 @@ typedef struct train_kind {
 static int train_caduceus_main(int argc, char **argv);
 
 static const train_kind train_kinds[] = {
-    {"caduceus", train_caduceus_main, "masked-LM pretraining of a Caduceus-PS/PH DNA model (SPEC 3.6)"},
+    {"caduceus", train_caduceus_main, "masked-LM pretraining of a Caduceus-PS/PH DNA model"},
     {NULL, NULL, NULL},
 };
 
@@ -90,7 +90,7 @@ static void usage(FILE *fp)
     opts d = default_opts();
     fprintf(fp,
             "\nUsage: strand train caduceus (-f REF.fa [-r REGION]... | --shards TRAIN.shard) -o MODEL.safetensors [options]\n\n"
-            "Masked-LM pretraining of a Caduceus DNA model (SPEC 3.6): 15%% of non-pad bases selected\n"
+            "Masked-LM pretraining of a Caduceus DNA model (docs/caduceus.md): 15%% of non-pad bases selected\n"
             "(80%% [MASK], 10%% random A/C/G/T, 10%% unchanged), N -> [PAD], cross-entropy on the selected\n"
             "bases; AdamW (betas 0.9/0.95, no decay on biases/embeddings/A_log/D/norms), warmup + cosine,\n"
             "gradient clip 1.0. The model is saved with published tensor names and strand.config.\n\n"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch-CPU reference timings for the Caduceus-PS entries of bench/run (issue 4): the same model
-as strand's (SPEC §2–3, float32) loaded from the strand checkpoint bench_caduceus --dump wrote, so
+as strand's (docs/mamba.md, docs/caduceus.md; float32) loaded from the strand checkpoint bench_caduceus --dump wrote, so
 both sides run the same weights. Before timing it recomputes the small check batch of
 DIR/check.safetensors and prints max |Δ logits| (and for the training entry the MLM loss and the
 relative gradient differences), so the timings compare the same computation.
@@ -93,7 +93,7 @@ class Model:
         }
 
     def forward(self, ids):
-        """ids (B,L) int64 -> logits (B,L,V), SPEC §3.4 in strand space."""
+        """ids (B,L) int64 -> logits (B,L,V), docs/caduceus.md "Caduceus-PS" in strand space."""
         E, B = self.p["embeddings.word_embeddings.embedding.weight"], ids.shape[0]
         T = torch.cat([E[ids], E[self.comp[ids.flip(1)]]], 0)  # (2B, L, D): x and rc(x)
         for i in range(self.n_layer):
@@ -139,7 +139,7 @@ def scan(x, delta, Bm, Cm, A):
 
 
 def bimamba(U, lw):
-    """SPEC §3.1 "add", tied in/out projections: U (S,L,D) -> (S,L,D)."""
+    """docs/mamba.md "BiMamba": "add", tied in/out projections: U (S,L,D) -> (S,L,D)."""
     S, L, _ = U.shape
     di = lw["win"].shape[0] // 2
     R = lw["wdt"].shape[2]
@@ -149,7 +149,7 @@ def bimamba(U, lw):
     xc = F.silu(F.conv1d(F.pad(xx, (K - 1, 0)), lw["convw"], lw["convb"], groups=2 * di))
     xc = xc.reshape(S, 2, di, L).permute(1, 0, 3, 2)  # (2,S,L,di)
     dbc = torch.matmul(xc, lw["wx"])  # (2,S,L,R+2N)
-    delta = F.softplus(torch.matmul(dbc[..., :R], lw["wdt"]) + lw["bdt"])  # threshold 20 as SPEC §2
+    delta = F.softplus(torch.matmul(dbc[..., :R], lw["wdt"]) + lw["bdt"])  # threshold 20 as docs/mamba.md "Discretisation"
     y = scan(xc, delta, dbc[..., R:R + NS], dbc[..., R + NS:], lw["A"]) + lw["D"] * xc
     zz = torch.stack([z, z.flip(1)], 0)
     o = y * F.silu(zz)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch-CPU reference timings for bench/run: the DiT of SPEC §4 as a float32 nn.Module
-(written from the SPEC, same shapes as bench/bench.c: D=256, 6 blocks, 4 heads, cond 128, L=128,
+"""PyTorch-CPU reference timings for bench/run: the DiT of docs/dit.md as a float32 nn.Module
+(written from docs/dit.md, same shapes as bench/bench.c: D=256, 6 blocks, 4 heads, cond 128, L=128,
 B=32, vocab 16, time conditioning, no labels). Prints one JSON object per benchmark (ms per call,
 median of --iters after one warm-up call).
 

@@ -5,7 +5,7 @@ embedding cosine distance) with the same weights, on the variants bench_vep scor
     /usr/bin/python3 bench/vep_torch.py --dir /tmp/strand_bench_vep [--threads T] [--iters N]
                [--window 1024] [--pool-half-width 128]
 
-Model: tests/reference/caduceus.py forward_ps (written from the SPEC in PyTorch, float32 here),
+Model: tests/reference/caduceus.py forward_ps (written from docs/caduceus.md in PyTorch, float32 here),
 the three windows of a variant run as one batch of 3. Prints one JSON line with var/s and the
 max |strand - torch| of LLR and EMB over the scored variants.
 """

@@ -1,4 +1,4 @@
-/* BiMamba, SPEC §3.1: one in_proj GEMM, two inner passes, one out_proj GEMM. */
+/* BiMamba (docs/mamba.md "BiMamba"): one in_proj GEMM, two inner passes, one out_proj GEMM. */
 #include "caduceus/bimamba.h"
 
 #include <string.h>

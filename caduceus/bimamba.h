@@ -1,4 +1,4 @@
-/* BiMamba (SPEC §3.1, "add" strategy): mamba_fwd(u) + flip_L(mamba_rev(flip_L(u))) with
+/* BiMamba (docs/mamba.md "BiMamba", "add" strategy): mamba_fwd(u) + flip_L(mamba_rev(flip_L(u))) with
  * mamba_rev's in_proj/out_proj tied to mamba_fwd's. Because in_proj has no bias its reverse
  * output is flip_L of the forward one, so in_proj runs once; out_proj runs once on
  * o_fwd + flip_L(o_rev). Backward accumulates; the tied projections get both directions'

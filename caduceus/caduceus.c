@@ -1,4 +1,4 @@
-/* Caduceus-PH / Caduceus-PS forward and backward in strand space (see caduceus.h, SPEC §3). */
+/* Caduceus-PH / Caduceus-PS forward and backward in strand space (see caduceus.h, docs/caduceus.md). */
 #include "caduceus/caduceus.h"
 
 #include <math.h>
@@ -173,7 +173,7 @@ int caduceus_create(caduceus_model **out, const caduceus_config *cfg)
         caduceus_layer *ly = &m->layers[i];
         mamba_bind(&ly->w.fwd, &ly->g.fwd, &m->pb, ly->fwd);
         mamba_bind(&ly->w.rev, &ly->g.rev, &m->pb, ly->rev);
-        ly->w.rev.p[MAMBA_IN_PROJ] = ly->w.fwd.p[MAMBA_IN_PROJ]; /* tied (SPEC §3.1) */
+        ly->w.rev.p[MAMBA_IN_PROJ] = ly->w.fwd.p[MAMBA_IN_PROJ]; /* tied (docs/mamba.md "BiMamba") */
         ly->w.rev.p[MAMBA_OUT_PROJ] = ly->w.fwd.p[MAMBA_OUT_PROJ];
     }
     *out = m;
@@ -261,7 +261,7 @@ int caduceus_forward(caduceus_model *m, const int32_t *ids, size_t B, size_t L, 
     for (int i = 0; i < c->n_layer; i++) {
         size_t li = mode == CADUCEUS_TRAIN ? (size_t)i : 0;
         float *X = a->X[li], *U = a->U[li];
-        if (c->rcps) rcswap(X, a->T, B, L, D); /* SPEC §3.4 steps 1–4: the swap */
+        if (c->rcps) rcswap(X, a->T, B, L, D); /* docs/caduceus.md "The half-swap" */
         else memcpy(X, a->T, SL * D * sizeof(float));
         rmsnorm_forward(U, a->rstd[li], X, norm_w(m, i), SL, D, c->eps);
         for (size_t s0 = 0; s0 < nseq; s0 += a->gseq) {

@@ -1,18 +1,18 @@
-/* Caduceus-PH and Caduceus-PS (SPEC §3.2–3.4): embedding, BiMamba layers with the pre-norm
+/* Caduceus-PH and Caduceus-PS (docs/caduceus.md): embedding, BiMamba layers with the pre-norm
  * residual, norm_f, tied LM head; forward, backward, masked-LM loss; HF/strand checkpoints.
  *
  * Both variants run in "strand space": a batch of nseq sequences of width D.
  *   PH:  nseq = B (training / raw logits) or 2B = [x ; rc(x)] (inference, post-hoc conjoined).
  *   PS:  nseq = 2B. The published 2D-wide hidden state [A | Bf] is held as A (strand of x) and
- *        rc(Bf) (a sequence of its own, the strand of rc(x)). SPEC §3.4's per-layer
+ *        rc(Bf) (a sequence of its own, the strand of rc(x)). The published per-layer
  *        "S = H + R; R = swap(S); X1 = norm(R[:, :D]); X2 = norm(rc(R[:, D:]))" then becomes
  *        X = rcswap(T) = [rc(T_b) ; rc(T_a)],  T ← X + BiMamba(RMSNorm(X)),
  *        i.e. the half swap is exactly this permutation, and both strands share the weights.
  *        The strand of rc(x) starts as the embedding of rc(x); the LM head sums
- *        E·F_a[t] + E[comp]·F_b[L−1−t] (SPEC's E[comp,:]·flip_c(out[D:2D])).
+ *        E·F_a[t] + E[comp]·F_b[L−1−t] (docs/caduceus.md "LM head").
  * The per-position strand-collapsed embedding is (F_a[t] + F_b[L−1−t]) / 2, site-aligned, so
- * embed(rc x) = flip_L(embed(x)); its mean over L equals SPEC §3.4's (out[:, :D] + flip_L,c
- * (out[:, D:]))/2 pooled (see tests/reference/caduceus.py for why flip_L is dropped per position).
+ * embed(rc x) = flip_L(embed(x)); its mean over L equals the published (out[:, :D] + flip_L,c
+ * (out[:, D:]))/2 pooled (docs/caduceus.md "Strand-collapsed embedding" says why flip_L is dropped per position).
  */
 #ifndef STRAND_CADUCEUS_CADUCEUS_H
 #define STRAND_CADUCEUS_CADUCEUS_H
@@ -32,10 +32,10 @@ typedef struct caduceus_config {
     int d_model, n_layer, vocab; /* vocab: the padded 16 */
     int rcps;                    /* 1: Caduceus-PS, 0: Caduceus-PH */
     float eps;                   /* RMSNorm epsilon, 1e-5 */
-    int64_t comp[CADUCEUS_VOCAB]; /* complement map in token space (SPEC §1.1) */
+    int64_t comp[CADUCEUS_VOCAB]; /* complement map in token space (docs/tokenizers.md "Complement and reverse complement") */
 } caduceus_config;
 
-/* d_model 256, 4 layers, PS, SPEC §1.1 complement map. */
+/* d_model 256, 4 layers, PS, the DNA complement map (docs/tokenizers.md "Complement and reverse complement"). */
 void caduceus_default_config(caduceus_config *c);
 
 typedef struct caduceus_layer {
@@ -60,7 +60,7 @@ typedef struct caduceus_model {
 /* Declare and allocate (params + grads, zeroed). 0 or STRAND_E_*. */
 int caduceus_create(caduceus_model **out, const caduceus_config *cfg);
 void caduceus_free(caduceus_model *m);
-/* SPEC §2 initialisation (embeddings N(0, 0.02), norms 1). */
+/* Initialisation of docs/mamba.md "Initialisation" (embeddings N(0, 0.02), norms 1). */
 void caduceus_init_weights(caduceus_model *m, uint64_t seed);
 size_t caduceus_param_count(const caduceus_model *m);
 /* pb index of a parameter by its published name (without prefix), or -1. */

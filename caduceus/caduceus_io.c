@@ -1,4 +1,4 @@
-/* Caduceus checkpoints (SPEC §3.5): HuggingFace CaduceusForMaskedLM directories and strand's own
+/* Caduceus checkpoints (docs/caduceus.md "Checkpoint names"): HuggingFace CaduceusForMaskedLM directories and strand's own
  * files (same tensor names + "strand.config" metadata). Tied tensors are absent and aliased. */
 #include <errno.h>
 #include <jansson.h>
@@ -83,7 +83,7 @@ int caduceus_config_from_json(caduceus_config *cfg, const char *text, const char
         }
         if ((rc = jbool_must(ssm, "conv_bias", 1, what)) < 0 || (rc = jbool_must(ssm, "bias", 0, what)) < 0) goto done;
     }
-    /* complement_map as a JSON object: read by key, never by position (SPEC §3.5). The int64
+    /* complement_map as a JSON object: read by key, never by position (docs/caduceus.md "Checkpoint names"). The int64
      * tensors in the weights file, when present, take precedence. */
     json_t *cm = json_object_get(root, "complement_map");
     if (cm && json_is_object(cm)) {

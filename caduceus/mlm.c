@@ -1,4 +1,4 @@
-/* Caduceus masked-LM pretraining pieces (SPEC §3.6); see mlm.h for the recipe. */
+/* Caduceus masked-LM pretraining pieces (docs/caduceus.md "Masked-LM pretraining"); see mlm.h for the recipe. */
 #include "caduceus/mlm.h"
 
 #include <math.h>
@@ -386,7 +386,7 @@ int mlm_train(const mlm_train_config *c, const mlm_windows *train, const mlm_win
     caduceus_init_weights(m, c->seed);
     mlm_params mp;
     mlm_default_params(&mp);
-    mp.rc_aug = !c->model.rcps; /* SPEC §3.6: RC augmentation for PH only */
+    mp.rc_aug = !c->model.rcps; /* RC augmentation for PH only (docs/caduceus.md "Masked-LM pretraining") */
     if ((rc = mlm_trainer_init(&tr, m, &mp, c->batch, c->seq_len)) < 0) goto out;
     if (val && val->n && (rc = mlm_trainer_set_val(&tr, val, c->val_rows, MLM_VAL_SEED)) < 0) goto out;
 

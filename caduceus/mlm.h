@@ -1,11 +1,11 @@
-/* Caduceus masked-LM pretraining (SPEC §3.6): the masking recipe, in-memory window sets (from a
+/* Caduceus masked-LM pretraining (docs/caduceus.md "Masked-LM pretraining"): the masking recipe, in-memory window sets (from a
  * FASTA or from token shards) and the adapters that plug a Caduceus model into core/train.h.
  *
  * Masking recipe (per sequence of L ids, after N -> [PAD]):
  *   - every position that is not [PAD] is selected independently with probability mask_prob
  *     (0.15; a Bernoulli draw per position, as torch.bernoulli in the published collator);
  *   - a selected position becomes [MASK] with probability 0.8, a random nucleotide with 0.1 and
- *     stays unchanged with 0.1. "Random" is uniform over A,C,G,T (ids 7..10): SPEC §3.6 only says
+ *     stays unchanged with 0.1. "Random" is uniform over A,C,G,T (ids 7..10): the published recipe only says
  *     "uniform random id"; drawing over the whole padded vocabulary would put specials and unused
  *     ids 12..15 into the input, so strand uses the four bases (documented choice);
  *   - targets are the original ids at selected positions and -1 elsewhere; [PAD] (and therefore
@@ -119,7 +119,7 @@ typedef struct mlm_train_config {
 
 #define MLM_DATA_SEED_XOR 0xDA7A5EEDull
 
-/* SPEC §3.6 defaults: PS d_model 128, 4 layers, B 8, L 1024, 1000 steps, lr 8e-3, warmup 10%,
+/* Defaults (docs/caduceus.md "Masked-LM pretraining", scaled down): PS d_model 128, 4 layers, B 8, L 1024, 1000 steps, lr 8e-3, warmup 10%,
  * cosine to 0, wd 0.1, validation every 100 steps on 64 sequences, log every step. */
 void mlm_train_default_config(mlm_train_config *c);
 

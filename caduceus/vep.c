@@ -377,7 +377,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         if (ix[3 * i] >= 0) {
             const float *lg = req[ix[3 * i]].lg;
             int a = st_dna_byte_to_id[(unsigned char)x->alt[0]], b = st_dna_byte_to_id[(unsigned char)x->ref[0]];
-            x->llr = (double)lg[a] - (double)lg[b]; /* log-softmax normaliser cancels (SPEC §3.7) */
+            x->llr = (double)lg[a] - (double)lg[b]; /* log-softmax normaliser cancels (docs/vep.md "STRAND_LLR") */
         }
         x->emb = st_vep_cosine_distance(req[ix[3 * i + 1]].pooled, req[ix[3 * i + 2]].pooled, D);
     }

@@ -1,4 +1,4 @@
-/* Variant effect prediction with Caduceus (SPEC §3.7): zero-shot LLR at a masked site and the
+/* Variant effect prediction with Caduceus (docs/vep.md): zero-shot LLR at a masked site and the
  * embedding distance between REF and ALT windows; public API strand_vep_* in include/strand.h.
  *
  * Flow of a variant: VCF record (io/vcf) → reference window (io/fasta) → tokens
@@ -21,7 +21,7 @@
  * A batch deduplicates windows: every (contig, pos, kind, REF length, ALT) window runs once, and the
  * distinct windows of a batch are spread over the threads (one B=1 forward per window on a
  * per-thread model copy, BLAS single-threaded inside), so scores do not depend on --batch or
- * --threads bit for bit (see VEP.md "Batching and threads" for why windows are not stacked into
+ * --threads bit for bit (see docs/vep.md "Throughput and determinism" for why windows are not stacked into
  * B>1 forwards). */
 #ifndef STRAND_CADUCEUS_VEP_H
 #define STRAND_CADUCEUS_VEP_H

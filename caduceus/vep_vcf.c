@@ -1,5 +1,5 @@
 /* strand_vep_annotate_vcf: stream a VCF/BCF, score every ALT in batches, write STRAND_LLR and
- * STRAND_EMB (Number=A) with the header documenting them and provenance (SPEC §7). Records, order
+ * STRAND_EMB (Number=A) with the header documenting them and provenance (docs/formats.md "VCF output"). Records, order
  * and existing fields pass through untouched; memory is one batch of records. */
 #include <htslib/kstring.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* adaLN conditioning (SPEC §4): modulate(x) = x·(1 + scale) + shift and the gated residual
+/* adaLN conditioning (docs/dit.md "Block"): modulate(x) = x·(1 + scale) + shift and the gated residual
  * out = x + gate·y. shift/scale/gate are per sequence: element [b·ms + d] of the (B, k·D)
  * output of the adaLN Linear (ms = its row stride, e.g. 6D inside a block, 2D at the output). */
 #ifndef STRAND_CORE_ADALN_H

@@ -1,4 +1,4 @@
-/* Multi-head attention with rotary embeddings (SPEC §4). Per (batch, head) the heads are strided
+/* Multi-head attention with rotary embeddings (docs/dit.md "Rotary attention"). Per (batch, head) the heads are strided
  * views into qkv / qr / out, so the GEMMs need no copies: Q_bh = qr + b·L·2D + h·hd (ld 2D),
  * K_bh = … + D (ld 2D), V_bh = qkv + b·L·3D + 2D + h·hd (ld 3D), O_bh = out + b·L·D + h·hd (ld D). */
 #include "core/attention.h"

@@ -1,4 +1,4 @@
-/* Bidirectional multi-head self-attention with rotary embeddings (SPEC §4 "Details that decide
+/* Bidirectional multi-head self-attention with rotary embeddings (docs/dit.md "Rotary attention"
  * bit-compatibility"): qkv (B,L,3D) laid out (3, H, hd) per position; q and k rotated with
  * rotate-half and [freqs | freqs] tables, v not rotated; scores scaled by 1/sqrt(hd); an optional
  * additive (L,L) mask (0 / −inf; row i = query, column j = key) for block diffusion. */

@@ -1,4 +1,4 @@
-/* DiT backbone (SPEC §4). Block (pre-norm, adaLN-Zero), with (shift1, scale1, gate1, shift2,
+/* DiT backbone (docs/dit.md). Block (pre-norm, adaLN-Zero), with (shift1, scale1, gate1, shift2,
  * scale2, gate2) = Linear(c):
  *   h = LN(x)(1+scale1)+shift1; x += gate1·Attn(h); h = LN(x)(1+scale2)+shift2; x += gate2·MLP(h)
  * Final: logits = Linear(LN(x)(1+scale)+shift), (shift, scale) = Linear(c).

@@ -1,4 +1,4 @@
-/* DiT backbone of the diffusion models (SPEC §4): token embedding (ids or a soft (B,L,N) input),
+/* DiT backbone of the diffusion models (docs/dit.md): token embedding (ids or a soft (B,L,N) input),
  * noise-level + optional label conditioning, `depth` pre-norm adaLN-Zero transformer blocks with
  * rotary attention, and an adaLN final layer giving raw logits (B,L,N).
  * Parameters live in one paramblock under the published MDLM/UDLM checkpoint names
@@ -73,7 +73,7 @@ typedef struct dit_model {
 /* Declare the parameters (zeroed) under `prefix` (NULL: "backbone."). Returns 0 or STRAND_E_*. */
 int dit_create(dit_model **out, const dit_config *cfg, const char *prefix);
 void dit_free(dit_model *m); /* accepts NULL */
-/* Initialisation (SPEC §4): Linear weights U(±1/sqrt(fan_in)), biases 0, embedding
+/* Initialisation (docs/dit.md "Initialisation"): Linear weights U(±1/sqrt(fan_in)), biases 0, embedding
  * U(±1/sqrt(D)), label table N(0, 0.02), norms 1; adaLN modulation and the final linear zero. */
 void dit_init_weights(dit_model *m, strand_rng *rng);
 /* Load every parameter from a checkpoint by name; `<prefix>rotary_emb.inv_freq` is optional but,

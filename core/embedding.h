@@ -1,5 +1,5 @@
 /* Token / label embeddings: rows of a table E (V,D) picked by id, or a soft input P (BT,V)
- * multiplied by E (embedding = P·E, SPEC §5.5: the one-hot form used by classifier guidance). */
+ * multiplied by E (embedding = P·E, docs/diffusion.md "Classifier-based guidance": the one-hot form used by classifier guidance). */
 #ifndef STRAND_CORE_EMBEDDING_H
 #define STRAND_CORE_EMBEDDING_H
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Pointwise activations: GELU (tanh approximation, SPEC §4 MLP) and SiLU (conditioning path). */
+/* Pointwise activations: GELU (tanh approximation, docs/dit.md "Block") and SiLU (conditioning path). */
 #ifndef STRAND_CORE_GELU_H
 #define STRAND_CORE_GELU_H
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* LayerNorm, weight only (SPEC §4: eps 1e-5, fp32, biased variance). */
+/* LayerNorm, weight only (docs/dit.md "Block": eps 1e-5, fp32, biased variance). */
 #include "core/layernorm.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* LayerNorm with a weight and no bias (SPEC §4): out = (x − mean)/sqrt(var + eps) ⊙ w, in fp32. */
+/* LayerNorm with a weight and no bias (docs/dit.md "Block"): out = (x − mean)/sqrt(var + eps) ⊙ w, in fp32. */
 #ifndef STRAND_CORE_LAYERNORM_H
 #define STRAND_CORE_LAYERNORM_H
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Mamba block (SPEC §2): parameters, inner forward/backward around the scan, whole block, step. */
+/* Mamba block (docs/mamba.md): parameters, inner forward/backward around the scan, whole block, step. */
 #include "core/mamba.h"
 
 #include <cblas.h>
@@ -55,7 +55,7 @@ int mamba_declare(paramblock *pb, const char *prefix, const mamba_dims *d, int w
                           mamba_param_names[k]);
         int64_t shape[4];
         int nd = mamba_param_shape(d, k, shape);
-        /* SPEC §3.6: no weight decay on biases, A_log and D */
+        /* docs/caduceus.md "Masked-LM pretraining": no weight decay on biases, A_log and D */
         int decay = k == MAMBA_IN_PROJ || k == MAMBA_CONV_W || k == MAMBA_X_PROJ || k == MAMBA_DT_W ||
                     k == MAMBA_OUT_PROJ;
         int rc = pb_add(pb, name, nd, shape, decay);

@@ -1,4 +1,4 @@
-/* Mamba (selective state space) block, SPEC §2: forward, backward, recurrent step.
+/* Mamba (selective state space) block (docs/mamba.md): forward, backward, recurrent step.
  *
  * The block is split so that BiMamba (caduceus/bimamba.c) can share the projections:
  *   mamba_forward  = in_proj (linear) → mamba_inner_forward → out_proj (linear)
@@ -7,7 +7,7 @@
  * Weights use PyTorch layouts and the published tensor names (mamba_param_names).
  * Backward passes accumulate (+=) into gradients and input gradients.
  *
- * Scan kernels (core/mamba_scan.c): mamba_scan_ref_* are plain loops over the SPEC formulas that
+ * Scan kernels (core/mamba_scan.c): mamba_scan_ref_* are plain loops over the formulas of docs/mamba.md "The selective scan" that
  * keep every state h_t; mamba_scan_forward/backward are the fast ones (channel blocks in
  * parallel, a vectorisable loop over the 16 states, a polynomial exp) that in training keep h only
  * at chunk boundaries and recompute inside each chunk during backward. At inference nothing of
@@ -19,7 +19,7 @@
 #include "core/paramblock.h"
 #include "strand.h"
 
-#define MAMBA_D_STATE 16 /* SPEC §2: N_s; the fast kernels are written for exactly 16 */
+#define MAMBA_D_STATE 16 /* docs/mamba.md "Sizes and parameters": N_s; the fast kernels are written for exactly 16 */
 #define MAMBA_D_CONV 4
 #define MAMBA_CHUNK_DEFAULT 256
 /* Below this many (token × channel) elements a call runs single-threaded: OpenMP start-up and
@@ -35,7 +35,7 @@ typedef struct mamba_dims {
     size_t chunk;   /* training: keep h every `chunk` steps (>= 1) */
 } mamba_dims;
 
-/* Dims for width D with the SPEC's defaults (expand 2, d_state 16, dt_rank auto, conv 4). */
+/* Dims for width D with the defaults of docs/mamba.md "Sizes and parameters" (expand 2, d_state 16, dt_rank auto, conv 4). */
 void mamba_dims_default(mamba_dims *d, size_t D);
 
 enum {
@@ -65,7 +65,7 @@ int mamba_declare(paramblock *pb, const char *prefix, const mamba_dims *d, int w
                   int idx[MAMBA_NPARAM]);
 /* Point w (and g when not NULL) at the block's tensors after pb_alloc. Skipped entries stay NULL. */
 void mamba_bind(mamba_params *w, mamba_params *g, const paramblock *pb, const int idx[MAMBA_NPARAM]);
-/* SPEC §2 initialisation of one block's tensors (skipped entries untouched). out_proj is
+/* docs/mamba.md "Initialisation" of one block's tensors (skipped entries untouched). out_proj is
  * rescaled by 1/sqrt(n_layer). */
 void mamba_init(const mamba_params *w, const mamba_dims *d, int n_layer, strand_rng *rng);
 

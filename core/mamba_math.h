@@ -76,7 +76,7 @@ MM_INLINE float mm_log_ge1(float w)
     return (float)e * 0.693147180559945309f + 2.0f * s * q;
 }
 
-/* softplus(v) = v > 20 ? v : log1p(exp(v))  (SPEC §2). log1p(u) = log(1+u)·u/((1+u)−1), exact
+/* softplus(v) = v > 20 ? v : log1p(exp(v))  (docs/mamba.md "Discretisation"). log1p(u) = log(1+u)·u/((1+u)−1), exact
  * when 1+u rounds to 1 (Goldberg's trick keeps small values accurate). */
 MM_INLINE float mm_softplus(float v)
 {

@@ -1,4 +1,4 @@
-/* Selective scan of the Mamba block (SPEC §2): the naive reference and the fast kernels.
+/* Selective scan of the Mamba block (docs/mamba.md "The selective scan"): the naive reference and the fast kernels.
  *
  * Fast layout: channels are independent recurrences, so work is split over channel blocks
  * (and sequences in forward); for each time step the inner loop runs over the 16 states with

@@ -1,4 +1,4 @@
-/* Transformer MLP (SPEC §4): Linear C→H with bias, GELU-tanh, Linear H→C with bias (H = 4C). */
+/* Transformer MLP (docs/dit.md "Block"): Linear C→H with bias, GELU-tanh, Linear H→C with bias (H = 4C). */
 #ifndef STRAND_CORE_MLP_H
 #define STRAND_CORE_MLP_H
 #include <stddef.h>

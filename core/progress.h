@@ -1,4 +1,4 @@
-/* Progress on a stream (usually stderr), as STYLE.md asks for long work:
+/* Progress on a stream (usually stderr), as every long command shows it:
  *  - terminal (isatty): one bar line redrawn in place with percent, count, rate and ETA, at most
  *    ~10 redraws per second;
  *  - not a terminal (a log file, a pipe): one plain line every few seconds (default 5 s);

@@ -1,4 +1,4 @@
-/* RMSNorm (SPEC §3.2): out = v / sqrt(mean(v²) + eps) ⊙ w. */
+/* RMSNorm (docs/caduceus.md "Residual pattern and RMSNorm"): out = v / sqrt(mean(v²) + eps) ⊙ w. */
 #include "core/rmsnorm.h"
 
 #include <math.h>

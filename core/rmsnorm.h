@@ -1,4 +1,4 @@
-/* RMSNorm (SPEC §3.2): out = v / sqrt(mean(v²) + eps) ⊙ w, no bias. */
+/* RMSNorm (docs/caduceus.md "Residual pattern and RMSNorm"): out = v / sqrt(mean(v²) + eps) ⊙ w, no bias. */
 #ifndef STRAND_CORE_RMSNORM_H
 #define STRAND_CORE_RMSNORM_H
 #include <stddef.h>

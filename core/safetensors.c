@@ -1,4 +1,4 @@
-/* safetensors reader/writer (SPEC §7), optionally zstd-compressed (".zst").
+/* safetensors reader/writer (docs/formats.md "safetensors"), optionally zstd-compressed (".zst").
  *
  * Layout: u64 little-endian header length N, N bytes of JSON, then the data section. Every
  * offset in the JSON is relative to the start of the data section. We validate the whole header

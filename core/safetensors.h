@@ -1,4 +1,4 @@
-/* Model files: safetensors (SPEC §7), optionally zstd-compressed (.safetensors.zst).
+/* Model files: safetensors (docs/formats.md "safetensors"), optionally zstd-compressed (.safetensors.zst).
  * Reading maps the file (or decompresses it into memory) and validates everything before use:
  * header length, JSON, dtypes, shapes, offsets (in bounds, no overlap, sizes = dtype x shape). */
 #ifndef STRAND_CORE_SAFETENSORS_H

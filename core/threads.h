@@ -1,5 +1,5 @@
 /* Thread policy: strand's own outer loops use OpenMP; BLAS gets the threads only when strand
- * is not itself running in parallel, so the two pools never nest (STYLE.md "Numbers and speed"). */
+ * is not itself running in parallel, so the two pools never nest (docs/architecture.md "Errors, threads and randomness"). */
 #ifndef STRAND_CORE_THREADS_H
 #define STRAND_CORE_THREADS_H
 #include "strand.h"

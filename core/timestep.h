@@ -1,4 +1,4 @@
-/* Noise-level conditioning (SPEC §4): sinusoidal embedding of sigma (256 frequencies,
+/* Noise-level conditioning (docs/dit.md "Noise and label conditioning"): sinusoidal embedding of sigma (256 frequencies,
  * f_i = exp(−ln(1e4)·i/128), laid out [cos | sin]) → Linear(256→cond) → SiLU → Linear(cond→cond).
  * The label embedding (num_classes + 1 rows, the last = null label) is core/embedding.h. */
 #ifndef STRAND_CORE_TIMESTEP_H

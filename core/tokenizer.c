@@ -1,5 +1,5 @@
 /* Public tokenizer API (include/strand.h "tokenizers"): one handle over the DNA and SMILES
- * tokenizers, JSON (de)serialisation for model metadata. SPEC §1. */
+ * tokenizers, JSON (de)serialisation for model metadata. docs/tokenizers.md. */
 #include "core/tokenizer.h"
 
 #include <jansson.h>

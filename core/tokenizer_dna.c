@@ -1,4 +1,4 @@
-/* DNA character tokenizer: SPEC §1.1. */
+/* DNA character tokenizer: docs/tokenizers.md "DNA tokenizer". */
 #include "core/tokenizer_dna.h"
 
 #include <string.h>

@@ -1,4 +1,4 @@
-/* DNA character tokenizer (SPEC §1.1): the Caduceus vocabulary, complement and reverse complement
+/* DNA character tokenizer (docs/tokenizers.md "DNA tokenizer"): the Caduceus vocabulary, complement and reverse complement
  * in token space, decoding and the pretraining N -> [PAD] rule. Table lookups only. */
 #ifndef STRAND_CORE_TOKENIZER_DNA_H
 #define STRAND_CORE_TOKENIZER_DNA_H

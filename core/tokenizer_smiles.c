@@ -1,4 +1,4 @@
-/* SMILES regex tokenizer: SPEC §1.2. */
+/* SMILES regex tokenizer: docs/tokenizers.md "SMILES tokenizer". */
 #include "core/tokenizer_smiles.h"
 
 #include <stdio.h>

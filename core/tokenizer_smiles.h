@@ -1,4 +1,4 @@
-/* SMILES regex tokenizer (SPEC §1.2): a hand-written scanner with the semantics of
+/* SMILES regex tokenizer (docs/tokenizers.md "SMILES tokenizer"): a hand-written scanner with the semantics of
  *   (\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|\/|:|~|@|\?|>|\*|\$|\%[0-9]{2}|[0-9])
  * under Python's re (leftmost alternative first), a corpus-built vocabulary behind the five
  * specials, and encode/decode. Every string is bytes; positions in messages are 1-based

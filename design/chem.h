@@ -5,7 +5,7 @@
  * through st_err (strand_last_error()). RDKit's own stderr logging is off unless strand's log
  * level is STRAND_LOG_DEBUG, in which case RDKit's messages go to stderr as RDKit prints them.
  *
- * Property definitions follow RDKit Python (SPEC §6):
+ * Property definitions follow RDKit Python (docs/chem.md "Properties"):
  *   chem_ring_count       len(Chem.GetSSSR(mol))                (MolOps::findSSSR, on a copy)
  *   chem_logp             Crippen.MolLogP / Descriptors.MolLogP (Wildman–Crippen, implicit Hs)
  *   chem_mw               Descriptors.MolWt                     (average mass, Hs included)

@@ -1,4 +1,4 @@
-/* QED (SPEC §6): weighted geometric mean of eight asymmetric-double-sigmoid desirabilities.
+/* QED (docs/chem.md "QED"): weighted geometric mean of eight asymmetric-double-sigmoid desirabilities.
  * The tables below are the published QED parameters (Bickerton et al. 2012, supplementary
  * data), identical to those in RDKit's rdkit/Chem/QED.py, which is the oracle for the tests
  * (tests/reference/qed_reference.py). */

@@ -1,4 +1,4 @@
-/* QED, the quantitative estimate of drug-likeness (Bickerton et al. 2012; SPEC §6), computed in
+/* QED, the quantitative estimate of drug-likeness (Bickerton et al. 2012; docs/chem.md "QED"), computed in
  * C from the RDKit shim's descriptors and SMARTS matching. Matches RDKit Python's QED.qed
  * (rdkit/Chem/QED.py, version 1.1.0) property for property. */
 #ifndef STRAND_DESIGN_QED_H

@@ -1,4 +1,4 @@
-/* Property rows for SMILES tables: one parse, then the requested descriptors (SPEC §6). */
+/* Property rows for SMILES tables: one parse, then the requested descriptors (docs/chem.md "Properties"). */
 #include "design/smiles_props.h"
 
 #include <stdio.h>

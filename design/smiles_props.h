@@ -1,5 +1,5 @@
 /* Per-molecule property rows for SMILES tables (`strand data smiles`, design metrics):
- * validity, canonical SMILES and a chosen list of RDKit properties (SPEC §6; definitions in
+ * validity, canonical SMILES and a chosen list of RDKit properties (docs/chem.md "Properties"; definitions in
  * design/chem.h and design/qed.h). */
 #ifndef STRAND_DESIGN_SMILES_PROPS_H
 #define STRAND_DESIGN_SMILES_PROPS_H

@@ -2,7 +2,7 @@
  * strand — genomics and molecule-design workbench: the public C API.
  *
  * One header for C programs, Python cffi/ctypes bindings and pipelines. It needs no htslib,
- * RDKit or BLAS headers. Conventions (see STYLE.md):
+ * RDKit or BLAS headers. Conventions (docs/architecture.md "Errors, threads and randomness"):
  *   - functions return 0 (STRAND_OK) or a negative STRAND_E_* code; strand_strerror() gives text;
  *   - objects are opaque handles with create/free pairs (free accepts NULL);
  *   - every failing call stores a detailed message, readable with strand_last_error() (per thread)
@@ -96,7 +96,7 @@ STRAND_API double strand_rng_normal(strand_rng *rng);         /* standard normal
 /* Split off an independent stream (jump ahead 2^128 steps): for per-thread/per-item streams. */
 STRAND_API void strand_rng_jump(strand_rng *rng);
 
-/* ---- tokenizers (SPEC §1) ------------------------------------------------------ */
+/* ---- tokenizers (docs/tokenizers.md) ----------------------------------------------- */
 /* DNA: the Caduceus character vocabulary (ids 0..11, 16 rows with padding), no specials added for
  * model input. SMILES: the regex tokenizer with <bos>=0 <eos>=1 <mask>=2 <pad>=3 <unk>=4 and a
  * vocabulary built from a corpus. Model files keep the tokenizer as JSON in their metadata under
@@ -176,7 +176,7 @@ STRAND_API int strand_model_logits(strand_model *m, const int32_t *ids, size_t n
 STRAND_API const char *strand_model_last_error(const strand_model *m);
 
 /* ---- caduceus ------------------------------------------------------------------------------ */
-/* Caduceus DNA language models (SPEC §3): PS (RC-equivariant) and PH. Loads a HuggingFace
+/* Caduceus DNA language models (docs/caduceus.md): PS (RC-equivariant) and PH. Loads a HuggingFace
  * CaduceusForMaskedLM directory (config.json + model.safetensors, e.g. the published 131k models)
  * or a strand checkpoint ("strand.config" metadata, kind "caduceus_ps"/"caduceus_ph"). Inputs are
  * DNA token ids (strand_tokenizer_dna_create) in [0, 16). Inference memory is O(L·D) per sequence.
@@ -196,7 +196,7 @@ STRAND_API int strand_caduceus_embed(strand_caduceus *m, const int32_t *ids, siz
                                      float *out);
 STRAND_API const char *strand_caduceus_last_error(const strand_caduceus *m);
 
-/* ---- variant effect prediction (SPEC §3.7) -------------------------------------------------- */
+/* ---- variant effect prediction (docs/vep.md) ------------------------------------------------ */
 /* Zero-shot scores of a Caduceus model for variants against a reference FASTA:
  *   LLR  = log p(ALT) − log p(REF) in nats at the variant position, masked ([MASK]) in the
  *          reference window centred on it, from the MLM head (positive: ALT more likely). SNVs only

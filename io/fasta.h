@@ -11,7 +11,7 @@
  *
  * Character policy: bases are returned as stored (soft-masked lower case kept) unless
  * ST_FASTA_UPPER. Characters outside ACGTNacgtn (IUPAC codes such as R/Y, '-', '*', ...) are
- * passed through by default (the DNA tokenizer maps them to [UNK], SPEC §1.1); with
+ * passed through by default (the DNA tokenizer maps them to [UNK], docs/tokenizers.md "DNA tokenizer"); with
  * ST_FASTA_STRICT a fetch containing one fails with STRAND_E_FORMAT naming file, contig,
  * 1-based position and the character. */
 #ifndef STRAND_IO_FASTA_H

@@ -37,7 +37,7 @@ typedef struct st_shard_info {
 
 const char *st_split_name(uint32_t split); /* "train", "val", "test", "none" */
 uint32_t st_crc32(uint32_t crc, const void *buf, size_t n); /* start with crc = 0 */
-/* FNV-1a 64 of "id\ttoken\n" for the DNA vocabulary (SPEC §1.1 ids 0..11). */
+/* FNV-1a 64 of "id\ttoken\n" for the DNA vocabulary (ids 0..11 of docs/tokenizers.md "DNA tokenizer"). */
 uint64_t st_dna_vocab_hash(void);
 
 /* ---- writing ---- */

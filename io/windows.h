@@ -1,5 +1,5 @@
 /* Fixed-length windows over a FASTA, split into train/val/test by genomic region, tokenised with
- * the DNA tokenizer (SPEC §1.1) and written as token shards (io/shards.h).
+ * the DNA tokenizer (docs/tokenizers.md "DNA tokenizer") and written as token shards (io/shards.h).
  *
  * Layout policy (documented; tests check it):
  *  - Input regions (-r, default: every contig whole) are resolved against the FASTA, sorted and

@@ -313,7 +313,7 @@ static void test_param_counts(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ph);
     size_t nps = caduceus_param_count(ps), nph = caduceus_param_count(ph);
-    /* from SPEC §2/§3 shapes: per layer one full block + one block without in/out proj + a norm */
+    /* from the shapes of docs/mamba.md "Sizes and parameters" and docs/caduceus.md: per layer one full block + one block without in/out proj + a norm */
     mamba_dims d;
     mamba_dims_default(&d, 32);
     size_t full = 0, inner = 0;

@@ -1,4 +1,4 @@
-/* The RDKit shim, QED and `strand data smiles` against RDKit Python (SPEC §6).
+/* The RDKit shim, QED and `strand data smiles` against RDKit Python (docs/chem.md).
  * Reference: tests/data/chem/nci_props.tsv, written by tests/reference/qed_reference.py with
  * Debian's python3-rdkit (every 10th NCI molecule of rdkit-data plus edge cases). */
 #include <omp.h>
@@ -136,7 +136,7 @@ static void diff_report(const diffstat *d)
 
 static void test_fixture_descriptors(void)
 {
-    /* QED within 1e-3 (SPEC §6); real-valued descriptors 1e-6 relative; counts and strings exact. */
+    /* QED within 1e-3 (docs/chem.md "QED"); real-valued descriptors 1e-6 relative; counts and strings exact. */
     diffstat dq = {.what = "qed", .tol = 1e-3}, dlogp = {.what = "logp", .tol = 1e-6, .relative = 1},
              dmw = {.what = "mw", .tol = 1e-6, .relative = 1}, dtpsa = {.what = "tpsa", .tol = 1e-6, .relative = 1};
     diffstat dcount[5] = {{.what = "rings"}, {.what = "hbd"}, {.what = "hba"}, {.what = "rotb"}, {.what = "arom"}};

@@ -1,4 +1,4 @@
-/* DiT backbone (SPEC §4) against an independent PyTorch model (tests/reference/dit.py, float64,
+/* DiT backbone (docs/dit.md) against an independent PyTorch model (tests/reference/dit.py, float64,
  * published MDLM/UDLM names): logits ≤ 1e-4 absolute, every parameter gradient ≤ 1e-3 relative
  * (max |diff| / max |reference|), central finite differences on parameters of every tensor,
  * and metamorphic checks (one-hot soft input == ids, batch rows independent, save/load round trip,

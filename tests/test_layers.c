@@ -1,4 +1,4 @@
-/* Transformer layers (SPEC §4) against PyTorch fixtures (tests/reference/layers.py,
+/* Transformer layers (docs/dit.md) against PyTorch fixtures (tests/reference/layers.py,
  * written to tests/data/layers/), central finite differences for every backward, and
  * metamorphic checks (accumulation, BLAS path == naive path, threads == one thread).
  * Tolerances: forward and backward vs PyTorch float32 ≤ 1e-5 absolute (values are O(1));

@@ -1,4 +1,4 @@
-/* core/mamba: the Mamba block (SPEC §2) against the float64 PyTorch reference
+/* core/mamba: the Mamba block (docs/mamba.md) against the float64 PyTorch reference
  * (tests/reference/mamba.py → tests/data/mamba/mamba_block.safetensors), finite differences,
  * fast scan == reference scan over several chunks, recurrent step == parallel forward,
  * inference == training forward, the scan's exp approximation against expf. */

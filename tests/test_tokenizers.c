@@ -1,4 +1,4 @@
-/* Tokenizers (SPEC §1): DNA ids, complement and reverse complement; SMILES scanner against
+/* Tokenizers (docs/tokenizers.md): DNA ids, complement and reverse complement; SMILES scanner against
  * Python's re.findall (tests/reference/smiles_tokens.py -> tests/data/tokenizers/) and against an
  * independent POSIX-regex oracle; NCI round trips; vocabularies; JSON and safetensors metadata. */
 #include <ctype.h>
@@ -92,7 +92,7 @@ static int scan_joined(const char *s, char *out, size_t cap)
 
 static void test_dna_ids(void)
 {
-    /* SPEC §1.1 table, written as the list of token names in id order */
+    /* docs/tokenizers.md "DNA tokenizer" table, written as the list of token names in id order */
     const char *spec[12] = {"[CLS]", "[SEP]", "[BOS]", "[MASK]", "[PAD]", "[RESERVED]", "[UNK]",
                             "A", "C", "G", "T", "N"};
     for (int id = 0; id < 12; id++) CU_ASSERT_STRING_EQUAL(st_dna_token(id), spec[id]);

@@ -47,7 +47,7 @@ static int collect(void *user, const uint8_t *tokens, uint32_t split, int contig
     return 0;
 }
 
-/* samtools faidx of [start, start+L) mapped to ids with an independent table (SPEC §1.1). */
+/* samtools faidx of [start, start+L) mapped to ids with an independent table (docs/tokenizers.md "DNA tokenizer"). */
 static int samtools_ids(const char *fa, const char *contig, int64_t start, int64_t L, uint8_t *ids)
 {
     char cmd[2048], out[8192];

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference for BiMamba and Caduceus-PH / Caduceus-PS (SPEC §3), written
-from the SPEC text in float64. Each direction of BiMamba is a full Mamba block (tied in/out
+"""Independent PyTorch reference for BiMamba and Caduceus-PH / Caduceus-PS (docs/mamba.md "BiMamba", docs/caduceus.md), written
+from the maths there in float64. Each direction of BiMamba is a full Mamba block (tied in/out
 projections), evaluated literally as mamba_fwd(u) + flip_L(mamba_rev(flip_L(u))): strand's
 "in_proj once, out_proj once" shortcut is therefore checked, not assumed.
 
@@ -29,7 +29,7 @@ from fixture import save  # noqa: E402
 from mamba import NAMES, mamba_block, random_weights  # noqa: E402
 
 VOCAB = 16
-COMP = torch.tensor([0, 1, 2, 3, 4, 5, 6, 10, 9, 8, 7, 11, 12, 13, 14, 15])  # SPEC §1.1
+COMP = torch.tensor([0, 1, 2, 3, 4, 5, 6, 10, 9, 8, 7, 11, 12, 13, 14, 15])  # docs/tokenizers.md "Complement and reverse complement"
 TIED = ("in_proj.weight", "out_proj.weight")
 PFX = "caduceus.backbone."
 
@@ -48,7 +48,7 @@ def rmsnorm(v, w, eps=1e-5):
 
 
 def bimamba(u, pf, pr):
-    """SPEC §3.1, "add" strategy, literally: two full blocks, rev's in/out tied to fwd's."""
+    """docs/mamba.md "BiMamba", "add" strategy, literally: two full blocks, rev's in/out tied to fwd's."""
     prt = dict(pr)
     prt["in_proj.weight"] = pf["in_proj.weight"]
     prt["out_proj.weight"] = pf["out_proj.weight"]
@@ -80,7 +80,7 @@ def random_model(gen, d_model, n_layer, ps):
 
 
 def forward_ph(ids, p, n_layer):
-    """SPEC §3.2/§3.3 (no conjoining: that is an inference-time wrapper)."""
+    """docs/caduceus.md "Residual pattern and RMSNorm", "Caduceus-PH" (no conjoining: that is an inference-time wrapper)."""
     E = p[emb_name(False)]
     H = E[ids]
     R = torch.zeros_like(H)
@@ -94,7 +94,7 @@ def forward_ph(ids, p, n_layer):
 
 
 def forward_ps(ids, p, n_layer):
-    """SPEC §3.4, the fused path with the half swap."""
+    """docs/caduceus.md "Caduceus-PS", the fused path with the half swap."""
     E = p[emb_name(True)]
     D = E.shape[1]
     H = torch.cat([E[ids], E[COMP[ids]].flip(-1)], -1)
@@ -111,7 +111,7 @@ def forward_ps(ids, p, n_layer):
     out = torch.cat([rmsnorm(S[..., :D], wf), rc(rmsnorm(rc(S[..., D:]), wf))], -1)
     logits = out[..., :D] @ E.T + out[..., D:].flip(-1) @ E[COMP].T
     # Strand-collapsed per-position embedding, site-aligned: (out[:, :D] + flip_c(out[:, D:]))/2.
-    # SPEC §3.4 writes flip_L,c; with flip_L the two halves come from positions t and L-1-t and the
+    # The published formula writes flip_L,c (docs/caduceus.md "Strand-collapsed embedding"); with flip_L the two halves come from positions t and L-1-t and the
     # result is RC-*invariant* per position, so the required property embed(rc x) = flip_L embed(x)
     # cannot hold. Without flip_L it does; the mean over L (the published pooled feature) is the
     # same either way.
@@ -147,7 +147,7 @@ def model_fixture(path, gen, ps, seed, Bsz=2, L=12, d_model=16, n_layer=2):
     ids = random_ids(gen, Bsz, L)
     if ps:
         logits, collapsed = forward_ps(ids, p, n_layer)
-        # the property the architecture exists for; checked here so a wrong SPEC reading fails early
+        # the property the architecture exists for; checked here so a wrong reading of the maths fails early
         lrc, crc = forward_ps(rc_ids(ids), p, n_layer)
         assert torch.allclose(lrc, logits.flip(1)[..., COMP], atol=1e-9)
         assert torch.allclose(crc, collapsed.flip(1), atol=1e-9)
@@ -167,7 +167,7 @@ def model_fixture(path, gen, ps, seed, Bsz=2, L=12, d_model=16, n_layer=2):
     t = {k: (v.detach().float() if v.dtype == torch.float64 else v.detach()) for k, v in t.items()}
     kind = "PS" if ps else "PH"
     save(path, t, script=__file__, seed=seed,
-         desc=f"Caduceus-{kind} SPEC §3, B={Bsz} L={L} D={d_model} n_layer={n_layer}, float64 reference; "
+         desc=f"Caduceus-{kind} docs/caduceus.md, B={Bsz} L={L} D={d_model} n_layer={n_layer}, float64 reference; "
               "loss = sum(logits * Rc)",
          extra_meta={"d_model": d_model, "n_layer": n_layer})
     return p
@@ -188,7 +188,7 @@ def bimamba_fixture(path, gen, seed, Bsz=2, L=12, d_model=16):
         t["mamba_rev." + k] = v
         t["grad.mamba_rev." + k] = v.grad
     save(path, {k: v.detach().float() for k, v in t.items()}, script=__file__, seed=seed,
-         desc=f"BiMamba SPEC §3.1 (add, tied in/out proj), B={Bsz} L={L} D={d_model}; loss = sum(out * Rc)")
+         desc=f"BiMamba docs/mamba.md (add, tied in/out proj), B={Bsz} L={L} D={d_model}; loss = sum(out * Rc)")
 
 
 def hf_fixture(root, gen, seed, d_model=24, n_layer=2, Bsz=1, L=20):

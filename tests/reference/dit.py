@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference for the DiT backbone of SPEC §4 (written from the SPEC text, not
+"""Independent PyTorch reference for the DiT backbone of docs/dit.md (written from the maths there, not
 from strand's C code), with the published MDLM/UDLM parameter names (prefix "backbone.").
 Computed in float64, stored as float32.
 

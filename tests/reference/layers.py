@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent PyTorch (float32, CPU) reference for strand's transformer layers, written from
-SPEC §4 (not from strand's C code).
+docs/dit.md (not from strand's C code).
 
     /usr/bin/python3 tests/reference/layers.py     # writes tests/data/layers/*.safetensors
 
@@ -43,7 +43,7 @@ def finish(name, desc, inputs, out, extra=None):
     save(os.path.join(OUT, name + ".safetensors"), t, script=__file__, seed=SEED, desc=desc)
 
 
-# ---- rotary embedding (SPEC §4: rotate-half, [freqs | freqs], v not rotated) -------------------
+# ---- rotary embedding (docs/dit.md "Rotary attention": rotate-half, [freqs | freqs], v not rotated) -------------------
 def rope_cos_sin(L, hd, base=10000.0):
     inv_freq = 1.0 / (base ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
     t = torch.arange(L, dtype=torch.float32)

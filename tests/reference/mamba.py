@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference for the Mamba block of SPEC §2, written from the SPEC text
+"""Independent PyTorch reference for the Mamba block of docs/mamba.md, written from the maths there
 (not from strand's C code). Computes in float64; fixtures are stored as float32.
 
     /usr/bin/python3 tests/reference/mamba.py      # writes tests/data/mamba/*.safetensors
@@ -43,7 +43,7 @@ def random_weights(gen, d_model, with_inout=True):
     p["conv1d.bias"] = U((di,), 1 / math.sqrt(D_CONV))
     p["x_proj.weight"] = U((r + 2 * ns, di), 1 / math.sqrt(di))
     p["dt_proj.weight"] = U((di, r), 1 / math.sqrt(r))
-    # SPEC §2 init: dt ~ exp(U(ln 1e-3, ln 0.1)), bias = inverse softplus(dt); here widened to
+    # docs/mamba.md "Initialisation": dt ~ exp(U(ln 1e-3, ln 0.1)), bias = inverse softplus(dt); here widened to
     # exercise softplus away from zero.
     dt = torch.exp(torch.rand((di,), generator=gen, dtype=torch.float64) *
                    (math.log(0.5) - math.log(1e-3)) + math.log(1e-3))
@@ -56,7 +56,7 @@ def random_weights(gen, d_model, with_inout=True):
 
 
 def mamba_inner(xz, p):
-    """xz (B,L,2*di) = in_proj output -> o (B,L,di) before out_proj. SPEC §2 line by line."""
+    """xz (B,L,2*di) = in_proj output -> o (B,L,di) before out_proj. docs/mamba.md "Forward" line by line."""
     Bsz, L, two_di = xz.shape
     di = two_di // 2
     r = p["dt_proj.weight"].shape[1]
@@ -104,7 +104,7 @@ def main():
         t["grad." + k] = p[k].grad
     t = {k: v.detach().float() for k, v in t.items()}
     save(os.path.join(root, "mamba_block.safetensors"), t, script=__file__, seed=seed,
-         desc=f"Mamba block SPEC §2, B={Bsz} L={L} D={d_model} d_state=16, float64 reference; "
+         desc=f"Mamba block docs/mamba.md, B={Bsz} L={L} D={d_model} d_state=16, float64 reference; "
               "loss = sum(out * Rc)")
     print("wrote", os.path.normpath(os.path.join(root, "mamba_block.safetensors")))
 

@@ -8,7 +8,7 @@ SMILES that exercise explicit hydrogens, isotopes, charges and the QED paper's e
 
   qed       rdkit.Chem.QED.qed(mol)                  (mean weights)
   qed_*     the eight QED.properties(mol) values    (to localise a mismatch)
-  rings     len(Chem.GetSSSR(mol))                   (SSSR, SPEC section 6)
+  rings     len(Chem.GetSSSR(mol))                   (SSSR, docs/chem.md "Properties")
   logp      Descriptors.MolLogP     mw    Descriptors.MolWt    tpsa  Descriptors.TPSA
   hbd       Descriptors.NumHDonors  hba   Descriptors.NumHAcceptors
   rotb      Descriptors.NumRotatableBonds            arom  Descriptors.NumAromaticRings

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent reference for strand's SMILES tokenizer (SPEC §1.2), using Python's re module with
+"""Independent reference for strand's SMILES tokenizer (docs/tokenizers.md "SMILES tokenizer"), using Python's re module with
 the published regex. Writes, under tests/data/tokenizers/:
 
   nci_tokens.tsv   SMILES <TAB> tokens joined by single spaces, for every 17th molecule of RDKit's

@@ -6,8 +6,7 @@ HuggingFace layout: config.json + model.safetensors, tied tensors absent) and
 tests/data/vep/expected_{ps,ph}.tsv: for every ALT of tests/data/vep/variants.vcf that strand
 scores (REF matches ref.fa, ACGT alleles, contig present), the LLR and the embedding cosine
 distance computed here in float64 with the PyTorch model of tests/reference/caduceus.py
-(written from the SPEC), window 101, pooling half-width 20, following SPEC §3.7 and
-caduceus/VEP.md: LLR = log p(ALT) - log p(REF) at the [MASK]ed centre (log-softmax over all 16
+(written from docs/caduceus.md), window 101, pooling half-width 20, following docs/vep.md: LLR = log p(ALT) - log p(REF) at the [MASK]ed centre (log-softmax over all 16
 ids), EMB = 1 - cos(mean-pooled REF, ALT embeddings); PH post-hoc conjoined (x and rc(x)).
 """
 import json
@@ -48,7 +47,7 @@ def tok(c):
 
 
 def window(seq, pos, rlen, alt, kind):
-    """kind: ref / masked / alt (see caduceus/VEP.md)."""
+    """kind: ref / masked / alt (see docs/vep.md "Windows")."""
     hap = seq if kind != "alt" else seq[:pos] + alt + seq[pos + rlen:]
     ids = [PAD if q < 0 or q >= len(hap) else tok(hap[q]) for q in range(pos - h, pos + h + 1)]
     if kind == "masked":
