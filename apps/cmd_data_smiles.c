@@ -12,9 +12,9 @@
 #include "apps/commands.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "design/chem.h"
-#include "design/qed.h"
-#include "design/smiles_props.h"
+#include "chem/chem.h"
+#include "chem/qed.h"
+#include "chem/smiles_props.h"
 #include "io/table.h"
 #include "strand.h"
 

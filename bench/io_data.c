@@ -6,7 +6,7 @@
  *       callback only: no shard writing) over every contig, L = stride; the kept windows are
  *       written to REGIONS_OUT (samtools region syntax) so the reference fetches the same regions.
  *   bench_io_data smiles_props SMI N PROPS_OUT [--threads T] [--iters N]
- *       SMILES/s through SMILES tokenisation (st_smiles_encode) + design/smiles_props (RDKit parse,
+ *       SMILES/s through SMILES tokenisation (st_smiles_encode) + chem/smiles_props (RDKit parse,
  *       canonical SMILES, qed,rings,logp,mw,tpsa,hbd,hba) over the first N SMILES of SMI (column 1),
  *       OpenMP over molecules with T threads; values of the last run go to PROPS_OUT (TSV) for the
  *       reference's cross-check. Timings are never asserted: shared machines are noisy. */
@@ -16,9 +16,9 @@
 #include <time.h>
 
 #include "core/tokenizer_smiles.h"
-#include "design/chem.h"
-#include "design/qed.h"
-#include "design/smiles_props.h"
+#include "chem/chem.h"
+#include "chem/qed.h"
+#include "chem/smiles_props.h"
 #include "io/fasta.h"
 #include "io/windows.h"
 #include "strand.h"

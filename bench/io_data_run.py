@@ -6,7 +6,7 @@ windows       bench_io_data (strand: io/windows over the BGZF chr20 FASTA, fetch
               region fetch + FASTA formatting to /dev/null: the I/O floor, no tokenisation). Skipped with
               a message when datasets/out/chr20/20.fa.gz is absent (datasets/fetch-dna makes it).
 smiles_props  bench_io_data (strand: SMILES tokenisation + RDKit parse, canonical SMILES and
-              qed,rings,logp,mw,tpsa,hbd,hba through design/smiles_props) vs RDKit's Python
+              qed,rings,logp,mw,tpsa,hbd,hba through chem/smiles_props) vs RDKit's Python
               (/usr/bin/python3 bench/smiles_props_rdkit.py: MolFromSmiles, MolToSmiles, QED.qed and the
               same descriptors) on the same first 2,000 molecules of RDKit's NCI first_5K.smi, same thread
               count (OpenMP threads vs worker processes). The reference also reports max |diff| per

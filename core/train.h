@@ -11,7 +11,7 @@
 
 #include "core/adamw.h"
 #include "core/paramblock.h"
-#include "core/schedule.h"
+#include "core/lr_schedule.h"
 #include "strand.h"
 
 #define TRAIN_CURSOR_WORDS 8

@@ -1,5 +1,5 @@
-/* libFuzzer target for the RDKit shim and the property rows (design/chem_rdkit.cpp,
- * design/qed.c, design/smiles_props.c): any byte string as a SMILES must either be rejected with
+/* libFuzzer target for the RDKit shim and the property rows (chem/chem_rdkit.cpp,
+ * chem/qed.c, chem/smiles_props.c): any byte string as a SMILES must either be rejected with
  * a message naming it, or give finite properties and a canonical SMILES. No C++ exception may
  * escape (an escaping one aborts the process).
  *   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DSTRAND_FUZZ=ON && cmake --build build-fuzz -t fuzz_chem_smiles
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "design/smiles_props.h"
+#include "chem/smiles_props.h"
 #include "strand.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,6 +8,16 @@
  *   - every failing call stores a detailed message, readable with strand_last_error() (per thread)
  *     and, for handles, with the handle's *_last_error();
  *   - the library never exits or aborts on bad input.
+ *
+ * Stable and experimental calls (zstd's ZSTD_STATIC_LINKING_ONLY idea). Everything outside the
+ * section at the end of this file is stable: its names, arguments and meaning change only with
+ * the major version. The calls of the second wave (samplers, guidance, design campaigns, new model
+ * kinds) are experimental until they settle: they are declared only when the program defines
+ * STRAND_EXPERIMENTAL before including this header,
+ *     #define STRAND_EXPERIMENTAL
+ *     #include <strand.h>
+ * and they may change or go away in any release. A call leaves the experimental section (and
+ * becomes stable) by moving above it; it never moves back.
  */
 #ifndef STRAND_H
 #define STRAND_H
@@ -21,6 +31,9 @@ extern "C" {
 
 #if defined(STRAND_BUILDING_LIBRARY)
 #define STRAND_API __attribute__((visibility("default")))
+#ifndef STRAND_EXPERIMENTAL
+#define STRAND_EXPERIMENTAL /* the library defines (and exports) every call, experimental ones too */
+#endif
 #else
 #define STRAND_API
 #endif
@@ -267,6 +280,11 @@ STRAND_API int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const
                                        char *const *argv, strand_vep_summary *sum);
 /* Lowercase hex SHA-256 of the model file the handle was created from. */
 STRAND_API const char *strand_vep_model_sha256(const strand_vep *v);
+
+/* ==== experimental (define STRAND_EXPERIMENTAL to see these; see the top of this file) ==== */
+#ifdef STRAND_EXPERIMENTAL
+/* Second-wave calls go here, each group under its own "---- name ----" heading. */
+#endif /* STRAND_EXPERIMENTAL */
 
 #ifdef __cplusplus
 }

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "design/chem.h"
-#include "design/qed.h"
-#include "design/smiles_props.h"
+#include "chem/chem.h"
+#include "chem/qed.h"
+#include "chem/smiles_props.h"
 #include "strand.h"
 #include "test_util.h"
 

@@ -14,7 +14,7 @@
 #include "core/linear.h"
 #include "core/paramblock.h"
 #include "core/safetensors.h"
-#include "core/schedule.h"
+#include "core/lr_schedule.h"
 #include "core/train.h"
 #include "strand.h"
 #include "test_util.h"

@@ -1,5 +1,5 @@
-/* Cosine schedule with linear warmup (see schedule.h). */
-#include "core/schedule.h"
+/* Cosine schedule with linear warmup (see lr_schedule.h). */
+#include "core/lr_schedule.h"
 
 #include <math.h>
 

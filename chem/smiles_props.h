@@ -1,8 +1,8 @@
 /* Per-molecule property rows for SMILES tables (`strand data smiles`, design metrics):
  * validity, canonical SMILES and a chosen list of RDKit properties (docs/chem.md "Properties"; definitions in
- * design/chem.h and design/qed.h). */
-#ifndef STRAND_DESIGN_SMILES_PROPS_H
-#define STRAND_DESIGN_SMILES_PROPS_H
+ * chem/chem.h and chem/qed.h). */
+#ifndef STRAND_CHEM_SMILES_PROPS_H
+#define STRAND_CHEM_SMILES_PROPS_H
 #include <stddef.h>
 
 typedef enum smiles_prop {

@@ -1,13 +1,13 @@
 /* Property rows for SMILES tables: one parse, then the requested descriptors (docs/chem.md "Properties"). */
-#include "design/smiles_props.h"
+#include "chem/smiles_props.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "design/chem.h"
-#include "design/qed.h"
+#include "chem/chem.h"
+#include "chem/qed.h"
 
 static const char *const names[SP_COUNT] = {"qed", "rings", "logp", "mw", "tpsa", "hbd", "hba"};
 

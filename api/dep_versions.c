@@ -1,14 +1,12 @@
-/* strand's version and the versions of the libraries it runs on (read at run time). */
+/* The versions of the libraries strand runs on, read from them at run time. This sits in api/
+ * because it asks several layers: BLAS, zstd and jansson (core), htslib (io), RDKit (chem). */
 #include <cblas.h>
 #include <htslib/hts.h>
 #include <jansson.h>
 #include <zstd.h>
 
-#include "design/chem.h"
+#include "chem/chem.h"
 #include "strand.h"
-
-const char *strand_version_string(void) { return STRAND_VERSION_STRING; }
-int strand_version_number(void) { return STRAND_VERSION_NUMBER; }
 
 strand_dep_versions strand_get_dep_versions(void)
 {

@@ -16,8 +16,8 @@
  *   chem_aromatic_rings   rdMolDescriptors.CalcNumAromaticRings
  * Thread safety: distinct chem_mol objects may be used from different threads at once; a
  * chem_pattern may be shared between threads (RDKit is built with thread-safe SSS). */
-#ifndef STRAND_DESIGN_CHEM_H
-#define STRAND_DESIGN_CHEM_H
+#ifndef STRAND_CHEM_CHEM_H
+#define STRAND_CHEM_CHEM_H
 #include <stddef.h>
 #ifdef __cplusplus
 extern "C" {

@@ -1,9 +1,9 @@
 /* QED, the quantitative estimate of drug-likeness (Bickerton et al. 2012; docs/chem.md "QED"), computed in
  * C from the RDKit shim's descriptors and SMARTS matching. Matches RDKit Python's QED.qed
  * (rdkit/Chem/QED.py, version 1.1.0) property for property. */
-#ifndef STRAND_DESIGN_QED_H
-#define STRAND_DESIGN_QED_H
-#include "design/chem.h"
+#ifndef STRAND_CHEM_QED_H
+#define STRAND_CHEM_QED_H
+#include "chem/chem.h"
 
 /* The eight QED properties, in the published order. */
 typedef struct qed_properties {

@@ -1,7 +1,7 @@
 /* Learning-rate schedules as multipliers of the base rate, 0-based step (LambdaLR convention:
  * the k-th optimiser update, k = 0, 1, ..., uses lr = base * multiplier(k)). */
-#ifndef STRAND_CORE_SCHEDULE_H
-#define STRAND_CORE_SCHEDULE_H
+#ifndef STRAND_CORE_LR_SCHEDULE_H
+#define STRAND_CORE_LR_SCHEDULE_H
 #include <stdint.h>
 
 typedef struct lr_schedule {

@@ -25,7 +25,7 @@ extern "C" {
 #include "core/error.h"
 #include "core/log.h"
 }
-#include "design/chem.h"
+#include "chem/chem.h"
 
 struct chem_mol {
     std::unique_ptr<RDKit::ROMol> mol;

@@ -2,7 +2,7 @@
  * The tables below are the published QED parameters (Bickerton et al. 2012, supplementary
  * data), identical to those in RDKit's rdkit/Chem/QED.py, which is the oracle for the tests
  * (tests/reference/qed_reference.py). */
-#include "design/qed.h"
+#include "chem/qed.h"
 
 #include <math.h>
 #include <pthread.h>
