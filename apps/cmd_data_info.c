@@ -27,7 +27,7 @@ static int describe(const char *path, int show_meta)
 {
     st_shard *s = NULL;
     if (st_shard_open(&s, path) != 0) {
-        fprintf(stderr, "strand data info: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         printf("%s\tchecksum\tFAILED\n", path);
         return 1;
     }
@@ -40,7 +40,7 @@ static int describe(const char *path, int show_meta)
     uint64_t counts[16] = {0};
     for (uint32_t c = 0; c < I->n_chunks && tok && ct && stt; c++) {
         if (st_shard_read_chunk(s, c, tok, ct, stt) != 0) {
-            fprintf(stderr, "strand data info: %s\n", strand_last_error());
+            cli_error("%s", strand_last_error());
             bad = 1;
             break;
         }
@@ -93,7 +93,7 @@ int cmd_data_info_main(int argc, char **argv)
     for (int a = 1; a < argc; a++) {
         struct stat st;
         if (stat(argv[a], &st) != 0) {
-            fprintf(stderr, "strand data info: cannot open \"%s\": No such file or directory\n", argv[a]);
+            cli_error("cannot open \"%s\": No such file or directory", argv[a]);
             fails++;
             continue;
         }
@@ -110,7 +110,7 @@ int cmd_data_info_main(int argc, char **argv)
             found++;
         }
         if (!found) {
-            fprintf(stderr, "strand data info: \"%s\" holds no train/val/test .shard files\n", argv[a]);
+            cli_error("\"%s\" holds no train/val/test .shard files", argv[a]);
             fails++;
         }
     }

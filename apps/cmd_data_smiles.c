@@ -3,6 +3,7 @@
  * atomically in input order. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,6 @@ int cmd_data_smiles_main(int argc, char **argv)
     };
     optind = 1;
     int c;
-    char *end;
     while ((c = getopt_long(argc, argv, "i:c:f:p:o:@:n:e:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'i': o.input = optarg; break;
@@ -105,38 +105,20 @@ int cmd_data_smiles_main(int argc, char **argv)
         case 'f': o.format = optarg; break;
         case 'p': o.props = optarg; break;
         case 'o': o.output = optarg; break;
-        case '@':
-            o.threads = (int)strtol(optarg, &end, 10);
-            if (*end || o.threads < 1 || o.threads > 1024) {
-                fprintf(stderr, "strand data smiles: --threads must be an integer from 1 to 1024, not \"%s\"\n", optarg);
-                return 1;
-            }
-            break;
-        case 'n':
-            o.max_rows = strtol(optarg, &end, 10);
-            if (*end || o.max_rows < 0) {
-                fprintf(stderr, "strand data smiles: --max-rows must be a non-negative integer, not \"%s\"\n", optarg);
-                return 1;
-            }
-            break;
-        case 'e':
-            o.show_errors = (int)strtol(optarg, &end, 10);
-            if (*end || o.show_errors < 0) {
-                fprintf(stderr, "strand data smiles: --show-errors must be a non-negative integer, not \"%s\"\n", optarg);
-                return 1;
-            }
-            break;
+        case '@': o.threads = cli_int("--threads", optarg, 1, 1024); break;
+        case 'n': o.max_rows = cli_long("--max-rows", optarg, 0, LONG_MAX); break;
+        case 'e': o.show_errors = cli_int("--show-errors", optarg, 0, INT_MAX); break;
         case 'q': o.quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "strand data smiles: unexpected argument \"%s\"\n", argv[optind]);
+        cli_error("unexpected argument \"%s\"", argv[optind]);
         return 1;
     }
     if (!o.input) {
-        fprintf(stderr, "strand data smiles: an input file is required (-i FILE)\n");
+        cli_error("an input file is required (-i FILE)");
         return 1;
     }
     st_table_format fmt = ST_TABLE_AUTO;
@@ -145,25 +127,25 @@ int cmd_data_smiles_main(int argc, char **argv)
         else if (!strcmp(o.format, "csv")) fmt = ST_TABLE_CSV;
         else if (!strcmp(o.format, "tsv")) fmt = ST_TABLE_TSV;
         else {
-            fprintf(stderr, "strand data smiles: unknown --format \"%s\" (smi, csv or tsv)\n", o.format);
+            cli_error("unknown --format \"%s\" (smi, csv or tsv)", o.format);
             return 1;
         }
     }
     smiles_prop props[SP_COUNT];
     int nprops = 0;
     if (smiles_props_parse(o.props, props, &nprops) < 0) {
-        fprintf(stderr, "strand data smiles: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         return 1;
     }
 
     st_table *tab = NULL;
     if (st_table_open(&tab, o.input, fmt, o.column) < 0) {
-        fprintf(stderr, "strand data smiles: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         return 1;
     }
     chem_init();
     if (qed_init() < 0) {
-        fprintf(stderr, "strand data smiles: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         st_table_close(tab);
         return 1;
     }
@@ -172,7 +154,7 @@ int cmd_data_smiles_main(int argc, char **argv)
     FILE *out = stdout;
     if (o.output) {
         if (st_atomic_open(&af, o.output, 1) < 0) {
-            fprintf(stderr, "strand data smiles: %s\n", strand_last_error());
+            cli_error("%s", strand_last_error());
             st_table_close(tab);
             return 1;
         }
@@ -232,7 +214,7 @@ int cmd_data_smiles_main(int argc, char **argv)
                 put_clean(out, rows[i].err);
                 fputc('\n', out);
                 if (ninvalid < o.show_errors && !o.quiet)
-                    fprintf(stderr, "strand data smiles: %s: line %zu: %s\n", o.input, line[i], rows[i].err);
+                    cli_info("%s: line %zu: %s", o.input, line[i], rows[i].err);
                 ninvalid++;
             }
             smiles_props_row_clear(&rows[i]);
@@ -243,7 +225,7 @@ int cmd_data_smiles_main(int argc, char **argv)
         if (ferror(out)) rc = st_err(NULL, STRAND_E_IO, "%s: write error: %s", o.output ? o.output : "stdout", strerror(errno));
         double t = now_s();
         if (!o.quiet && t - last_report > 5.0) {
-            fprintf(stderr, "strand data smiles: %ld rows (%.0f SMILES/s)\n", nrows, nrows / (t - t0));
+            cli_info("%ld rows (%.0f SMILES/s)", nrows, nrows / (t - t0));
             last_report = t;
         }
     }
@@ -258,12 +240,12 @@ int cmd_data_smiles_main(int argc, char **argv)
     else if (rc == 0) fflush(stdout);
     if (rc < 0) {
         if (o.output) st_atomic_abort(&af);
-        fprintf(stderr, "strand data smiles: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         return 1;
     }
     double dt = now_s() - t0;
     if (!o.quiet)
-        fprintf(stderr, "strand data smiles: %ld rows, %ld valid, %ld invalid; %.2f s, %.0f SMILES/s, %d thread%s\n",
+        cli_info("%ld rows, %ld valid, %ld invalid; %.2f s, %.0f SMILES/s, %d thread%s",
                 nrows, nrows - ninvalid, ninvalid, dt, dt > 0 ? nrows / dt : 0.0, o.threads,
                 o.threads == 1 ? "" : "s");
     return 0;

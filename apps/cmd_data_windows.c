@@ -1,5 +1,6 @@
 /* `strand data windows`: FASTA -> fixed-length token windows in train/val/test shards. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,34 +105,22 @@ int cmd_data_windows_main(int argc, char **argv)
     const char *fasta = NULL, *out = NULL;
     strlist regs = {0}, val = {0}, test = {0};
     int quiet = 0, c, rc = 1;
-    char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:r:L:s:n:o:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'f': fasta = optarg; break;
         case 'r': push(&regs, optarg); break;
-        case 'L': p.len = strtoll(optarg, &end, 10);
-            if (*end || p.len < 1) { fprintf(stderr, "strand data windows: bad --len \"%s\"\n", optarg); goto done; }
-            break;
-        case 's': p.stride = strtoll(optarg, &end, 10);
-            if (*end || p.stride < 1) { fprintf(stderr, "strand data windows: bad --stride \"%s\"\n", optarg); goto done; }
-            break;
-        case 'n': p.max_n = strtod(optarg, &end);
-            if (*end || !(p.max_n >= 0 && p.max_n <= 1)) {
-                fprintf(stderr, "strand data windows: bad --max-n \"%s\" (a fraction in [0,1])\n", optarg);
-                goto done;
-            }
-            break;
+        case 'L': p.len = cli_long("--len", optarg, 1, LONG_MAX); break;
+        case 's': p.stride = cli_long("--stride", optarg, 1, LONG_MAX); break;
+        case 'n': p.max_n = cli_double("--max-n", optarg, 0, 1); break;
         case 1:
             if (parse_splits(optarg, &val, &test)) {
-                fprintf(stderr, "strand data windows: bad --split-by-region (want val=REGION,test=REGION)\n");
+                cli_error("bad --split-by-region (want val=REGION,test=REGION)");
                 goto done;
             }
             break;
         case 2: p.strict = 1; break;
-        case 3: p.records_per_chunk = (uint32_t)strtoul(optarg, &end, 10);
-            if (*end || p.records_per_chunk < 1) { fprintf(stderr, "strand data windows: bad --chunk\n"); goto done; }
-            break;
+        case 3: p.records_per_chunk = (uint32_t)cli_long("--chunk", optarg, 1, UINT32_MAX); break;
         case 4: p.label = optarg; break;
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
@@ -140,11 +129,11 @@ int cmd_data_windows_main(int argc, char **argv)
         }
     }
     if (!fasta || !out) {
-        fprintf(stderr, "strand data windows: -f FASTA and -o OUTDIR are required\n");
+        cli_error("-f FASTA and -o OUTDIR are required");
         goto done;
     }
     if (optind < argc) {
-        fprintf(stderr, "strand data windows: unexpected argument \"%s\"\n", argv[optind]);
+        cli_error("unexpected argument \"%s\"", argv[optind]);
         goto done;
     }
     p.regions = regs.v; p.n_regions = regs.n;
@@ -153,7 +142,7 @@ int cmd_data_windows_main(int argc, char **argv)
     if (!quiet) strand_set_log_level(STRAND_LOG_INFO > strand_get_log_level() ? STRAND_LOG_INFO : strand_get_log_level());
     st_fasta *fa = NULL;
     if (st_fasta_open(&fa, fasta, 0) != 0) {
-        fprintf(stderr, "strand data windows: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         goto done;
     }
     st_windows_stats st;
@@ -163,17 +152,17 @@ int cmd_data_windows_main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     st_fasta_close(fa);
     if (r != 0) {
-        fprintf(stderr, "strand data windows: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         goto done;
     }
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     uint64_t kept = st.kept[0] + st.kept[1] + st.kept[2];
     if (!quiet) {
         for (int s = 0; s < 3; s++)
-            fprintf(stderr, "strand data windows: %-5s %llu windows (%llu dropped over --max-n)\n",
+            cli_info("%-5s %llu windows (%llu dropped over --max-n)",
                     st_split_name((uint32_t)s), (unsigned long long)st.kept[s], (unsigned long long)st.dropped_n[s]);
-        fprintf(stderr, "strand data windows: %llu windows in %.2f s (%.0f windows/s), %llu [UNK] tokens, "
-                "%llu bases in piece tails unused -> %s/\n", (unsigned long long)kept, secs,
+        cli_info("%llu windows in %.2f s (%.0f windows/s), %llu [UNK] tokens, "
+                "%llu bases in piece tails unused -> %s/", (unsigned long long)kept, secs,
                 secs > 0 ? (double)kept / secs : 0.0, (unsigned long long)st.unk_tokens,
                 (unsigned long long)st.bases_unused, out);
     }

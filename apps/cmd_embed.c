@@ -3,12 +3,13 @@
  * every record of a FASTA file, written atomically as a float32 .npy: (n, D) with --pool mean,
  * (n, L, D) with --pool none. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apps/commands.h"
-#include "apps/seqfile.h"
+#include "io/seqfile.h"
 #include "core/npy.h"
 #include "core/tokenizer_dna.h"
 #include "strand.h"
@@ -64,17 +65,6 @@ static void embed_usage(FILE *fp)
             d.pool_mean ? "mean" : "none", d.window, d.batch, d.threads);
 }
 
-static long parse_long(const char *s, long lo, const char *opt, int *ok)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || end == s || v < lo) {
-        fprintf(stderr, "strand embed: %s: \"%s\" is not an integer >= %ld\n", opt, s, lo);
-        *ok = 0;
-    }
-    return v;
-}
-
 int cmd_embed_main(int argc, char **argv)
 {
     embed_opts o = embed_default_opts();
@@ -89,8 +79,8 @@ int cmd_embed_main(int argc, char **argv)
         return 1;
     }
     optind = 1;
-    int c, ok = 1;
-    while (ok && (c = getopt_long(argc, argv, "m:i:o:p:w:b:t:qh", longopts, NULL)) != -1) {
+    int c;
+    while ((c = getopt_long(argc, argv, "m:i:o:p:w:b:t:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o.model = optarg; break;
         case 'i': o.input = optarg; break;
@@ -100,26 +90,23 @@ int cmd_embed_main(int argc, char **argv)
                 o.pool_mean = 1;
             else if (!strcmp(optarg, "none"))
                 o.pool_mean = 0;
-            else {
-                fprintf(stderr, "strand embed: --pool: \"%s\" is not none or mean\n", optarg);
-                return 1;
-            }
+            else
+                return cli_error("bad --pool \"%s\": want none or mean", optarg);
             break;
-        case 'w': o.window = parse_long(optarg, 1, "--window", &ok); break;
-        case 'b': o.batch = parse_long(optarg, 1, "--batch", &ok); break;
-        case 't': o.threads = (int)parse_long(optarg, 0, "--threads", &ok); break;
+        case 'w': o.window = cli_long("--window", optarg, 1, LONG_MAX); break;
+        case 'b': o.batch = cli_long("--batch", optarg, 1, LONG_MAX); break;
+        case 't': o.threads = cli_int("--threads", optarg, 0, INT_MAX); break;
         case 'q': o.quiet = 1; break;
         case 'h': embed_usage(stdout); return 0;
         default: embed_usage(stderr); return 1;
         }
     }
-    if (!ok) return 1;
     if (optind < argc) {
-        fprintf(stderr, "strand embed: unexpected argument \"%s\"\n", argv[optind]);
+        cli_error("unexpected argument \"%s\"", argv[optind]);
         return 1;
     }
     if (!o.model || !o.input || !o.output) {
-        fprintf(stderr, "strand embed: -m MODEL, -i SEQS.fa and -o EMB.npy are required\n");
+        cli_error("-m MODEL, -i SEQS.fa and -o EMB.npy are required");
         return 1;
     }
     strand_set_threads(o.threads);
@@ -130,7 +117,7 @@ int cmd_embed_main(int argc, char **argv)
     int32_t *ids = NULL;
     float *out = NULL, *tmp = NULL;
     if (seq_read_fasta(o.input, &recs) < 0) {
-        fprintf(stderr, "strand embed: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         goto done;
     }
     /* L: the common length (--pool none), W, or 0 (mean pooling of records of any length) */
@@ -139,9 +126,9 @@ int cmd_embed_main(int argc, char **argv)
         L = recs.len[0];
         for (size_t i = 1; i < n; i++)
             if (recs.len[i] != L) {
-                fprintf(stderr,
-                        "strand embed: %s: record %zu (\"%s\") has length %zu but record 1 (\"%s\") has %zu: --pool none "
-                        "needs equal lengths (use --window W to cut/pad them, or --pool mean)\n",
+                cli_error(
+                        "%s: record %zu (\"%s\") has length %zu but record 1 (\"%s\") has %zu: --pool none "
+                        "needs equal lengths (use --window W to cut/pad them, or --pool mean)",
                         o.input, i + 1, recs.name[i], recs.len[i], recs.name[0], L);
                 goto done;
             }
@@ -151,10 +138,10 @@ int cmd_embed_main(int argc, char **argv)
         snprintf(why, sizeof why, "%s", strand_last_error());
         strand_model *any = NULL; /* a model of another kind: say so instead of "missing d_model" */
         if (strand_model_load(o.model, &any) == 0 && strncmp(strand_model_kind(any), "caduceus", 8) != 0)
-            fprintf(stderr, "strand embed: %s: a \"%s\" model; embed needs a Caduceus model (PS or PH)\n", o.model,
+            cli_error("%s: a \"%s\" model; embed needs a Caduceus model (PS or PH)", o.model,
                     strand_model_kind(any));
         else
-            fprintf(stderr, "strand embed: %s\n", why);
+            cli_error("%s", why);
         strand_model_free(any);
         goto done;
     }
@@ -167,7 +154,7 @@ int cmd_embed_main(int argc, char **argv)
     ids = malloc(B * maxlen * sizeof *ids);
     if (W && o.pool_mean) tmp = malloc(B * W * D * sizeof *tmp);
     if (!out || !ids || (W && o.pool_mean && !tmp)) {
-        fprintf(stderr, "strand embed: out of memory for %zu records of up to %zu positions x %zu\n", n, maxlen, D);
+        cli_error("out of memory for %zu records of up to %zu positions x %zu", n, maxlen, D);
         goto done;
     }
     /* batches: up to B consecutive records of the same model length */
@@ -198,7 +185,7 @@ int cmd_embed_main(int argc, char **argv)
             }
         }
         if (rc < 0) {
-            fprintf(stderr, "strand embed: %s: records %zu..%zu: %s\n", o.input, s + 1, s + nb,
+            cli_error("%s: records %zu..%zu: %s", o.input, s + 1, s + nb,
                     strand_caduceus_last_error(h));
             goto done;
         }
@@ -206,14 +193,14 @@ int cmd_embed_main(int argc, char **argv)
     }
     int64_t shape[3] = {(int64_t)n, (int64_t)(o.pool_mean ? D : L), (int64_t)D};
     if (npy_write(o.output, NPY_F32, o.pool_mean ? 2 : 3, shape, out) < 0) {
-        fprintf(stderr, "strand embed: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         goto done;
     }
     if (!o.quiet) {
         if (o.pool_mean)
-            fprintf(stderr, "strand embed: %zu records -> %s, float32 (%zu, %zu), mean-pooled\n", n, o.output, n, D);
+            cli_info("%zu records -> %s, float32 (%zu, %zu), mean-pooled", n, o.output, n, D);
         else
-            fprintf(stderr, "strand embed: %zu records -> %s, float32 (%zu, %zu, %zu), per position\n", n, o.output, n,
+            cli_info("%zu records -> %s, float32 (%zu, %zu, %zu), per position", n, o.output, n,
                     L, D);
     }
     status = 0;

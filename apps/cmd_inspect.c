@@ -143,7 +143,7 @@ static int print_json(const sft_file *f, const char *path)
     json_decref(tot);
     json_decref(root);
     if (!s) {
-        fprintf(stderr, "strand inspect: %s: out of memory formatting JSON\n", path);
+        cli_error("%s: out of memory formatting JSON", path);
         return 1;
     }
     puts(s);
@@ -172,7 +172,7 @@ int cmd_inspect_main(int argc, char **argv)
         }
     }
     if (argc - optind != 1) {
-        fprintf(stderr, "strand inspect: expected exactly one FILE, got %d\n", argc - optind);
+        cli_error("expected exactly one FILE, got %d", argc - optind);
         inspect_usage(stderr);
         return 1;
     }
@@ -183,15 +183,15 @@ int cmd_inspect_main(int argc, char **argv)
         /* the library's message starts with the path already where it names the file */
         size_t pl = strlen(path);
         if (!strncmp(msg, path, pl) && msg[pl] == ':')
-            fprintf(stderr, "strand inspect: %s\n", msg);
+            cli_error("%s", msg);
         else
-            fprintf(stderr, "strand inspect: %s: %s\n", path, msg);
+            cli_error("%s: %s", path, msg);
         return 1;
     }
     int rc = o.json ? print_json(f, path) : (print_table(f, path, &o), 0);
     sft_close(f);
     if (fflush(stdout) != 0) {
-        fprintf(stderr, "strand inspect: cannot write the output\n");
+        cli_error("cannot write the output");
         return 1;
     }
     return rc;

@@ -5,6 +5,7 @@
  * OUT). */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "apps/commands.h"
-#include "apps/seqfile.h"
+#include "io/seqfile.h"
 #include "core/npy.h"
 #include "core/safetensors.h"
 #include "core/tokenizer.h"
@@ -71,14 +72,6 @@ static void logits_usage(FILE *fp)
             d.sigma, d.threads);
 }
 
-static int fail(const char *fmt, const char *a, const char *b)
-{
-    fprintf(stderr, "strand logits: ");
-    fprintf(stderr, fmt, a, b);
-    fprintf(stderr, "\n");
-    return 1;
-}
-
 /* The model's tokenizer: DNA for Caduceus, else the "strand.tokenizer" metadata of its weights. */
 static int model_tokenizer(const char *path, strand_model *m, strand_tokenizer **tok)
 {
@@ -98,12 +91,12 @@ static int model_tokenizer(const char *path, strand_model *m, strand_tokenizer *
     rc = st_tokenizer_read_meta(tok, f, wpath);
     sft_close(f);
     if (rc == STRAND_E_NOTFOUND)
-        fprintf(stderr,
-                "strand logits: %s: the model has no \"%s\" metadata, so text input cannot be tokenised: give token "
-                "ids as .npy\n",
+        cli_error(
+                "%s: the model has no \"%s\" metadata, so text input cannot be tokenised: give token "
+                "ids as .npy",
                 wpath, STRAND_TOKENIZER_META_KEY);
     else if (rc < 0)
-        fprintf(stderr, "strand logits: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
     return rc;
 }
 
@@ -120,27 +113,27 @@ static int text_input_ids(const logits_opts *o, strand_model *m, int kind, int32
     int tk = strand_tokenizer_kind(tok), is_cad = !strncmp(strand_model_kind(m), "caduceus", 8);
     rc = -1;
     if (kind == SEQ_INPUT_FASTA && tk != STRAND_TOKENIZER_DNA) {
-        fprintf(stderr, "strand logits: %s is a FASTA file but the model's tokenizer is not DNA (SMILES input?)\n",
+        cli_error("%s is a FASTA file but the model's tokenizer is not DNA (SMILES input?)",
                 o->input);
         goto done;
     }
     if (kind == SEQ_INPUT_TABLE && tk != STRAND_TOKENIZER_SMILES) {
-        fprintf(stderr, "strand logits: %s is a SMILES table but the model's tokenizer is DNA (FASTA input?)\n",
+        cli_error("%s is a SMILES table but the model's tokenizer is DNA (FASTA input?)",
                 o->input);
         goto done;
     }
     if ((kind == SEQ_INPUT_FASTA ? seq_read_fasta(o->input, &r) : seq_read_table(o->input, o->column, &r)) < 0) {
-        fprintf(stderr, "strand logits: %s\n", strand_last_error());
+        cli_error("%s", strand_last_error());
         goto done;
     }
     size_t V = strand_model_vocab_size(m), L = is_cad ? r.len[0] : strand_model_max_length(m);
     if (strand_tokenizer_vocab_size(tok) != V) {
-        fprintf(stderr, "strand logits: %s: the tokenizer has %zu tokens but the model's vocabulary is %zu\n", o->model,
+        cli_error("%s: the tokenizer has %zu tokens but the model's vocabulary is %zu", o->model,
                 strand_tokenizer_vocab_size(tok), V);
         goto done;
     }
     if (!(ids = malloc(r.n * L * sizeof *ids))) {
-        fprintf(stderr, "strand logits: out of memory for %zu x %zu ids\n", r.n, L);
+        cli_error("out of memory for %zu x %zu ids", r.n, L);
         goto done;
     }
     for (size_t i = 0; i < r.n; i++) {
@@ -148,9 +141,9 @@ static int text_input_ids(const logits_opts *o, strand_model *m, int kind, int32
         int e;
         if (is_cad) {
             if (r.len[i] != L) {
-                fprintf(stderr,
-                        "strand logits: %s: record %zu (\"%s\") has length %zu but record 1 (\"%s\") has %zu: a Caduceus "
-                        "model needs records of one length\n",
+                cli_error(
+                        "%s: record %zu (\"%s\") has length %zu but record 1 (\"%s\") has %zu: a Caduceus "
+                        "model needs records of one length",
                         o->input, i + 1, r.name[i], r.len[i], r.name[0], L);
                 goto done;
             }
@@ -159,12 +152,12 @@ static int text_input_ids(const logits_opts *o, strand_model *m, int kind, int32
             e = strand_tokenizer_encode_padded(tok, r.seq[i], ids + i * L, L, &used, &unk);
         }
         if (e < 0) {
-            fprintf(stderr, "strand logits: %s: record %zu (\"%s\"): %s\n", o->input, i + 1, r.name[i],
+            cli_error("%s: record %zu (\"%s\"): %s", o->input, i + 1, r.name[i],
                     strand_tokenizer_last_error(tok));
             goto done;
         }
         if (unk)
-            fprintf(stderr, "strand logits: warning: %s: record %zu (\"%s\"): %zu token(s) outside the vocabulary -> %s\n",
+            cli_info("warning: %s: record %zu (\"%s\"): %zu token(s) outside the vocabulary -> %s",
                     o->input, i + 1, r.name[i], unk, tk == STRAND_TOKENIZER_DNA ? "[UNK]" : "<unk>");
     }
     *ids_out = ids, *n_out = r.n, *L_out = L;
@@ -195,28 +188,20 @@ int cmd_logits_main(int argc, char **argv)
     }
     optind = 1;
     int c;
-    char *end;
     while ((c = getopt_long(argc, argv, "m:i:o:t:c:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o.model = optarg; break;
         case 'i': o.input = optarg; break;
         case 'o': o.output = optarg; break;
         case 'c': o.column = optarg; break;
-        case 't':
-            o.threads = (int)strtol(optarg, &end, 10);
-            if (*end || o.threads < 0) return fail("--threads: \"%s\" is not a non-negative integer%s", optarg, "");
-            break;
+        case 't': o.threads = cli_int("--threads", optarg, 0, INT_MAX); break;
         case OPT_SIGMA:
-            errno = 0;
-            o.sigma = strtod(optarg, &end);
-            if (*end || errno || !isfinite(o.sigma) || o.sigma < 0)
-                return fail("--sigma: \"%s\" is not a finite number >= 0%s", optarg, "");
+            o.sigma = cli_double("--sigma", optarg, 0, HUGE_VAL);
             o.have_sigma = 1;
             break;
         case OPT_SIGMA_FILE: o.sigma_file = optarg; break;
         case OPT_LABEL:
-            o.label = strtol(optarg, &end, 10);
-            if (*end || o.label < 0) return fail("--label: \"%s\" is not a non-negative integer%s", optarg, "");
+            o.label = cli_long("--label", optarg, 0, LONG_MAX);
             o.have_label = 1;
             break;
         case OPT_LABELS: o.labels_file = optarg; break;
@@ -224,10 +209,10 @@ int cmd_logits_main(int argc, char **argv)
         default: logits_usage(stderr); return 1;
         }
     }
-    if (optind < argc) return fail("unexpected argument \"%s\"%s", argv[optind], "");
-    if (!o.model || !o.input || !o.output) return fail("-m MODEL, -i INPUT and -o OUT.npy are required%s%s", "", "");
-    if (o.have_sigma && o.sigma_file) return fail("--sigma and --sigma-file are exclusive%s%s", "", "");
-    if (o.have_label && o.labels_file) return fail("--label and --labels are exclusive%s%s", "", "");
+    if (optind < argc) return cli_error("unexpected argument \"%s\"", argv[optind]);
+    if (!o.model || !o.input || !o.output) return cli_error("-m MODEL, -i INPUT and -o OUT.npy are required");
+    if (o.have_sigma && o.sigma_file) return cli_error("--sigma and --sigma-file are exclusive");
+    if (o.have_label && o.labels_file) return cli_error("--label and --labels are exclusive");
     strand_set_threads(o.threads);
 
     int status = 1;
@@ -236,7 +221,7 @@ int cmd_logits_main(int argc, char **argv)
     int32_t *ids = NULL, *labels = NULL;
     float *sigma = NULL, *out = NULL;
     if (strand_model_load(o.model, &m) < 0) {
-        fail("%s%s", strand_last_error(), "");
+        cli_error("%s", strand_last_error());
         goto done;
     }
     size_t V = strand_model_vocab_size(m);
@@ -246,42 +231,42 @@ int cmd_logits_main(int argc, char **argv)
         if (text_input_ids(&o, m, kind, &ids, &n, &L) < 0) goto done;
     } else {
         if (npy_read(o.input, &ids_a) < 0) {
-            fail("%s%s", strand_last_error(), "");
+            cli_error("%s", strand_last_error());
             goto done;
         }
         if (ids_a.ndim != 1 && ids_a.ndim != 2) {
-            fprintf(stderr, "strand logits: %s: ids must have shape (n, L) or (L,), got %d dimensions\n", o.input,
+            cli_error("%s: ids must have shape (n, L) or (L,), got %d dimensions", o.input,
                     ids_a.ndim);
             goto done;
         }
         n = ids_a.ndim == 2 ? (size_t)ids_a.shape[0] : 1, L = (size_t)ids_a.shape[ids_a.ndim - 1];
         if (n == 0 || L == 0) {
-            fprintf(stderr, "strand logits: %s: empty array (n %zu, L %zu)\n", o.input, n, L);
+            cli_error("%s: empty array (n %zu, L %zu)", o.input, n, L);
             goto done;
         }
         ids = malloc(n * L * sizeof *ids);
         if (!ids) {
-            fprintf(stderr, "strand logits: out of memory for %zu x %zu ids\n", n, L);
+            cli_error("out of memory for %zu x %zu ids", n, L);
             goto done;
         }
         if (npy_to_i32(&ids_a, ids, 0, (int64_t)V - 1, o.input) < 0) {
-            fail("%s (ids must lie in the model's vocabulary)%s", strand_last_error(), "");
+            cli_error("%s (ids must lie in the model's vocabulary)", strand_last_error());
             goto done;
         }
     }
     out = malloc(n * L * V * sizeof *out);
     sigma = malloc(n * sizeof *sigma);
     if (!out || !sigma) {
-        fprintf(stderr, "strand logits: out of memory for %zu x %zu x %zu logits\n", n, L, V);
+        cli_error("out of memory for %zu x %zu x %zu logits", n, L, V);
         goto done;
     }
     if (o.sigma_file) {
         if (npy_read(o.sigma_file, &sig_a) < 0) {
-            fail("%s%s", strand_last_error(), "");
+            cli_error("%s", strand_last_error());
             goto done;
         }
         if (sig_a.numel != n || sig_a.ndim > 1 || (sig_a.dtype != NPY_F32 && sig_a.dtype != NPY_F64)) {
-            fprintf(stderr, "strand logits: %s: expected float32/float64 of shape (%zu,), got %s with %zu values\n",
+            cli_error("%s: expected float32/float64 of shape (%zu,), got %s with %zu values",
                     o.sigma_file, n, npy_dtype_name(sig_a.dtype), sig_a.numel);
             goto done;
         }
@@ -297,16 +282,16 @@ int cmd_logits_main(int argc, char **argv)
         if (!labels) goto done;
         if (o.labels_file) {
             if (npy_read(o.labels_file, &lab_a) < 0) {
-                fail("%s%s", strand_last_error(), "");
+                cli_error("%s", strand_last_error());
                 goto done;
             }
             if (lab_a.numel != n || lab_a.ndim > 1) {
-                fprintf(stderr, "strand logits: %s: expected shape (%zu,), got %zu values\n", o.labels_file, n,
+                cli_error("%s: expected shape (%zu,), got %zu values", o.labels_file, n,
                         lab_a.numel);
                 goto done;
             }
             if (npy_to_i32(&lab_a, labels, 0, INT32_MAX, o.labels_file) < 0) {
-                fail("%s%s", strand_last_error(), "");
+                cli_error("%s", strand_last_error());
                 goto done;
             }
         } else {
@@ -314,12 +299,12 @@ int cmd_logits_main(int argc, char **argv)
         }
     }
     if (strand_model_logits(m, ids, n, L, sigma, labels, out) < 0) {
-        fail("%s%s", strand_model_last_error(m), "");
+        cli_error("%s", strand_model_last_error(m));
         goto done;
     }
     int64_t shape[3] = {(int64_t)n, (int64_t)L, (int64_t)V};
     if (npy_write(o.output, NPY_F32, 3, shape, out) < 0) {
-        fail("%s%s", strand_last_error(), "");
+        cli_error("%s", strand_last_error());
         goto done;
     }
     status = 0;

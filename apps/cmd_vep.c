@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apps/cli.h"
 #include "apps/commands.h"
 #include "strand.h"
 #include "strand_config.h"
@@ -63,24 +64,6 @@ static void vep_usage(FILE *fp)
             "      -O b -o out.bcf in.vcf.gz\n"
             "  bcftools query -f '%%CHROM\\t%%POS\\t%%REF\\t%%ALT\\t%%STRAND_LLR\\t%%STRAND_EMB\\n' out.vcf.gz\n\n",
             VEP_DEFAULT_MODEL_REL, d.threads, d.window, d.pool_half_width, d.batch);
-}
-
-static int vfail(const char *fmt, const char *a)
-{
-    fprintf(stderr, "strand vep: ");
-    fprintf(stderr, fmt, a);
-    fprintf(stderr, "\n");
-    return 1;
-}
-
-static int parse_int(const char *s, int lo, int *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(s, &end, 10);
-    if (*s == '\0' || *end || errno || x < lo || x > INT_MAX) return -1;
-    *out = (int)x;
-    return 0;
 }
 
 static int exists(const char *p)
@@ -173,14 +156,14 @@ int cmd_vep_main(int argc, char **argv)
         case 'o': o.output = optarg; break;
         case 'O':
             if (strlen(optarg) != 1 || !strchr("ubvz", optarg[0]))
-                return vfail("-O \"%s\": use u, b, v or z", optarg);
+                return cli_error("-O \"%s\": use u, b, v or z", optarg);
             o.mode = optarg[0];
             break;
         case 'r': {
             char *s = optarg, *tok;
             while ((tok = strsep(&s, ",")) != NULL) {
                 if (!*tok) continue;
-                if (o.n_regions >= 64) return vfail("too many regions (at most %s)", "64");
+                if (o.n_regions >= 64) return cli_error("too many regions (at most 64)");
                 o.regions[o.n_regions++] = tok;
             }
             break;
@@ -188,31 +171,22 @@ int cmd_vep_main(int argc, char **argv)
         case 'W':
             if (!optarg || !strcmp(optarg, "csi")) o.index = 1;
             else if (!strcmp(optarg, "tbi")) o.index = 2;
-            else return vfail("--write-index=%s: use csi or tbi", optarg);
+            else return cli_error("--write-index=%s: use csi or tbi", optarg);
             break;
-        case OPT_THREADS:
-            if (parse_int(optarg, 0, &o.p.threads)) return vfail("--threads \"%s\": not a non-negative integer", optarg);
-            break;
-        case OPT_WINDOW:
-            if (parse_int(optarg, 1, &o.p.window)) return vfail("--window \"%s\": not a positive integer", optarg);
-            break;
-        case OPT_POOL:
-            if (parse_int(optarg, 0, &o.p.pool_half_width))
-                return vfail("--pool-half-width \"%s\": not a non-negative integer", optarg);
-            break;
-        case OPT_BATCH:
-            if (parse_int(optarg, 1, &o.p.batch)) return vfail("--batch \"%s\": not a positive integer", optarg);
-            break;
+        case OPT_THREADS: o.p.threads = cli_int("--threads", optarg, 0, INT_MAX); break;
+        case OPT_WINDOW: o.p.window = cli_int("--window", optarg, 1, INT_MAX); break;
+        case OPT_POOL: o.p.pool_half_width = cli_int("--pool-half-width", optarg, 0, INT_MAX); break;
+        case OPT_BATCH: o.p.batch = cli_int("--batch", optarg, 1, INT_MAX); break;
         case OPT_REFMM:
             if (!strcmp(optarg, "skip")) o.p.ref_mismatch = STRAND_VEP_REF_SKIP;
             else if (!strcmp(optarg, "annotate")) o.p.ref_mismatch = STRAND_VEP_REF_ANNOTATE;
             else if (!strcmp(optarg, "error")) o.p.ref_mismatch = STRAND_VEP_REF_ERROR;
-            else return vfail("--ref-mismatch \"%s\": use skip, annotate or error", optarg);
+            else return cli_error("--ref-mismatch \"%s\": use skip, annotate or error", optarg);
             break;
         case OPT_MISSING:
             if (!strcmp(optarg, "skip")) o.p.missing_contig = STRAND_VEP_CONTIG_SKIP;
             else if (!strcmp(optarg, "error")) o.p.missing_contig = STRAND_VEP_CONTIG_ERROR;
-            else return vfail("--missing-contig \"%s\": use skip or error", optarg);
+            else return cli_error("--missing-contig \"%s\": use skip or error", optarg);
             break;
         case OPT_NOVER: o.p.no_version = 1; break;
         case OPT_RCAVG: o.p.rc_average = 1; break;
@@ -221,27 +195,26 @@ int cmd_vep_main(int argc, char **argv)
         default: vep_usage(stderr); return 1;
         }
     }
-    if (optind >= argc) return vfail("no input VCF/BCF given%s", "");
-    if (optind + 1 < argc) return vfail("unexpected argument \"%s\" (one input file)", argv[optind + 1]);
+    if (optind >= argc) return cli_error("no input VCF/BCF given");
+    if (optind + 1 < argc) return cli_error("unexpected argument \"%s\" (one input file)", argv[optind + 1]);
     o.input = argv[optind];
-    if (!o.fasta) return vfail("-f REF.fa is required%s", "");
+    if (!o.fasta) return cli_error("-f REF.fa is required");
     char model_buf[PATH_MAX + 64], tried[4096];
     if (!o.model) {
         if (default_model(model_buf, sizeof model_buf, tried, sizeof tried) < 0) {
-            fprintf(stderr, "strand vep: no -m MODEL given and the bundled model %s was not found (looked in: %s); "
-                    "pass -m MODEL or set STRAND_MODEL_DIR\n", VEP_DEFAULT_MODEL_REL, tried);
-            return 1;
+            return cli_error("no -m MODEL given and the bundled model %s was not found (looked in: %s); "
+                             "pass -m MODEL or set STRAND_MODEL_DIR", VEP_DEFAULT_MODEL_REL, tried);
         }
         o.model = model_buf;
     }
     int to_stdout = !o.output || !strcmp(o.output, "-");
     if (!o.mode) o.mode = to_stdout ? 'v' : mode_from_name(o.output);
-    if (to_stdout && o.index) return vfail("--write-index needs -o FILE%s", "");
-    if (o.index == 1 && o.mode != 'z' && o.mode != 'b') return vfail("--write-index needs -O z or -O b%s", "");
-    if (o.index == 2 && o.mode != 'z') return vfail("--write-index=tbi needs -O z%s", "");
+    if (to_stdout && o.index) return cli_error("--write-index needs -o FILE");
+    if (o.index == 1 && o.mode != 'z' && o.mode != 'b') return cli_error("--write-index needs -O z or -O b");
+    if (o.index == 2 && o.mode != 'z') return cli_error("--write-index=tbi needs -O z");
 
     strand_vep *v = NULL;
-    if (strand_vep_create(o.model, o.fasta, &o.p, &v) < 0) return vfail("%s", strand_last_error());
+    if (strand_vep_create(o.model, o.fasta, &o.p, &v) < 0) return cli_error("%s", strand_last_error());
     char tmpout[PATH_MAX];
     const char *out = o.output;
     if (to_stdout) {
@@ -250,7 +223,7 @@ int cmd_vep_main(int argc, char **argv)
         int fd = mkstemp(tmpout);
         if (fd < 0) {
             strand_vep_free(v);
-            return vfail("cannot create a temporary file: %s", strerror(errno));
+            return cli_error("cannot create a temporary file: %s", strerror(errno));
         }
         close(fd);
         out = tmpout;
@@ -258,7 +231,7 @@ int cmd_vep_main(int argc, char **argv)
     strand_vep_summary s;
     int rc = strand_vep_annotate_vcf(v, o.input, out, o.mode, o.index, o.regions, o.n_regions, argc, argv, &s);
     if (rc < 0) {
-        fprintf(stderr, "strand vep: %s\n", strand_vep_last_error(v));
+        cli_error("%s", strand_vep_last_error(v));
         if (to_stdout) unlink(tmpout);
         strand_vep_free(v);
         return 1;
@@ -268,19 +241,18 @@ int cmd_vep_main(int argc, char **argv)
         unlink(tmpout);
         if (c2 < 0) {
             strand_vep_free(v);
-            return vfail("cannot write to standard output: %s", strerror(errno));
+            return cli_error("cannot write to standard output: %s", strerror(errno));
         }
     }
     if (!o.p.quiet) {
-        fprintf(stderr,
-                "strand vep: %lld records, %lld ALT alleles: STRAND_LLR set for %lld, STRAND_EMB for %lld; "
-                "not scored: %lld symbolic, %lld unscorable (non-ACGT alleles), %lld REF mismatch%s, %lld on contigs "
-                "missing from the FASTA, %lld records without ALT; %lld window forwards for %lld windows requested\n",
+        cli_info("%lld records, %lld ALT alleles: STRAND_LLR set for %lld, STRAND_EMB for %lld; "
+                 "not scored: %lld symbolic, %lld unscorable (non-ACGT alleles), %lld REF mismatch%s, %lld on contigs "
+                 "missing from the FASTA, %lld records without ALT; %lld window forwards for %lld windows requested",
                 (long long)s.records, (long long)s.alts, (long long)s.llr_scored, (long long)s.emb_scored,
                 (long long)s.symbolic, (long long)s.unscorable, (long long)s.ref_mismatch,
                 o.p.ref_mismatch == STRAND_VEP_REF_ANNOTATE ? " (annotated anyway)" : "", (long long)s.missing_contig,
                 (long long)s.no_alt, (long long)s.forwards, (long long)s.windows_requested);
-        for (int i = 0; i < s.n_examples; i++) fprintf(stderr, "strand vep:   e.g. %s\n", s.examples[i]);
+        for (int i = 0; i < s.n_examples; i++) cli_info("  e.g. %s", s.examples[i]);
     }
     strand_vep_free(v);
     return 0;

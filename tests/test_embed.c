@@ -1,5 +1,5 @@
 /* `strand embed` and the text inputs of `strand logits` (apps/cmd_embed.c, apps/cmd_logits.c,
- * apps/seqfile.c) over the Caduceus-PS HF fixture tests/data/caduceus/hf_ps_tiny (written by
+ * io/seqfile.c) over the Caduceus-PS HF fixture tests/data/caduceus/hf_ps_tiny (written by
  * tests/reference/caduceus.py) and the DiT fixture tests/data/model/dit_strand.safetensors:
  *  - library: pooled embedding == mean of per-position embeddings; rc(x) per position == the
  *    L-flipped embedding of x (PS); mean-pool of rc(x) == mean-pool of x (1e-5);

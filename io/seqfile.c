@@ -1,6 +1,6 @@
 /* Sequential FASTA (htslib kseq over BGZF, which also reads plain and gzip files) and SMILES table
- * records for the CLI (see seqfile.h). */
-#include "apps/seqfile.h"
+ * records (see seqfile.h). */
+#include "io/seqfile.h"
 
 #include <errno.h>
 #include <htslib/bgzf.h>

@@ -1,8 +1,8 @@
-/* CLI input helpers shared by `strand embed` and `strand logits`: all records of a FASTA file
+/* Sequence files as whole records (used by `strand embed` and `strand logits`): all records of a FASTA file
  * (plain, gzip or BGZF; read sequentially, no index needed) as DNA text, and one SMILES per record
  * of a .smi/.txt/.csv/.tsv table. Errors name the file and the record (1-based number and name). */
-#ifndef STRAND_APPS_SEQFILE_H
-#define STRAND_APPS_SEQFILE_H
+#ifndef STRAND_IO_SEQFILE_H
+#define STRAND_IO_SEQFILE_H
 #include <stddef.h>
 
 typedef struct seq_records {

@@ -1,0 +1,336 @@
+/* `strand train caduceus`: masked-LM pretraining (docs/caduceus.md "Masked-LM pretraining"). */
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apps/commands.h"
+#include "caduceus/caduceus.h"
+#include "caduceus/mlm.h"
+#include "core/progress.h"
+#include "core/train.h"
+#include "strand.h"
+
+typedef struct opts {
+    const char *fasta, *shards, *val_shards, *out, *log, *ckpt, *resume;
+    const char **regions, **val_regions;
+    int n_regions, n_val_regions;
+    int rcps, d_model, layers, threads, quiet;
+    long L, B, val_windows;
+    int64_t steps, val_every, ckpt_every, log_every, stop_at;
+    double lr, warmup_frac, min_lr_frac, wd;
+    uint64_t seed;
+} opts;
+
+static opts default_opts(void)
+{
+    opts o;
+    memset(&o, 0, sizeof o);
+    o.rcps = 1;
+    o.d_model = 128;
+    o.layers = 4;
+    o.L = 1024;
+    o.B = 8;
+    o.steps = 1000;
+    o.lr = 8e-3;
+    o.warmup_frac = 0.1;
+    o.min_lr_frac = 0.0;
+    o.wd = 0.1;
+    o.val_every = 100;
+    o.val_windows = 64;
+    o.ckpt_every = 0;
+    o.log_every = 1;
+    o.threads = 0;
+    o.seed = 0;
+    return o;
+}
+
+static void usage(FILE *fp)
+{
+    opts d = default_opts();
+    fprintf(fp,
+            "\nUsage: strand train caduceus (-f REF.fa [-r REGION]... | --shards TRAIN.shard) -o MODEL.safetensors [options]\n\n"
+            "Masked-LM pretraining of a Caduceus DNA model (docs/caduceus.md): 15%% of non-pad bases selected\n"
+            "(80%% [MASK], 10%% random A/C/G/T, 10%% unchanged), N -> [PAD], cross-entropy on the selected\n"
+            "bases; AdamW (betas 0.9/0.95, no decay on biases/embeddings/A_log/D/norms), warmup + cosine,\n"
+            "gradient clip 1.0. The model is saved with published tensor names and strand.config.\n\n"
+            "Data:\n"
+            "  -f, --fasta FILE        reference FASTA (plain or BGZF); windows of -L bases at stride L\n"
+            "  -r, --region REGION     train on this region only (repeatable; default every contig)\n"
+            "      --val-region REGION hold out this region for validation (repeatable; never trained on)\n"
+            "      --shards FILE       training windows from a token shard (strand data windows)\n"
+            "      --val-shards FILE   validation windows from a token shard\n"
+            "      --val-windows N     validation sequences, spread over the held-out set (default %ld;\n"
+            "                          0 = all); masked once from a fixed seed, identical in every run\n"
+            "Model:\n"
+            "      --variant ps|ph     Caduceus-PS (RC-equivariant) or -PH (RC augmentation) (default ps)\n"
+            "      --d-model N         width (default %d)\n"
+            "      --layers N          BiMamba layers (default %d)\n"
+            "Training:\n"
+            "  -L, --len L             sequence length (default %ld)\n"
+            "  -B, --batch B           sequences per step (default %ld)\n"
+            "      --steps N           optimiser steps (default %lld)\n"
+            "      --lr LR             peak learning rate (default %g)\n"
+            "      --warmup-frac F     linear warmup over this fraction of the steps (default %g)\n"
+            "      --min-lr-frac F     cosine floor as a fraction of the peak (default %g)\n"
+            "      --weight-decay W    AdamW decoupled weight decay (default %g)\n"
+            "      --seed S            initialisation, data order and masks (default %llu)\n"
+            "      --threads N         threads (default 0 = all cores)\n"
+            "Output:\n"
+            "  -o, --output FILE       final model (safetensors, written atomically; .zst compresses)\n"
+            "      --log FILE          TSV: step lr loss grad_norm tokens_per_s val_loss\n"
+            "      --log-every K       a TSV row every K steps (default %lld)\n"
+            "      --val-every K       validation loss every K steps and at the end (default %lld)\n"
+            "      --ckpt FILE         checkpoint (weights, AdamW state, RNG, data cursor)\n"
+            "      --ckpt-every K      checkpoint every K steps (default: only at the end / on a signal)\n"
+            "      --resume FILE       continue from a checkpoint (same data and options)\n"
+            "      --stop-at K         stop after step K of the --steps schedule (checkpoint and model written)\n"
+            "  -q, --quiet             no progress on stderr\n\n"
+            "SIGINT/SIGTERM stop after the current step: the checkpoint (--ckpt) and the model are written.\n\n"
+            "Examples:\n"
+            "  strand train caduceus -f 20.fa.gz -r 20:1-50,000,000 --val-region 20:50,000,001-55,000,000 \\\n"
+            "      -L 1024 -B 8 --steps 2000 --log loss.tsv --ckpt run.ckpt --ckpt-every 200 -o cad.safetensors\n"
+            "  strand train caduceus --shards chr20_windows/train.shard --val-shards chr20_windows/val.shard \\\n"
+            "      --d-model 64 --layers 2 -L 512 --steps 500 -o small.safetensors\n"
+            "  strand train caduceus -f ce.fa -r CHROMOSOME_I --variant ph --steps 50 --resume run.ckpt -o m.safetensors\n\n",
+            d.val_windows, d.d_model, d.layers, d.L, d.B, (long long)d.steps, d.lr, d.warmup_frac, d.min_lr_frac, d.wd,
+            (unsigned long long)d.seed, (long long)d.log_every, (long long)d.val_every);
+}
+
+static volatile sig_atomic_t g_stop = 0;
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+typedef struct prog_state {
+    st_progress *bar;
+    int quiet;
+    double t0;
+} prog_state;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int on_progress(void *user, const train_progress *p)
+{
+    prog_state *s = user;
+    st_progress_update(s->bar, (uint64_t)p->step);
+    if (!s->quiet && !isnan(p->val_loss))
+        cli_info("step %lld/%lld  loss %.4f  val_loss %.4f  lr %.3g  %.0f tok/s  %.0f s",
+                (long long)p->step, (long long)p->steps, p->loss, p->val_loss, p->lr, p->tokens_per_s,
+                mono_s() - s->t0);
+    return g_stop != 0;
+}
+
+static int push(const char ***v, int *n, const char *s)
+{
+    const char **nv = realloc(*v, (size_t)(*n + 1) * sizeof *nv);
+    if (!nv) return -1;
+    nv[(*n)++] = s;
+    *v = nv;
+    return 0;
+}
+
+int cmd_train_caduceus_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    enum {
+        O_SHARDS = 256, O_VAL_SHARDS, O_VAL_REGION, O_VAL_WINDOWS, O_VARIANT, O_DMODEL, O_LAYERS, O_STEPS, O_LR,
+        O_WARMUP, O_MINLR, O_WD, O_SEED, O_THREADS, O_LOG, O_LOG_EVERY, O_VAL_EVERY, O_CKPT, O_CKPT_EVERY, O_RESUME, O_STOP_AT
+    };
+    static const struct option lopts[] = {
+        {"fasta", required_argument, NULL, 'f'},         {"region", required_argument, NULL, 'r'},
+        {"shards", required_argument, NULL, O_SHARDS},   {"val-shards", required_argument, NULL, O_VAL_SHARDS},
+        {"val-region", required_argument, NULL, O_VAL_REGION},
+        {"val-windows", required_argument, NULL, O_VAL_WINDOWS},
+        {"variant", required_argument, NULL, O_VARIANT}, {"d-model", required_argument, NULL, O_DMODEL},
+        {"layers", required_argument, NULL, O_LAYERS},   {"len", required_argument, NULL, 'L'},
+        {"batch", required_argument, NULL, 'B'},         {"steps", required_argument, NULL, O_STEPS},
+        {"lr", required_argument, NULL, O_LR},           {"warmup-frac", required_argument, NULL, O_WARMUP},
+        {"min-lr-frac", required_argument, NULL, O_MINLR}, {"weight-decay", required_argument, NULL, O_WD},
+        {"seed", required_argument, NULL, O_SEED},       {"threads", required_argument, NULL, O_THREADS},
+        {"output", required_argument, NULL, 'o'},        {"log", required_argument, NULL, O_LOG},
+        {"log-every", required_argument, NULL, O_LOG_EVERY}, {"val-every", required_argument, NULL, O_VAL_EVERY},
+        {"ckpt", required_argument, NULL, O_CKPT},       {"ckpt-every", required_argument, NULL, O_CKPT_EVERY},
+        {"resume", required_argument, NULL, O_RESUME},   {"stop-at", required_argument, NULL, O_STOP_AT},
+          {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
+    opts o = default_opts();
+    int c, rc = 1;
+    caduceus_model *m = NULL;
+    mlm_windows wtrain = {0}, wval = {0};
+    st_progress *bar = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:r:L:B:o:qh", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': o.fasta = optarg; break;
+        case 'r': if (push(&o.regions, &o.n_regions, optarg)) goto oom; break;
+        case O_VAL_REGION: if (push(&o.val_regions, &o.n_val_regions, optarg)) goto oom; break;
+        case O_SHARDS: o.shards = optarg; break;
+        case O_VAL_SHARDS: o.val_shards = optarg; break;
+        case O_VAL_WINDOWS: o.val_windows = cli_long("--val-windows", optarg, 0, LONG_MAX); break;
+        case O_VARIANT:
+            if (!strcmp(optarg, "ps")) o.rcps = 1;
+            else if (!strcmp(optarg, "ph")) o.rcps = 0;
+            else cli_die("bad --variant \"%s\": want ps or ph", optarg);
+            break;
+        case O_DMODEL: o.d_model = cli_int("--d-model", optarg, 1, 65536); break;
+        case O_LAYERS: o.layers = cli_int("--layers", optarg, 1, 1024); break;
+        case 'L': o.L = cli_long("--len", optarg, 1, LONG_MAX); break;
+        case 'B': o.B = cli_long("--batch", optarg, 1, LONG_MAX); break;
+        case O_STEPS: o.steps = cli_long("--steps", optarg, 1, LONG_MAX); break;
+        case O_LR:
+            o.lr = cli_double("--lr", optarg, 0, 10);
+            if (o.lr <= 0) cli_die("bad --lr \"%s\": want a number in (0, 10]", optarg);
+            break;
+        case O_WARMUP: o.warmup_frac = cli_double("--warmup-frac", optarg, 0, 1); break;
+        case O_MINLR: o.min_lr_frac = cli_double("--min-lr-frac", optarg, 0, 1); break;
+        case O_WD: o.wd = cli_double("--weight-decay", optarg, 0, 10); break;
+        case O_SEED: o.seed = cli_u64("--seed", optarg); break;
+        case O_THREADS: o.threads = cli_int("--threads", optarg, 0, 4096); break;
+        case 'o': o.out = optarg; break;
+        case O_LOG: o.log = optarg; break;
+        case O_LOG_EVERY: o.log_every = cli_long("--log-every", optarg, 1, LONG_MAX); break;
+        case O_VAL_EVERY: o.val_every = cli_long("--val-every", optarg, 0, LONG_MAX); break;
+        case O_CKPT: o.ckpt = optarg; break;
+        case O_CKPT_EVERY: o.ckpt_every = cli_long("--ckpt-every", optarg, 0, LONG_MAX); break;
+        case O_RESUME: o.resume = optarg; break;
+        case O_STOP_AT: o.stop_at = cli_long("--stop-at", optarg, 1, LONG_MAX); break;
+        case 'q': o.quiet = 1; break;
+        case 'h': usage(stdout); rc = 0; goto done;
+        default: usage(stderr); goto done;
+        }
+    }
+    if (optind < argc) {
+        cli_error("unexpected argument \"%s\"", argv[optind]);
+        goto done;
+    }
+    if (!o.out) {
+        cli_error("-o MODEL.safetensors is required");
+        goto done;
+    }
+    if (!!o.fasta == !!o.shards) {
+        cli_error("give exactly one of -f FASTA or --shards TRAIN.shard");
+        goto done;
+    }
+    if (o.shards && (o.n_regions || o.n_val_regions)) {
+        cli_error("-r/--val-region need -f (shards are already windowed)");
+        goto done;
+    }
+    if (o.fasta && o.val_shards) {
+        cli_error("with -f, hold out validation data with --val-region");
+        goto done;
+    }
+    strand_set_threads(o.threads);
+
+    /* data */
+    double t_load = mono_s();
+    if (o.fasta) {
+        if (mlm_windows_from_fasta(o.fasta, (size_t)o.L, o.regions, o.n_regions, o.val_regions, o.n_val_regions, &wtrain,
+                                   &wval) < 0)
+            goto err;
+        if (o.n_val_regions && wval.n == 0) {
+            cli_error("no validation window of %ld bases in the --val-region(s)", o.L);
+            goto done;
+        }
+    } else {
+        if (mlm_windows_from_shard(o.shards, &wtrain) < 0) goto err;
+        if (o.val_shards && mlm_windows_from_shard(o.val_shards, &wval) < 0) goto err;
+    }
+    if (wtrain.len < (size_t)o.L) {
+        cli_error("the training windows have %zu tokens, shorter than -L %ld", wtrain.len, o.L);
+        goto done;
+    }
+
+    mlm_train_config tc;
+    mlm_train_default_config(&tc);
+    tc.model.d_model = o.d_model;
+    tc.model.n_layer = o.layers;
+    tc.model.rcps = o.rcps;
+    tc.batch = (size_t)o.B;
+    tc.seq_len = (size_t)o.L;
+    tc.steps = o.steps;
+    tc.lr = o.lr;
+    tc.warmup_frac = o.warmup_frac;
+    tc.min_lr_frac = o.min_lr_frac;
+    tc.weight_decay = o.wd;
+    tc.seed = o.seed;
+    tc.val_rows = (size_t)o.val_windows;
+    tc.val_every = o.val_every;
+    tc.ckpt_every = o.ckpt_every;
+    tc.log_every = o.log_every;
+    tc.stop_at = o.stop_at;
+    tc.log_path = o.log;
+    tc.ckpt_path = o.ckpt;
+    tc.resume_path = o.resume;
+    if (!o.quiet) {
+        size_t items = wtrain.n * (wtrain.len / (size_t)o.L);
+        size_t vitems = wval.n && wval.len >= (size_t)o.L ? wval.n * (wval.len / (size_t)o.L) : 0;
+        if (o.val_windows && vitems > (size_t)o.val_windows) vitems = (size_t)o.val_windows;
+        cli_info("Caduceus-%s d_model %d, %d layers; %zu training sequences of %ld (%.1f Mbases), %zu validation "
+                 "sequences; B %ld, %lld steps (%.3f epochs); data ready in %.1f s",
+                o.rcps ? "PS" : "PH", o.d_model, o.layers, items, o.L, (double)items * (double)o.L / 1e6, vitems, o.B,
+                (long long)o.steps, (double)o.steps * (double)o.B / (double)items, mono_s() - t_load);
+    }
+    bar = st_progress_create("train", (uint64_t)o.steps, o.quiet, stderr);
+    prog_state ps = {bar, o.quiet, mono_s()};
+    tc.progress = on_progress;
+    tc.progress_user = &ps;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    train_result res;
+    int r = mlm_train(&tc, &wtrain, &wval, &m, &res);
+    st_progress_finish(bar);
+    bar = NULL;
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (r < 0 && r != STRAND_E_CANCELLED) goto err;
+    if (!o.quiet) cli_info("%zu parameters", caduceus_param_count(m));
+    if (caduceus_save(m, o.out) < 0) goto err;
+    if (r == STRAND_E_CANCELLED && o.stop_at > 0 && res.steps_done == o.stop_at && !g_stop) {
+        if (!o.quiet)
+            cli_info("stopped after step %lld (--stop-at); model saved to %s%s%s",
+                    (long long)res.steps_done, o.out, o.ckpt ? ", checkpoint in " : "", o.ckpt ? o.ckpt : "");
+        rc = 0;
+        goto done;
+    }
+    if (r == STRAND_E_CANCELLED) {
+        cli_info("stopped by a signal after step %lld of %lld; model saved to %s%s%s",
+                (long long)res.steps_done, (long long)o.steps, o.out, o.ckpt ? ", checkpoint in " : "",
+                o.ckpt ? o.ckpt : "");
+        rc = 3;
+        goto done;
+    }
+    if (!o.quiet)
+        cli_info("%lld steps, last loss %.4f, last val_loss %.4f; model saved to %s (%.0f s)",
+                (long long)res.steps_done, res.last_loss, res.last_val_loss, o.out, mono_s() - ps.t0);
+    rc = 0;
+    goto done;
+oom:
+    cli_error("out of memory");
+    goto done;
+err:
+    cli_error("%s", strand_last_error());
+done:
+    st_progress_finish(bar);
+    caduceus_free(m);
+    mlm_windows_free(&wtrain);
+    mlm_windows_free(&wval);
+    free(o.regions);
+    free(o.val_regions);
+    return rc;
+}
