@@ -21,11 +21,12 @@
 struct strand_model {
     char kind[32];
     char *config_json; /* the config as found (strand.config or config.json) */
-    dit_model *dit;
+    dit_weights *dit;  /* read-only, shared by every call */
+    dit_ctx *dctx;     /* run state, grows with the largest shape seen */
     caduceus_model *cad;
     dit_config dcfg;
     char prefix[64];
-    size_t B, L;       /* shape the current dit_model is allocated for (0: not yet) */
+    size_t B, L;       /* shape the chunk buffers hold (0: not yet) */
     float *chunk_sigma, *chunk_logits;
     int32_t *chunk_ids, *chunk_labels;
     st_errbuf err;
@@ -89,7 +90,8 @@ static int load_dit(strand_model *m, const sft_file *f, const char *what)
     const char *pre = root ? json_string_value(json_object_get(root, "prefix")) : NULL;
     if (pre) snprintf(m->prefix, sizeof m->prefix, "%s", pre);
     json_decref(root);
-    if ((rc = dit_create(&m->dit, &m->dcfg, m->prefix)) < 0) return st_err_prefix("%s", what);
+    if ((rc = dit_weights_create(&m->dit, &m->dcfg, m->prefix)) < 0) return st_err_prefix("%s", what);
+    if ((rc = dit_ctx_create(&m->dctx, &m->dcfg)) < 0) return st_err_prefix("%s", what);
     if ((rc = dit_load(m->dit, f)) < 0) return st_err_prefix("%s", what);
     return 0;
 }
@@ -161,7 +163,8 @@ fail:
 void strand_model_free(strand_model *m)
 {
     if (!m) return;
-    dit_free(m->dit);
+    dit_weights_free(m->dit);
+    dit_ctx_free(m->dctx);
     caduceus_free(m->cad);
     free(m->config_json);
     free(m->chunk_sigma);
@@ -181,26 +184,12 @@ size_t strand_model_vocab_size(const strand_model *m)
 size_t strand_model_max_length(const strand_model *m) { return m && m->dit ? (size_t)m->dcfg.model_length : 0; }
 int strand_model_num_classes(const strand_model *m) { return m && m->dit ? m->dcfg.num_classes : 0; }
 
-/* A dit_model allocated for (B, L): dit_alloc is once per model, so another shape gets a fresh
- * model with the same weights (one memcpy: same parameter table). */
+/* Chunk buffers for (B, L); the context grows by itself (no weights are copied). */
 static int dit_for_shape(strand_model *m, size_t B, size_t L)
 {
     if (m->B == B && m->L == L) return 0;
-    if (m->B == 0) {
-        int rc = dit_alloc(m->dit, B, L);
-        if (rc < 0) return rc;
-    } else {
-        dit_model *d = NULL;
-        int rc = dit_create(&d, &m->dcfg, m->prefix);
-        if (rc < 0) return rc;
-        memcpy(d->pb.params, m->dit->pb.params, m->dit->pb.total * sizeof(float));
-        if ((rc = dit_alloc(d, B, L)) < 0) {
-            dit_free(d);
-            return rc;
-        }
-        dit_free(m->dit);
-        m->dit = d;
-    }
+    int rc = dit_ctx_reserve(m->dctx, B, L);
+    if (rc < 0) return rc;
     free(m->chunk_sigma), free(m->chunk_logits), free(m->chunk_ids), free(m->chunk_labels);
     m->chunk_sigma = calloc(B, sizeof(float));
     m->chunk_labels = calloc(B, sizeof(int32_t));
@@ -251,7 +240,7 @@ static int logits_dit(strand_model *m, const int32_t *ids, size_t n, size_t L, c
             m->chunk_labels[b] = labels ? labels[src] : c->num_classes;
         }
         float *dst = nb == B ? out + s * L * V : m->chunk_logits;
-        rc = dit_forward(m->dit, m->chunk_ids, NULL, m->chunk_sigma, c->num_classes ? m->chunk_labels : NULL, B, L, dst);
+        rc = dit_forward(m->dit, m->dctx, m->chunk_ids, NULL, m->chunk_sigma, c->num_classes ? m->chunk_labels : NULL, B, L, dst);
         if (rc < 0) goto err;
         if (nb < B) memcpy(out + s * L * V, m->chunk_logits, nb * L * V * sizeof(float));
     }

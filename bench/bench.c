@@ -80,7 +80,7 @@ static void bench_linear(int threads, int iters, size_t BT, size_t C, size_t OC)
 
 enum { DB = 32, DL = 128 };
 
-static int make_dit(dit_model **out)
+static int make_dit(dit_weights **out, dit_ctx **ctx)
 {
     dit_config cfg = dit_default_config();
     cfg.vocab = 16;
@@ -89,20 +89,21 @@ static int make_dit(dit_model **out)
     cfg.heads = 4;
     cfg.cond_dim = 128;
     cfg.model_length = DL;
-    int rc = dit_create(out, &cfg, NULL);
-    if (rc < 0) return rc;
+    int rc = dit_weights_create(out, &cfg, NULL);
+    if (rc < 0 || (rc = pb_alloc_grads(&(*out)->pb)) < 0 || (rc = dit_ctx_create(ctx, &cfg)) < 0) return rc;
     strand_rng r;
     strand_rng_seed(&r, 3);
     dit_init_weights(*out, &r);
-    return dit_alloc(*out, DB, DL);
+    return dit_ctx_reserve(*ctx, DB, DL);
 }
 
 /* DiT forward (logits) or a full training step (forward, cross-entropy over all tokens, backward,
  * AdamW) at D=256, 6 blocks, 4 heads, L=128, B=32, vocab 16. Reported in ms per call. */
 static int bench_dit(int threads, int iters, int train)
 {
-    dit_model *m = NULL;
-    if (make_dit(&m) < 0) {
+    dit_weights *m = NULL;
+    dit_ctx *ctx = NULL;
+    if (make_dit(&m, &ctx) < 0) {
         fprintf(stderr, "strand_bench: %s\n", strand_last_error());
         return 1;
     }
@@ -119,14 +120,14 @@ static int bench_dit(int threads, int iters, int train)
     int rc = 0;
     for (int it = -1; it < iters && rc == 0; it++) {
         double t0 = now_s();
-        rc = dit_forward(m, ids, NULL, sigma, NULL, DB, DL, logits);
+        rc = dit_forward(m, ctx, ids, NULL, sigma, NULL, DB, DL, logits);
         if (train && rc == 0) {
             float loss, norm;
             pb_zero_grad(&m->pb);
             crossentropy_forward(&loss, lse, &norm, logits, tgt, NULL, -100, 0.0f, BL, V);
             memset(dlog, 0, BL * V * sizeof *dlog);
             crossentropy_backward(dlog, 1.0f, logits, lse, tgt, NULL, -100, norm, BL, V);
-            rc = dit_backward(m, dlog, NULL);
+            rc = dit_backward(m, ctx, dlog, NULL, m->pb.grads);
             if (rc == 0) rc = adamw_step(&m->pb, &ap, 1e-4, it + 2);
         }
         if (it >= 0) t[it] = now_s() - t0;
@@ -141,7 +142,8 @@ static int bench_dit(int threads, int iters, int train)
                train ? "fwd+CE+bwd+AdamW" : "forward", threads, DL, DB);
         fflush(stdout);
     }
-    dit_free(m);
+    dit_weights_free(m);
+    dit_ctx_free(ctx);
     free(ids), free(tgt), free(logits), free(dlog), free(lse), free(t);
     return rc < 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/adaln.h"
+#include "core/arena.h"
 #include "core/attention.h"
 #include "core/embedding.h"
 #include "core/gelu.h"
@@ -82,7 +83,7 @@ static int check_config(const dit_config *c)
     return 0;
 }
 
-static int add(dit_model *m, const char *name, int ndim, int64_t a, int64_t b, int decay)
+static int add(dit_weights *m, const char *name, int ndim, int64_t a, int64_t b, int decay)
 {
     char nm[PB_NAME_MAX];
     int k = snprintf(nm, sizeof nm, "%s%s", m->prefix, name);
@@ -101,15 +102,15 @@ static int add(dit_model *m, const char *name, int ndim, int64_t a, int64_t b, i
         var = r_;                                                                                            \
     } while (0)
 
-int dit_create(dit_model **out, const dit_config *cfg, const char *prefix)
+int dit_weights_create(dit_weights **out, const dit_config *cfg, const char *prefix)
 {
     *out = NULL;
     int rc = check_config(cfg);
     if (rc) return rc;
     if (!prefix) prefix = "backbone.";
-    if (strlen(prefix) >= sizeof(((dit_model *)0)->prefix))
+    if (strlen(prefix) >= sizeof(((dit_weights *)0)->prefix))
         return st_err(NULL, STRAND_E_ARG, "DiT: prefix \"%.40s...\" too long", prefix);
-    dit_model *m = calloc(1, sizeof *m);
+    dit_weights *m = calloc(1, sizeof *m);
     if (!m) return st_err(NULL, STRAND_E_NOMEM, "DiT: out of memory");
     m->cfg = *cfg;
     snprintf(m->prefix, sizeof m->prefix, "%s", prefix);
@@ -152,26 +153,21 @@ int dit_create(dit_model **out, const dit_config *cfg, const char *prefix)
     ADD(m->p_fb, "output_layer.linear.bias", 1, N, 0, 0);
     ADD(m->p_fadaw, "output_layer.adaLN_modulation.weight", 2, 2 * D, C, 1);
     ADD(m->p_fadab, "output_layer.adaLN_modulation.bias", 1, 2 * D, 0, 0);
-    rc = pb_alloc(&m->pb);
+    rc = pb_alloc_params(&m->pb);
     if (rc) goto fail;
     *out = m;
     return 0;
 fail:
-    dit_free(m);
+    dit_weights_free(m);
     return rc;
 }
 #undef ADD
 
-void dit_free(dit_model *m)
+void dit_weights_free(dit_weights *m)
 {
     if (!m) return;
     pb_free(&m->pb);
     free(m->blk);
-    free(m->acts);
-    free(m->grad_acts);
-    free(m->ba);
-    free(m->ids);
-    free(m->labels);
     free(m);
 }
 
@@ -180,7 +176,7 @@ static void fill_uniform(float *p, size_t n, float bound, strand_rng *rng)
     for (size_t i = 0; i < n; i++) p[i] = (float)((2.0 * strand_rng_uniform(rng) - 1.0) * bound);
 }
 
-void dit_init_weights(dit_model *m, strand_rng *rng)
+void dit_init_weights(dit_weights *m, strand_rng *rng)
 {
     paramblock *pb = &m->pb;
     memset(pb->params, 0, pb->total * sizeof(float)); /* biases, adaLN and the final linear stay 0 */
@@ -214,34 +210,26 @@ void dit_init_weights(dit_model *m, strand_rng *rng)
 #undef ONES
 }
 
-int dit_load(dit_model *m, const sft_file *f)
+int dit_load(dit_weights *m, const sft_file *f)
 {
     int rc = pb_load(&m->pb, f, "");
-    if (rc) {
-        rc = st_err_prefix("DiT");
-        st_err_capture(&m->err);
-        return rc;
-    }
+    if (rc) return st_err_prefix("DiT");
     char nm[128];
     snprintf(nm, sizeof nm, "%srotary_emb.inv_freq", m->prefix);
     const sft_tensor *t = sft_find(f, nm);
     if (t) {
         size_t hd = (size_t)(m->cfg.dim / m->cfg.heads);
         if (t->numel != hd / 2)
-            return st_err(&m->err, STRAND_E_SHAPE, "DiT: \"%s\" has %zu entries but head_dim %zu needs %zu", nm,
+            return st_err(NULL, STRAND_E_SHAPE, "DiT: \"%s\" has %zu entries but head_dim %zu needs %zu", nm,
                           t->numel, hd, hd / 2);
         float inv[1024];
         if (hd / 2 <= 1024) {
             rc = sft_read_f32(f, nm, inv, hd / 2);
-            if (rc) {
-                rc = st_err_prefix("DiT");
-                st_err_capture(&m->err);
-                return rc;
-            }
+            if (rc) return st_err_prefix("DiT");
             for (size_t j = 0; j < hd / 2; j++) {
                 float want = 1.0f / powf(DIT_ROPE_BASE, (float)(2 * j) / (float)hd);
                 if (!(fabsf(inv[j] - want) <= 1e-5f * want + 1e-12f))
-                    return st_err(&m->err, STRAND_E_UNSUPPORTED,
+                    return st_err(NULL, STRAND_E_UNSUPPORTED,
                                   "DiT: \"%s\"[%zu] = %g but rotary base 10000 gives %g (other bases are not "
                                   "supported)",
                                   nm, j, inv[j], want);
@@ -251,143 +239,162 @@ int dit_load(dit_model *m, const sft_file *f)
     return 0;
 }
 
-/* ---- activations ---------------------------------------------------------------------------------- */
-static size_t up16(size_t n) { return (n + 15) / 16 * 16; }
-
-/* Two passes over the same carve: first counting (base NULL), then pointing. */
-typedef struct carver { float *base; size_t used; } carver;
-static float *carve(carver *c, size_t n)
-{
-    float *p = c->base ? c->base + c->used : NULL;
-    c->used += up16(n);
-    return p;
-}
-
-static void layout_acts(dit_model *m, carver *cv)
+/* ---- run context ---------------------------------------------------------------------------------- */
+/* One layout for both passes (core/arena.h): counting, then pointing. */
+static void layout_acts(dit_ctx *m, arena *cv)
 {
     size_t B = m->B, L = m->L, BL = B * L, D = (size_t)m->cfg.dim, H = (size_t)m->cfg.heads, hd = D / H;
     size_t C = (size_t)m->cfg.cond_dim, depth = (size_t)m->cfg.depth;
-    m->rope_cos = carve(cv, L * hd);
-    m->rope_sin = carve(cv, L * hd);
-    m->x = carve(cv, (depth + 1) * BL * D);
+    m->rope_cos = arena_take(cv, L * hd);
+    m->rope_sin = arena_take(cv, L * hd);
+    m->x = arena_take(cv, (depth + 1) * BL * D);
     for (size_t i = 0; i < depth; i++) {
         dit_block_acts a;
-        a.ln1 = carve(cv, BL * D);
-        a.mean1 = carve(cv, BL);
-        a.rstd1 = carve(cv, BL);
-        a.h1 = carve(cv, BL * D);
-        a.qkv = carve(cv, BL * 3 * D);
-        a.qr = carve(cv, BL * 2 * D);
-        a.att = carve(cv, B * H * L * L);
-        a.ao = carve(cv, BL * D);
-        a.ap = carve(cv, BL * D);
-        a.xmid = carve(cv, BL * D);
-        a.ln2 = carve(cv, BL * D);
-        a.mean2 = carve(cv, BL);
-        a.rstd2 = carve(cv, BL);
-        a.h2 = carve(cv, BL * D);
-        a.fpre = carve(cv, BL * 4 * D);
-        a.fact = carve(cv, BL * 4 * D);
-        a.mp = carve(cv, BL * D);
-        a.mod = carve(cv, B * 6 * D);
+        a.ln1 = arena_take(cv, BL * D);
+        a.mean1 = arena_take(cv, BL);
+        a.rstd1 = arena_take(cv, BL);
+        a.h1 = arena_take(cv, BL * D);
+        a.qkv = arena_take(cv, BL * 3 * D);
+        a.qr = arena_take(cv, BL * 2 * D);
+        a.att = arena_take(cv, B * H * L * L);
+        a.ao = arena_take(cv, BL * D);
+        a.ap = arena_take(cv, BL * D);
+        a.xmid = arena_take(cv, BL * D);
+        a.ln2 = arena_take(cv, BL * D);
+        a.mean2 = arena_take(cv, BL);
+        a.rstd2 = arena_take(cv, BL);
+        a.h2 = arena_take(cv, BL * D);
+        a.fpre = arena_take(cv, BL * 4 * D);
+        a.fact = arena_take(cv, BL * 4 * D);
+        a.mp = arena_take(cv, BL * D);
+        a.mod = arena_take(cv, B * 6 * D);
         if (cv->base) m->ba[i] = a;
     }
-    m->freq = carve(cv, B * TIMESTEP_FREQ_DIM);
-    m->sh = carve(cv, B * C);
-    m->sa = carve(cv, B * C);
-    m->temb = carve(cv, B * C);
-    m->lemb = carve(cv, B * C);
-    m->c = carve(cv, B * C);
-    m->sig = carve(cv, B);
-    m->lnf = carve(cv, BL * D);
-    m->meanf = carve(cv, BL);
-    m->rstdf = carve(cv, BL);
-    m->hf = carve(cv, BL * D);
-    m->modf = carve(cv, B * 2 * D);
+    m->freq = arena_take(cv, B * TIMESTEP_FREQ_DIM);
+    m->sh = arena_take(cv, B * C);
+    m->sa = arena_take(cv, B * C);
+    m->temb = arena_take(cv, B * C);
+    m->lemb = arena_take(cv, B * C);
+    m->c = arena_take(cv, B * C);
+    m->sig = arena_take(cv, B);
+    m->lnf = arena_take(cv, BL * D);
+    m->meanf = arena_take(cv, BL);
+    m->rstdf = arena_take(cv, BL);
+    m->hf = arena_take(cv, BL * D);
+    m->modf = arena_take(cv, B * 2 * D);
 }
 
 /* backward scratch */
 typedef struct dit_grad_bufs { float *dx, *dbuf, *dh, *dao, *dqkv, *dfc, *ascr, *dmod, *dc, *dt1, *dt2; } dit_grad_bufs;
-static void layout_grads(const dit_model *m, carver *cv, dit_grad_bufs *g)
+static void layout_grads(const dit_ctx *m, arena *cv, dit_grad_bufs *g)
 {
     size_t B = m->B, L = m->L, BL = B * L, D = (size_t)m->cfg.dim, H = (size_t)m->cfg.heads;
     size_t C = (size_t)m->cfg.cond_dim;
-    g->dx = carve(cv, BL * D);
-    g->dbuf = carve(cv, BL * D);
-    g->dh = carve(cv, BL * D);
-    g->dao = carve(cv, BL * D);
-    g->dqkv = carve(cv, BL * 3 * D);
-    g->dfc = carve(cv, BL * 4 * D);
-    g->ascr = carve(cv, attention_scratch_floats(B, L, D, H));
-    g->dmod = carve(cv, B * 6 * D);
-    g->dc = carve(cv, B * C);
-    g->dt1 = carve(cv, B * C);
-    g->dt2 = carve(cv, B * C);
+    g->dx = arena_take(cv, BL * D);
+    g->dbuf = arena_take(cv, BL * D);
+    g->dh = arena_take(cv, BL * D);
+    g->dao = arena_take(cv, BL * D);
+    g->dqkv = arena_take(cv, BL * 3 * D);
+    g->dfc = arena_take(cv, BL * 4 * D);
+    g->ascr = arena_take(cv, attention_scratch_floats(B, L, D, H));
+    g->dmod = arena_take(cv, B * 6 * D);
+    g->dc = arena_take(cv, B * C);
+    g->dt1 = arena_take(cv, B * C);
+    g->dt2 = arena_take(cv, B * C);
 }
 
-static float *alloc_floats(size_t n)
+int dit_ctx_create(dit_ctx **out, const dit_config *cfg)
 {
-    void *p = NULL;
-    if (posix_memalign(&p, 64, (n ? n : 16) * sizeof(float)) != 0) return NULL;
-    memset(p, 0, (n ? n : 16) * sizeof(float));
-    return p;
+    *out = NULL;
+    int rc = check_config(cfg);
+    if (rc) return rc;
+    dit_ctx *c = calloc(1, sizeof *c);
+    if (!c) return st_err(NULL, STRAND_E_NOMEM, "DiT: out of memory");
+    c->cfg = *cfg;
+    *out = c;
+    return 0;
 }
 
-int dit_alloc(dit_model *m, size_t B, size_t L)
+void dit_ctx_free(dit_ctx *c)
 {
-    if (m->acts) {
-        if (B == m->B && L == m->L) return 0;
-        return st_err(&m->err, STRAND_E_SHAPE,
-                      "DiT: activations are allocated for batch %zu x length %zu, called with %zu x %zu "
-                      "(create another model for another shape)",
-                      m->B, m->L, B, L);
-    }
+    if (!c) return;
+    arena_block_free(&c->acts);
+    arena_block_free(&c->grad_acts);
+    arena_block_free(&c->pgrad);
+    free(c->ba);
+    free(c->ids);
+    free(c->labels);
+    free(c);
+}
+
+int dit_ctx_reserve(dit_ctx *m, size_t B, size_t L)
+{
+    if (m->B && B == m->B && L == m->L) return 0;
+    m->have_forward = 0;
     if (B == 0 || L == 0 || L > (size_t)m->cfg.model_length)
         return st_err(&m->err, STRAND_E_SHAPE, "DiT: batch %zu x length %zu: need B >= 1 and 1 <= L <= %d", B, L,
                       m->cfg.model_length);
     m->B = B;
     m->L = L;
-    carver cv = {NULL, 0};
+    arena cv = arena_count(), cg = arena_count();
     layout_acts(m, &cv);
-    size_t nacts = cv.used;
     dit_grad_bufs g;
-    carver cg = {NULL, 0};
     layout_grads(m, &cg, &g);
-    m->ba = calloc((size_t)m->cfg.depth, sizeof *m->ba);
-    m->acts = alloc_floats(nacts);
-    m->grad_acts = alloc_floats(cg.used);
-    m->ids = calloc(B * L, sizeof *m->ids);
-    m->labels = calloc(B, sizeof *m->labels);
-    if (!m->ba || !m->acts || !m->grad_acts || !m->ids || !m->labels) {
-        free(m->ba); free(m->acts); free(m->grad_acts); free(m->ids); free(m->labels);
-        m->ba = NULL; m->acts = m->grad_acts = NULL; m->ids = NULL; m->labels = NULL;
-        m->B = m->L = 0;
-        return st_err(&m->err, STRAND_E_NOMEM, "DiT: cannot allocate %zu + %zu floats of activations", nacts,
-                      cg.used);
+    int rc = 0;
+    if (!m->ba) {
+        m->ba = calloc((size_t)m->cfg.depth, sizeof *m->ba);
+        if (!m->ba) rc = STRAND_E_NOMEM;
     }
-    cv.base = m->acts;
-    cv.used = 0;
+    if (!rc && B * L > m->cap_ids) {
+        free(m->ids);
+        m->ids = calloc(B * L, sizeof *m->ids);
+        m->cap_ids = m->ids ? B * L : 0;
+        if (!m->ids) rc = STRAND_E_NOMEM;
+    }
+    if (!rc && B > m->cap_labels) {
+        free(m->labels);
+        m->labels = calloc(B, sizeof *m->labels);
+        m->cap_labels = m->labels ? B : 0;
+        if (!m->labels) rc = STRAND_E_NOMEM;
+    }
+    if (!rc && ((rc = arena_block_reserve(&m->acts, cv.used)) < 0 || (rc = arena_block_reserve(&m->grad_acts, cg.used)) < 0))
+        rc = STRAND_E_NOMEM;
+    if (rc) { /* no layout: the next call starts over */
+        m->B = m->L = 0;
+        return st_err(&m->err, STRAND_E_NOMEM, "DiT: cannot allocate %zu + %zu floats of activations for %zu x %zu",
+                      cv.used, cg.used, B, L);
+    }
+    cv = arena_on(m->acts.p);
     layout_acts(m, &cv);
     size_t hd = (size_t)(m->cfg.dim / m->cfg.heads);
     rope_tables(m->rope_cos, m->rope_sin, L, hd, DIT_ROPE_BASE);
     return 0;
 }
 
+static int same_dims(const dit_config *a, const dit_config *b)
+{
+    return a->vocab == b->vocab && a->dim == b->dim && a->depth == b->depth && a->heads == b->heads &&
+           a->cond_dim == b->cond_dim && a->num_classes == b->num_classes && a->time_cond == b->time_cond &&
+           a->model_length == b->model_length;
+}
+
 /* ---- forward ------------------------------------------------------------------------------------------- */
-int dit_forward(dit_model *m, const int32_t *ids, const float *soft, const float *sigma, const int32_t *labels,
-                size_t B, size_t L, float *logits)
+int dit_forward(const dit_weights *w, dit_ctx *m, const int32_t *ids, const float *soft, const float *sigma,
+                const int32_t *labels, size_t B, size_t L, float *logits)
 {
     m->have_forward = 0;
+    if (!same_dims(&w->cfg, &m->cfg))
+        return st_err(&m->err, STRAND_E_ARG, "DiT forward: the context was made for other dimensions than the weights");
     if ((ids == NULL) == (soft == NULL))
         return st_err(&m->err, STRAND_E_ARG, "DiT forward: give exactly one of ids and soft input");
-    int rc = dit_alloc(m, B, L);
+    int rc = dit_ctx_reserve(m, B, L);
     if (rc) return rc;
-    const paramblock *pb = &m->pb;
+    const paramblock *pb = &w->pb;
     size_t BL = B * L, N = (size_t)m->cfg.vocab, D = (size_t)m->cfg.dim, H = (size_t)m->cfg.heads;
     size_t C = (size_t)m->cfg.cond_dim;
     /* embedding */
     if (ids) {
-        rc = embedding_forward(m->x, ids, pb_param(pb, m->p_embed), BL, N, D);
+        rc = embedding_forward(m->x, ids, pb_param(pb, w->p_embed), BL, N, D);
         if (rc) {
             st_err_capture(&m->err);
             return st_err_prefix("DiT forward");
@@ -395,13 +402,13 @@ int dit_forward(dit_model *m, const int32_t *ids, const float *soft, const float
         memcpy(m->ids, ids, BL * sizeof *ids);
         m->soft = NULL;
     } else {
-        embedding_soft_forward(m->x, soft, pb_param(pb, m->p_embed), BL, N, D);
+        embedding_soft_forward(m->x, soft, pb_param(pb, w->p_embed), BL, N, D);
         m->soft = soft;
     }
     /* conditioning c (B,C) */
     for (size_t b = 0; b < B; b++) m->sig[b] = (m->cfg.time_cond && sigma) ? sigma[b] : 0.0f;
-    timestep_forward(m->temb, m->freq, m->sh, m->sa, m->sig, pb_param(pb, m->p_s0w), pb_param(pb, m->p_s0b),
-                     pb_param(pb, m->p_s2w), pb_param(pb, m->p_s2b), B, C);
+    timestep_forward(m->temb, m->freq, m->sh, m->sa, m->sig, pb_param(pb, w->p_s0w), pb_param(pb, w->p_s0b),
+                     pb_param(pb, w->p_s2w), pb_param(pb, w->p_s2b), B, C);
     silu_forward(m->c, m->temb, B * C);
     if (m->cfg.num_classes > 0) {
         for (size_t b = 0; b < B; b++) {
@@ -412,7 +419,7 @@ int dit_forward(dit_model *m, const int32_t *ids, const float *soft, const float
                               m->cfg.num_classes, m->cfg.num_classes);
             m->labels[b] = y;
         }
-        embedding_forward(m->lemb, m->labels, pb_param(pb, m->p_label), B, (size_t)m->cfg.num_classes + 1, C);
+        embedding_forward(m->lemb, m->labels, pb_param(pb, w->p_label), B, (size_t)m->cfg.num_classes + 1, C);
         for (size_t i = 0; i < B * C; i++) {
             float v = m->lemb[i];
             m->c[i] += v / (1.0f + expf(-v));
@@ -420,7 +427,7 @@ int dit_forward(dit_model *m, const int32_t *ids, const float *soft, const float
     }
     /* blocks */
     for (int i = 0; i < m->cfg.depth; i++) {
-        const dit_block_params *p = &m->blk[i];
+        const dit_block_params *p = &w->blk[i];
         dit_block_acts *a = &m->ba[i];
         const float *xin = m->x + (size_t)i * BL * D;
         float *xout = m->x + (size_t)(i + 1) * BL * D;
@@ -441,41 +448,51 @@ int dit_forward(dit_model *m, const int32_t *ids, const float *soft, const float
     }
     /* final layer */
     const float *xl = m->x + (size_t)m->cfg.depth * BL * D;
-    linear_forward(m->modf, m->c, pb_param(pb, m->p_fadaw), pb_param(pb, m->p_fadab), B, C, 2 * D);
-    layernorm_forward(m->lnf, m->meanf, m->rstdf, xl, pb_param(pb, m->p_fnorm), BL, D, DIT_LN_EPS);
+    linear_forward(m->modf, m->c, pb_param(pb, w->p_fadaw), pb_param(pb, w->p_fadab), B, C, 2 * D);
+    layernorm_forward(m->lnf, m->meanf, m->rstdf, xl, pb_param(pb, w->p_fnorm), BL, D, DIT_LN_EPS);
     adaln_modulate_forward(m->hf, m->lnf, m->modf, m->modf + D, 2 * D, B, L, D);
-    linear_forward(logits, m->hf, pb_param(pb, m->p_fw), pb_param(pb, m->p_fb), BL, D, N);
+    linear_forward(logits, m->hf, pb_param(pb, w->p_fw), pb_param(pb, w->p_fb), BL, D, N);
     m->have_forward = 1;
     return 0;
 }
 
 /* ---- backward -------------------------------------------------------------------------------------------- */
-int dit_backward(dit_model *m, const float *dlogits, float *dsoft)
+int dit_backward(const dit_weights *w, dit_ctx *m, const float *dlogits, float *dsoft, float *grads)
 {
     if (!m->have_forward) return st_err(&m->err, STRAND_E_ARG, "DiT backward: no forward to differentiate");
-    const paramblock *pb = &m->pb;
+    if (!same_dims(&w->cfg, &m->cfg))
+        return st_err(&m->err, STRAND_E_ARG, "DiT backward: the context was made for other dimensions than the weights");
+    const paramblock *pb = &w->pb;
+    if (!grads) { /* parameter gradients not wanted: a zeroed sink in the context */
+        if (arena_block_reserve(&m->pgrad, pb->total) < 0) {
+            st_err_capture(&m->err);
+            return STRAND_E_NOMEM;
+        }
+        grads = m->pgrad.p;
+        memset(grads, 0, pb->total * sizeof(float));
+    }
     size_t B = m->B, L = m->L, BL = B * L, N = (size_t)m->cfg.vocab, D = (size_t)m->cfg.dim;
     size_t H = (size_t)m->cfg.heads, C = (size_t)m->cfg.cond_dim;
     dit_grad_bufs g;
-    carver cg = {m->grad_acts, 0};
+    arena cg = arena_on(m->grad_acts.p);
     layout_grads(m, &cg, &g);
     size_t nD = BL * D * sizeof(float);
-#define G(idx) pb_grad(pb, idx)
+#define G(idx) (grads + pb->entries[idx].offset)
 #define P(idx) pb_param(pb, idx)
     /* final layer */
     memset(g.dh, 0, nD);
-    linear_backward(g.dh, G(m->p_fw), G(m->p_fb), dlogits, m->hf, P(m->p_fw), BL, D, N);
+    linear_backward(g.dh, G(w->p_fw), G(w->p_fb), dlogits, m->hf, P(w->p_fw), BL, D, N);
     memset(g.dmod, 0, B * 2 * D * sizeof(float));
     memset(g.dbuf, 0, nD);
     adaln_modulate_backward(g.dbuf, g.dmod, g.dmod + D, g.dh, m->lnf, m->modf + D, 2 * D, B, L, D);
     memset(g.dx, 0, nD);
     const float *xl = m->x + (size_t)m->cfg.depth * BL * D;
-    layernorm_backward(g.dx, G(m->p_fnorm), g.dbuf, xl, P(m->p_fnorm), m->meanf, m->rstdf, BL, D);
+    layernorm_backward(g.dx, G(w->p_fnorm), g.dbuf, xl, P(w->p_fnorm), m->meanf, m->rstdf, BL, D);
     memset(g.dc, 0, B * C * sizeof(float));
-    linear_backward(g.dc, G(m->p_fadaw), G(m->p_fadab), g.dmod, m->c, P(m->p_fadaw), B, C, 2 * D);
+    linear_backward(g.dc, G(w->p_fadaw), G(w->p_fadab), g.dmod, m->c, P(w->p_fadaw), B, C, 2 * D);
     /* blocks, last to first; g.dx holds ∂/∂(residual stream) */
     for (int i = m->cfg.depth - 1; i >= 0; i--) {
-        const dit_block_params *p = &m->blk[i];
+        const dit_block_params *p = &w->blk[i];
         const dit_block_acts *a = &m->ba[i];
         const float *xin = m->x + (size_t)i * BL * D;
         const float *mod = a->mod;
@@ -505,17 +522,17 @@ int dit_backward(dit_model *m, const float *dlogits, float *dsoft)
         linear_backward(g.dc, G(p->adaw), G(p->adab), g.dmod, m->c, P(p->adaw), B, C, 6 * D);
     }
     /* embedding */
-    if (m->soft) embedding_soft_backward(dsoft, G(m->p_embed), g.dx, m->soft, P(m->p_embed), BL, N, D);
-    else embedding_backward(G(m->p_embed), g.dx, m->ids, BL, D);
+    if (m->soft) embedding_soft_backward(dsoft, G(w->p_embed), g.dx, m->soft, P(w->p_embed), BL, N, D);
+    else embedding_backward(G(w->p_embed), g.dx, m->ids, BL, D);
     /* conditioning: c = silu(temb) [+ silu(lemb)] */
     memset(g.dt1, 0, B * C * sizeof(float));
     silu_backward(g.dt1, m->temb, g.dc, B * C);
-    timestep_backward(G(m->p_s0w), G(m->p_s0b), G(m->p_s2w), G(m->p_s2b), g.dt2, g.dt1, m->freq, m->sh, m->sa,
-                      P(m->p_s2w), B, C);
+    timestep_backward(G(w->p_s0w), G(w->p_s0b), G(w->p_s2w), G(w->p_s2b), g.dt2, g.dt1, m->freq, m->sh, m->sa,
+                      P(w->p_s2w), B, C);
     if (m->cfg.num_classes > 0) {
         memset(g.dt1, 0, B * C * sizeof(float));
         silu_backward(g.dt1, m->lemb, g.dc, B * C);
-        embedding_backward(G(m->p_label), g.dt1, m->labels, B, C);
+        embedding_backward(G(w->p_label), g.dt1, m->labels, B, C);
     }
 #undef G
 #undef P

@@ -1,15 +1,28 @@
-/* DiT backbone of the diffusion models (docs/dit.md): token embedding (ids or a soft (B,L,N) input),
- * noise-level + optional label conditioning, `depth` pre-norm adaLN-Zero transformer blocks with
- * rotary attention, and an adaLN final layer giving raw logits (B,L,N).
- * Parameters live in one paramblock under the published MDLM/UDLM checkpoint names
- * (`<prefix>blocks.0.attn_qkv.weight`, prefix "backbone." by default), so published weights load
- * by name. Activations are allocated once for a fixed (B, L): a call with another shape is
- * STRAND_E_SHAPE. forward/backward follow llm.c: backward accumulates into pb.grads. */
+/* DiT backbone of the diffusion models (docs/dit.md): token embedding (ids or a soft (B,L,N)
+ * input), noise-level + optional label conditioning, `depth` pre-norm adaLN-Zero transformer blocks
+ * with rotary attention, and an adaLN final layer giving raw logits (B,L,N).
+ *
+ * Weights apart from run state (docs/architecture.md "Weights and run contexts"):
+ *   dit_weights  config + one paramblock under the published MDLM/UDLM checkpoint names
+ *                (`<prefix>blocks.0.attn_qkv.weight`, prefix "backbone." by default) + the
+ *                parameter indices. Read-only in forward and backward: share one between threads.
+ *   dit_ctx      one caller's run state: the (B, L) of the last forward, activations, backward
+ *                scratch. Grows on demand (a larger shape reallocates once, a smaller one reuses),
+ *                so a shape that changes call to call costs no weight copies. One per thread.
+ * Usage:
+ *     dit_weights *w; dit_weights_create(&w, &cfg, NULL); dit_load(w, f);   // or dit_init_weights
+ *     dit_ctx *c;     dit_ctx_create(&c, &w->cfg);
+ *     dit_forward(w, c, ids, NULL, sigma, labels, B, L, logits);           // any B, L <= model_length
+ *     pb_alloc_grads(&w->pb); pb_zero_grad(&w->pb);                        // training only
+ *     dit_backward(w, c, dlogits, NULL, w->pb.grads);                      // accumulates (llm.c)
+ * Guidance that needs only d/dsoft passes grads NULL (no parameter gradients are kept), so any
+ * number of threads can differentiate through one shared dit_weights. */
 #ifndef STRAND_CORE_DIT_H
 #define STRAND_CORE_DIT_H
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/arena.h"
 #include "core/error.h"
 #include "core/paramblock.h"
 #include "core/safetensors.h"
@@ -33,7 +46,7 @@ dit_config dit_default_config(void);
  * cond_dim, model_length, time_conditioning, cfg, cfg_num_classes); missing keys keep cfg's values. */
 int dit_config_from_json(dit_config *cfg, const char *json);
 
-/* Per-block views into the activation block (shapes in comments; BL = B·L). */
+/* Per-block views into a context's activation block (shapes in comments; BL = B·L). */
 typedef struct dit_block_acts {
     float *ln1, *mean1, *rstd1, *h1;  /* (BL,D) (BL) (BL) (BL,D) */
     float *qkv, *qr, *att, *ao, *ap;  /* (BL,3D) (BL,2D) (B,H,L,L) (BL,D) (BL,D) */
@@ -45,18 +58,23 @@ typedef struct dit_block_acts {
 
 typedef struct dit_block_params { int norm1, qkv, out, norm2, fc1w, fc1b, fc2w, fc2b, adaw, adab; } dit_block_params;
 
-typedef struct dit_model {
+typedef struct dit_weights {
     dit_config cfg;
-    paramblock pb;        /* params + grads under the checkpoint names */
+    paramblock pb;         /* params (grads only after pb_alloc_grads, for training) */
     char prefix[64];
     int p_embed, p_s0w, p_s0b, p_s2w, p_s2b, p_label; /* p_label -1 when num_classes == 0 */
     int p_fnorm, p_fw, p_fb, p_fadaw, p_fadab;
     dit_block_params *blk; /* [depth] */
-    const float *attn_mask; /* (L,L) additive, or NULL (bidirectional); set by the caller */
-    /* activations for (B, L), allocated by dit_alloc */
-    size_t B, L;
-    float *acts;          /* one block */
-    float *grad_acts;     /* one block of backward scratch */
+} dit_weights;
+
+typedef struct dit_ctx {
+    dit_config cfg;          /* the dimensions it serves (a forward checks them against the weights) */
+    const float *attn_mask;  /* (L,L) additive, or NULL (bidirectional); set by the caller (block diffusion) */
+    size_t B, L;             /* shape of the current layout (0: none yet) */
+    arena_block acts;        /* activations */
+    arena_block grad_acts;   /* backward scratch */
+    arena_block pgrad;       /* parameter-gradient sink for dit_backward(..., grads NULL) */
+    size_t cap_ids, cap_labels;
     float *rope_cos, *rope_sin;              /* (L,hd) */
     float *x;             /* (depth+1, BL, D): residual stream before each block and after the last */
     dit_block_acts *ba;   /* [depth] */
@@ -68,27 +86,34 @@ typedef struct dit_model {
     const float *soft;    /* the last forward's soft input (must stay alive until backward) */
     int have_forward;
     st_errbuf err;
-} dit_model;
+} dit_ctx;
 
-/* Declare the parameters (zeroed) under `prefix` (NULL: "backbone."). Returns 0 or STRAND_E_*. */
-int dit_create(dit_model **out, const dit_config *cfg, const char *prefix);
-void dit_free(dit_model *m); /* accepts NULL */
+/* Declare the parameters (zeroed) under `prefix` (NULL: "backbone."); no gradient block. */
+int dit_weights_create(dit_weights **out, const dit_config *cfg, const char *prefix);
+void dit_weights_free(dit_weights *w); /* accepts NULL */
 /* Initialisation (docs/dit.md "Initialisation"): Linear weights U(±1/sqrt(fan_in)), biases 0, embedding
  * U(±1/sqrt(D)), label table N(0, 0.02), norms 1; adaLN modulation and the final linear zero. */
-void dit_init_weights(dit_model *m, strand_rng *rng);
+void dit_init_weights(dit_weights *w, strand_rng *rng);
 /* Load every parameter from a checkpoint by name; `<prefix>rotary_emb.inv_freq` is optional but,
  * when present, must have head_dim/2 entries equal to 1/10000^(2j/head_dim). */
-int dit_load(dit_model *m, const sft_file *f);
-/* Allocate activations and backward scratch for batches of shape (B, L). Once per model. */
-int dit_alloc(dit_model *m, size_t B, size_t L);
+int dit_load(dit_weights *w, const sft_file *f);
+
+/* A run context for weights of config cfg (nothing allocated until the first forward). */
+int dit_ctx_create(dit_ctx **out, const dit_config *cfg);
+void dit_ctx_free(dit_ctx *c); /* accepts NULL */
+/* Lay out (allocating or growing when needed) activations and backward scratch for (B, L);
+ * 1 <= L <= model_length, else STRAND_E_SHAPE. A forward calls it; call it ahead to allocate early. */
+int dit_ctx_reserve(dit_ctx *c, size_t B, size_t L);
+
 /* logits (B,L,N) from ids (B,L) or soft (B,L,N) (exactly one non-NULL), sigma (B) (NULL: 0; ignored
  * without time conditioning) and labels (B) in [0, num_classes] (NULL: the null label; ignored
- * when num_classes == 0). Allocates for (B,L) on first use; another shape later is STRAND_E_SHAPE.
+ * when num_classes == 0). Any shape with L <= model_length; the context grows as needed.
  * ids are copied; a soft input is only referenced: keep it unchanged until dit_backward.
- * m->attn_mask, when set, is an additive (L,L) mask used by every block (block diffusion). */
-int dit_forward(dit_model *m, const int32_t *ids, const float *soft, const float *sigma, const int32_t *labels,
-                size_t B, size_t L, float *logits);
-/* From dlogits (B,L,N) of the last forward: accumulates every parameter gradient into m->pb.grads
- * and, when the forward had a soft input and dsoft != NULL, dsoft (B,L,N) += ∂/∂soft. */
-int dit_backward(dit_model *m, const float *dlogits, float *dsoft);
+ * c->attn_mask, when set, is an additive (L,L) mask used by every block (block diffusion). */
+int dit_forward(const dit_weights *w, dit_ctx *c, const int32_t *ids, const float *soft, const float *sigma,
+                const int32_t *labels, size_t B, size_t L, float *logits);
+/* From dlogits (B,L,N) of the context's last forward: accumulates every parameter gradient into
+ * grads (a block laid out like w->pb.params, e.g. w->pb.grads; NULL: parameter gradients are not
+ * wanted) and, when the forward had a soft input and dsoft != NULL, dsoft (B,L,N) += ∂/∂soft. */
+int dit_backward(const dit_weights *w, dit_ctx *c, const float *dlogits, float *dsoft, float *grads);
 #endif

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
 #include "core/error.h"
 
 #define PB_ALIGN_FLOATS 16 /* 64 bytes */
-#define PB_ALIGN_BYTES 64
 
 void pb_init(paramblock *pb)
 {
@@ -61,25 +61,33 @@ int pb_add(paramblock *pb, const char *name, int ndim, const int64_t *shape, int
     return (int)pb->n++;
 }
 
-static float *alloc_zeroed(size_t nfloats)
-{
-    size_t bytes = round_up((nfloats ? nfloats : PB_ALIGN_FLOATS) * sizeof(float), PB_ALIGN_BYTES);
-    void *p = NULL;
-    if (posix_memalign(&p, PB_ALIGN_BYTES, bytes) != 0) return NULL;
-    memset(p, 0, bytes);
-    return p;
-}
+static float *alloc_zeroed(size_t nfloats) { return arena_alloc_floats(nfloats); }
 
-int pb_alloc(paramblock *pb)
+int pb_alloc_params(paramblock *pb)
 {
     if (!pb) return st_err(NULL, STRAND_E_ARG, "pb_alloc: NULL block");
     if (pb->params) return st_err(NULL, STRAND_E_ARG, "pb_alloc: block already allocated");
     pb->params = alloc_zeroed(pb->total);
+    if (!pb->params) return st_err(NULL, STRAND_E_NOMEM, "pb_alloc: cannot allocate %zu floats", pb->total);
+    return 0;
+}
+
+int pb_alloc_grads(paramblock *pb)
+{
+    if (!pb) return st_err(NULL, STRAND_E_ARG, "pb_alloc_grads: NULL block");
+    if (pb->grads) return 0;
     pb->grads = alloc_zeroed(pb->total);
-    if (!pb->params || !pb->grads) {
+    if (!pb->grads) return st_err(NULL, STRAND_E_NOMEM, "pb_alloc_grads: cannot allocate %zu floats", pb->total);
+    return 0;
+}
+
+int pb_alloc(paramblock *pb)
+{
+    int rc = pb_alloc_params(pb);
+    if (rc < 0) return rc;
+    if ((rc = pb_alloc_grads(pb)) < 0) {
         free(pb->params);
-        free(pb->grads);
-        pb->params = pb->grads = NULL;
+        pb->params = NULL;
         return st_err(NULL, STRAND_E_NOMEM, "pb_alloc: cannot allocate 2 x %zu floats", pb->total);
     }
     return 0;

@@ -34,6 +34,10 @@ void pb_init(paramblock *pb);
 int pb_add(paramblock *pb, const char *name, int ndim, const int64_t *shape, int decay);
 /* Allocate params and grads (zeroed), 64-byte aligned. */
 int pb_alloc(paramblock *pb);
+/* Only the parameters (inference weights: grads stay NULL), and the grads later when a trainer
+ * needs them (a no-op when present). */
+int pb_alloc_params(paramblock *pb);
+int pb_alloc_grads(paramblock *pb);
 int pb_alloc_moments(paramblock *pb);
 int pb_find(const paramblock *pb, const char *name); /* index or -1 */
 static inline float *pb_param(const paramblock *pb, int i) { return pb->params + pb->entries[i].offset; }

@@ -423,8 +423,8 @@ static int make_dna_dit(const char *path)
     dit_config c = dit_default_config();
     c.vocab = 16, c.dim = 16, c.depth = 1, c.heads = 2, c.cond_dim = 8, c.time_cond = 0, c.num_classes = 0;
     c.model_length = 12;
-    dit_model *m = NULL;
-    if (dit_create(&m, &c, NULL) < 0) return -1;
+    dit_weights *m = NULL;
+    if (dit_weights_create(&m, &c, NULL) < 0) return -1;
     strand_rng r;
     strand_rng_seed(&r, 99);
     for (size_t i = 0; i < m->pb.total; i++) m->pb.params[i] = (float)(0.3 * strand_rng_normal(&r));
@@ -442,7 +442,7 @@ static int make_dna_dit(const char *path)
     if (rc < 0) fprintf(stderr, "    make_dna_dit: %s\n", strand_last_error());
     sft_writer_free(w);
     strand_tokenizer_free(tok);
-    dit_free(m);
+    dit_weights_free(m);
     return rc;
 }
 
