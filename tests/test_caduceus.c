@@ -231,6 +231,11 @@ static void model_vs_pytorch(const char *file, int rcps)
 
 static void test_ph_vs_pytorch(void) { model_vs_pytorch("caduceus/ph.safetensors", 0); }
 static void test_ps_vs_pytorch(void) { model_vs_pytorch("caduceus/ps.safetensors", 1); }
+/* Odd layer counts: with n_layer = 2 a PS network that reverse-complements each strand in place
+ * (no half swap) gives the same logits, and it is still RC-equivariant, so only a reference with
+ * an odd number of swaps sees the swap (issue 19). */
+static void test_ps_one_layer_vs_pytorch(void) { model_vs_pytorch("caduceus/ps_l1.safetensors", 1); }
+static void test_ps_three_layers_vs_pytorch(void) { model_vs_pytorch("caduceus/ps_l3.safetensors", 1); }
 
 static caduceus_model *random_model(int rcps, int D, int nl, uint64_t seed)
 {
@@ -572,6 +577,8 @@ void register_suites(void)
     ADD_TEST(s, test_bimamba_flip_symmetry);
     ADD_TEST(s, test_ph_vs_pytorch);
     ADD_TEST(s, test_ps_vs_pytorch);
+    ADD_TEST(s, test_ps_one_layer_vs_pytorch);
+    ADD_TEST(s, test_ps_three_layers_vs_pytorch);
     ADD_TEST(s, test_ps_rc_equivariance);
     ADD_TEST(s, test_param_counts);
     ADD_TEST(s, test_infer_equals_train);

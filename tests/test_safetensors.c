@@ -223,10 +223,16 @@ static const bad_case k_bad[] = {
     {"bad_duplicate_key.safetensors", STRAND_E_FORMAT, "not valid JSON", "duplicate"},
     {"bad_overlap.safetensors", STRAND_E_FORMAT, "\"first\"", "\"second\" (data_offsets [8, 16]) overlap"},
     {"bad_offsets_past_end.safetensors", STRAND_E_FORMAT, "tensor \"a\"", "[0, 32] run past the end"},
+    /* one byte over each bound (issue 19); good_touching / good_end_exact are the byte-under twins */
+    {"bad_overlap_1byte.safetensors", STRAND_E_FORMAT, "\"first\" (data_offsets [0, 5])",
+     "\"second\" (data_offsets [4, 8]) overlap"},
+    {"bad_offsets_past_end_1byte.safetensors", STRAND_E_FORMAT, "tensor \"a\"",
+     "[5, 17] run past the end of the data section (16 bytes"},
     {"bad_offsets_reversed.safetensors", STRAND_E_FORMAT, "tensor \"a\"", "begin <= end"},
     {"bad_unknown_dtype.safetensors", STRAND_E_FORMAT, "tensor \"a\"", "unknown dtype \"F8_E9M9\""},
     {"bad_size_mismatch.safetensors", STRAND_E_FORMAT, "tensor \"w\"",
      "shape [3,4] F32 needs 48 bytes, data_offsets give 40"},
+    {"bad_size_larger.safetensors", STRAND_E_FORMAT, "tensor \"w\"", "shape [2] F32 needs 8 bytes, data_offsets give 16"},
     {"bad_negative_shape.safetensors", STRAND_E_FORMAT, "tensor \"a\"", "negative"},
     {"bad_float_shape.safetensors", STRAND_E_FORMAT, "tensor \"a\"", "not an integer"},
     {"bad_numel_overflow.safetensors", STRAND_E_FORMAT, "tensor \"a\"", "overflow"},
@@ -269,6 +275,35 @@ static void test_bad_files(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(strand_last_error(), "No such file"));
     CU_ASSERT_EQUAL(sft_open(&f, SFT_DIR), STRAND_E_IO);
     CU_ASSERT_PTR_NOT_NULL(strstr(strand_last_error(), "not a regular file"));
+}
+
+/* The byte-under twins of bad_overlap_1byte / bad_offsets_past_end_1byte: tensors that touch (with
+ * an empty one at the seam, listed out of offset order) and a tensor that ends exactly at the end of
+ * the data section are accepted and read back exactly. */
+static void test_boundaries_accepted(void)
+{
+    sft_file *f = NULL;
+    int rc = sft_open(&f, SFT_DIR "good_touching.safetensors");
+    if (rc) fprintf(stderr, "    good_touching: %s\n", strand_last_error());
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    int64_t v[4];
+    CU_ASSERT_EQUAL(sft_read_i64(f, "first", v, 4), 0);
+    CU_ASSERT(v[0] == 1 && v[1] == 2 && v[2] == 3 && v[3] == 4);
+    CU_ASSERT_EQUAL(sft_read_i64(f, "second", v, 4), 0);
+    CU_ASSERT(v[0] == 5 && v[1] == 6 && v[2] == 7 && v[3] == 8);
+    const sft_tensor *t = sft_find(f, "seam");
+    CU_ASSERT(t && t->numel == 0);
+    sft_close(f);
+    f = NULL;
+    rc = sft_open(&f, SFT_DIR "good_end_exact.safetensors");
+    if (rc) fprintf(stderr, "    good_end_exact: %s\n", strand_last_error());
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    float a[3];
+    CU_ASSERT_EQUAL(sft_read_f32(f, "a", a, 3), 0);
+    CU_ASSERT(a[0] == 1.5f && a[1] == -2.0f && a[2] == 3.25f);
+    CU_ASSERT_EQUAL(sft_read_i64(f, "b", v, 4), 0);
+    CU_ASSERT(v[0] == 9 && v[3] == 6);
+    sft_close(f);
 }
 
 /* Every proper prefix of a good file is rejected (the last tensor ends at the end of the file);
@@ -631,6 +666,7 @@ void register_suites(void)
     ADD_TEST(s, test_open_buffer_matches_file);
     ADD_TEST(s, test_f16_all_values);
     ADD_TEST(s, test_bad_files);
+    ADD_TEST(s, test_boundaries_accepted);
     ADD_TEST(s, test_prefixes_and_mutations);
     ADD_TEST(s, test_zst_size_limit);
     ADD_TEST(s, test_writer_roundtrip);

@@ -232,6 +232,55 @@ static void test_header_editing(void)
     CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* The provenance Command= line is built from argv: an argument holding a newline must not end the
+ * header line early or start a new one (issue 19). Written as plain VCF and read back as text. */
+static int header_with_provenance(const char *out, char **argv, int argc, int *n_hdr, int *n_cmd, char *cmd,
+                                  size_t cmdlen)
+{
+    st_vcf_reader *r = NULL;
+    st_vcf_writer *w = NULL;
+    if (st_vcf_open(&r, TINY "/q.vcf.gz", NULL, 0) != 0) return -1;
+    unlink(out);
+    int rc = st_vcf_writer_open(&w, out, 'v', st_vcf_header(r), 0);
+    if (rc == 0) rc = st_vcf_hdr_add_provenance(st_vcf_writer_header(w), "test", argc, argv);
+    if (w && st_vcf_writer_close(w) != 0) rc = -1;
+    st_vcf_close(r);
+    if (rc != 0 || tu_runf(big_out, BIG, "cat '%s'", out) != 0) return -1;
+    *n_hdr = *n_cmd = 0;
+    for (char *l = big_out; *l;) {
+        char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        if (len >= 2 && l[0] == '#' && l[1] == '#') ++*n_hdr;
+        if (strncmp(l, "##strand_testCommand=", 21) == 0 && ++*n_cmd == 1) {
+            snprintf(cmd, cmdlen, "%.*s", (int)len, l);
+        }
+        if (!e) break;
+        l = e + 1;
+    }
+    return 0;
+}
+
+static void test_provenance_newline_in_argv(void)
+{
+    char evil[] = "one\n##INFO=<ID=EVIL,Number=1,Type=Float,Description=\"injected\">\ntwo";
+    char plain[] = "one ##INFO=<ID=EVIL,Number=1,Type=Float,Description=\"injected\"> two";
+    char *argv_evil[] = {"test", "--note", evil, "-o", "tail.vcf"};
+    char *argv_plain[] = {"test", "--note", plain, "-o", "tail.vcf"};
+    int h0, c0, h1, c1;
+    char cmd0[1024] = "", cmd1[1024] = "";
+    CU_ASSERT_EQUAL_FATAL(header_with_provenance(tmpf("prov_plain.vcf"), argv_plain, 5, &h0, &c0, cmd0, sizeof cmd0), 0);
+    CU_ASSERT_EQUAL_FATAL(header_with_provenance(tmpf("prov_nl.vcf"), argv_evil, 5, &h1, &c1, cmd1, sizeof cmd1), 0);
+    fprintf(stderr, "    header lines %d (plain argv) vs %d (newlines in argv); Command lines %d / %d\n", h0, h1, c0, c1);
+    fprintf(stderr, "    %s\n", cmd1);
+    CU_ASSERT_EQUAL(c0, 1);
+    CU_ASSERT_EQUAL(c1, 1);   /* exactly one ##strand_testCommand line, nothing injected */
+    CU_ASSERT_EQUAL(h1, h0);  /* and no other header line gained */
+    /* the whole argument stays on the Command line, up to the arguments after it */
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmd1, "ID=EVIL"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmd1, "two -o tail.vcf"));
+    CU_ASSERT_PTR_NULL(strchr(cmd1, '\r'));
+}
+
 static void test_ref_check(void)
 {
     st_fasta *fa = NULL;
@@ -341,6 +390,7 @@ void register_suites(void)
     ADD_TEST(s, test_regions_match_bcftools);
     ADD_TEST(s, test_written_index_used_by_bcftools);
     ADD_TEST(s, test_header_editing);
+    ADD_TEST(s, test_provenance_newline_in_argv);
     ADD_TEST(s, test_ref_check);
     ADD_TEST(s, test_bad_inputs);
 }

@@ -16,6 +16,11 @@ Writes tests/data/caduceus/:
   hf_ps_tiny/config.json + model.safetensors   a PS checkpoint laid out as HuggingFace's
                         CaduceusForMaskedLM saves it (tied tensors absent, int64 complement maps)
   hf_ps_tiny_expected.safetensors   ids and the expected logits for that checkpoint.
+  ps_l1.safetensors, ps_l3.safetensors
+                        the PS fixture again with n_layer = 1 and 3 (own generators, so the files
+                        above are unchanged). With an even layer count a PS network that
+                        reverse-complements each strand in place instead of swapping the halves
+                        gives the same logits (two swaps cancel); with an odd count it does not.
 """
 import json
 import os
@@ -234,6 +239,9 @@ def main():
     model_fixture(os.path.join(root, "ph.safetensors"), gen, False, seed)
     model_fixture(os.path.join(root, "ps.safetensors"), gen, True, seed)
     hf_fixture(root, gen, seed)
+    for n_layer, s in ((1, 4243), (3, 4244)):
+        model_fixture(os.path.join(root, f"ps_l{n_layer}.safetensors"), torch.Generator().manual_seed(s), True, s,
+                      n_layer=n_layer)
     for n in sorted(os.listdir(root)):
         print("wrote", os.path.join(os.path.normpath(root), n))
 

@@ -14,6 +14,9 @@ Writes tests/data/safetensors/:
   good_mixed_2frames.safetensors.zst  the same bytes as two concatenated zstd frames
   good_fixturepy.safetensors   written by tests/reference/fixture.py's save(): the C writer must
                                reproduce it byte for byte from what the C reader returns
+  good_touching.safetensors    two U8 tensors that touch ([4, 8] listed before [0, 4]) and an empty
+                               one at the seam: accepted; values 1..8
+  good_end_exact.safetensors   one F32 tensor ending exactly at the end of the data section: accepted
   bad_*.safetensors[.zst]      one defect each (see BAD below); test_safetensors.c lists the error
                                code and key words it expects for each.
 The data section is built independently of strand (struct/json/numpy), never with strand code.
@@ -183,11 +186,27 @@ def main():
         b'"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}', ok4)
     raw("bad_overlap.safetensors", {"first": {"dtype": "F32", "shape": [3], "data_offsets": [0, 12]},
                                     "second": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}}, ok4)
+    # the boundaries of the two bounds checks, one byte either side (issue 19)
+    raw("bad_overlap_1byte.safetensors", {"first": {"dtype": "U8", "shape": [5], "data_offsets": [0, 5]},
+                                          "second": {"dtype": "U8", "shape": [4], "data_offsets": [4, 8]}},
+        bytes(range(1, 9)))
+    raw("good_touching.safetensors", {"second": {"dtype": "U8", "shape": [4], "data_offsets": [4, 8]},
+                                      "seam": {"dtype": "U8", "shape": [0], "data_offsets": [4, 4]},
+                                      "first": {"dtype": "U8", "shape": [2, 2], "data_offsets": [0, 4]}},
+        bytes(range(1, 9)))
+    raw("good_end_exact.safetensors", {"a": {"dtype": "F32", "shape": [3], "data_offsets": [4, 16]},
+                                       "b": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}},
+        bytes([9, 8, 7, 6]) + np.array([1.5, -2.0, 3.25], "<f4").tobytes())
+    raw("bad_offsets_past_end_1byte.safetensors",
+        {"b": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]},
+         "a": {"dtype": "F32", "shape": [3], "data_offsets": [5, 17]}},
+        bytes([9, 8, 7, 6]) + np.array([1.5, -2.0, 3.25], "<f4").tobytes())
     raw("bad_offsets_past_end.safetensors", {"a": {"dtype": "F32", "shape": [8], "data_offsets": [0, 32]}}, ok4)
     raw("bad_offsets_reversed.safetensors", {"a": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}}, ok4)
     raw("bad_unknown_dtype.safetensors", {"a": {"dtype": "F8_E9M9", "shape": [4], "data_offsets": [0, 4]}}, ok4)
     raw("bad_size_mismatch.safetensors", {"w": {"dtype": "F32", "shape": [3, 4], "data_offsets": [0, 40]}},
         bytes(48))
+    raw("bad_size_larger.safetensors", {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 16]}}, ok4)
     raw("bad_negative_shape.safetensors", {"a": {"dtype": "F32", "shape": [-1, 4], "data_offsets": [0, 16]}}, ok4)
     raw("bad_float_shape.safetensors", {"a": {"dtype": "F32", "shape": [2.0, 2], "data_offsets": [0, 16]}}, ok4)
     raw("bad_numel_overflow.safetensors",
