@@ -33,6 +33,8 @@ typedef struct caduceus_config {
     int rcps;                    /* 1: Caduceus-PS, 0: Caduceus-PH */
     float eps;                   /* RMSNorm epsilon, 1e-5 */
     int64_t comp[CADUCEUS_VOCAB]; /* complement map in token space (docs/tokenizers.md "Complement and reverse complement") */
+    int train_len;               /* sequence length it was trained on (metadata
+                                  * "strand.train_seq_len"; 0 unknown); VEP's default window */
 } caduceus_config;
 
 /* d_model 256, 4 layers, PS, the DNA complement map (docs/tokenizers.md "Complement and reverse complement"). */

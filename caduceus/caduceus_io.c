@@ -245,6 +245,8 @@ int caduceus_load(caduceus_model **out, const char *path)
         rc = caduceus_config_from_json(&cfg, text, cpath);
         free(text);
     }
+    const char *tl = sft_meta_get(f, "strand.train_seq_len");
+    if (rc == 0 && tl) cfg.train_len = atoi(tl) > 0 ? atoi(tl) : 0;
     if (rc == 0) rc = caduceus_load_from(out, &cfg, f);
     if (rc < 0) st_err_prefix("%s", wpath);
     sft_close(f);
@@ -266,6 +268,9 @@ int caduceus_save(const caduceus_model *m, const char *path)
     if (rc == 0) rc = sft_writer_meta(w, CFG_META, cfg);
     if (rc == 0) rc = sft_writer_meta(w, "strand.kind", m->cfg.rcps ? "caduceus_ps" : "caduceus_ph");
     if (rc == 0) rc = sft_writer_meta(w, "format", "pt");
+    char tl[24];
+    snprintf(tl, sizeof tl, "%d", m->cfg.train_len);
+    if (rc == 0 && m->cfg.train_len > 0) rc = sft_writer_meta(w, "strand.train_seq_len", tl);
     if (rc == 0) rc = sft_writer_write(w, path);
     free(cfg);
     sft_writer_free(w);

@@ -22,12 +22,14 @@ strand_vep_params strand_vep_default_params(void)
 {
     strand_vep_params p;
     memset(&p, 0, sizeof p);
-    p.window = 1024;
+    p.window = 0; /* the model's training length (st_vep_model_window) */
     p.pool_half_width = 128;
     p.batch = 64;
     p.threads = 0;
     p.ref_mismatch = STRAND_VEP_REF_SKIP;
-    p.missing_contig = STRAND_VEP_CONTIG_SKIP;
+    p.missing_contig = STRAND_VEP_CONTIG_AUTO;
+    p.nonfinite = STRAND_VEP_NONFINITE_ERROR;
+    p.compress_level = -1;
     return p;
 }
 
@@ -42,6 +44,7 @@ void strand_vep_free(strand_vep *v)
     free(v->model_path), free(v->fasta_path);
     free(v->ids), free(v->logits), free(v->embed);
     free(v->ids_rc), free(v->logits_rc), free(v->embed_rc);
+    st_vep_options_free(v);
     free(v);
 }
 
@@ -54,21 +57,20 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
     *out = NULL;
     if (!model_path || !fasta_path) return st_err(NULL, STRAND_E_ARG, "strand_vep_create: NULL model or FASTA path");
     strand_vep_params p = pp ? *pp : strand_vep_default_params();
-    if (p.window < 1 || p.window > (1 << 22))
-        return st_err(NULL, STRAND_E_ARG, "window %d: must be in 1..%d", p.window, 1 << 22);
-    int W = p.window | 1, h = W / 2;
-    if (p.pool_half_width < 0 || p.pool_half_width > h)
-        return st_err(NULL, STRAND_E_ARG, "pool half-width %d: must be in 0..%d (half of the %d-base window)",
-                      p.pool_half_width, h, W);
+    if (p.window < 0 || p.window > (1 << 22))
+        return st_err(NULL, STRAND_E_ARG, "window %d: must be in 1..%d (0: the model's training length)", p.window,
+                      1 << 22);
+    if (p.pool_half_width < 0)
+        return st_err(NULL, STRAND_E_ARG, "pool half-width %d: must be >= 0", p.pool_half_width);
     if (p.batch < 1) return st_err(NULL, STRAND_E_ARG, "batch %d: must be >= 1", p.batch);
     if (p.threads < 0) return st_err(NULL, STRAND_E_ARG, "threads %d: must be >= 0", p.threads);
-    if (p.ref_mismatch < 0 || p.ref_mismatch > 2 || p.missing_contig < 0 || p.missing_contig > 1)
+    if (p.ref_mismatch < 0 || p.ref_mismatch > 2 || p.missing_contig < 0 || p.missing_contig > 2 || p.nonfinite < 0 ||
+        p.nonfinite > 1)
         return st_err(NULL, STRAND_E_ARG, "unknown ref_mismatch (%d) or missing_contig (%d) policy", p.ref_mismatch,
                       p.missing_contig);
     strand_vep *v = calloc(1, sizeof *v);
     if (!v) return st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory");
     v->p = p;
-    v->W = W, v->h = h, v->H = p.pool_half_width;
     int rc;
     v->model_path = strdup(model_path);
     v->fasta_path = strdup(fasta_path);
@@ -77,6 +79,12 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
         goto fail;
     }
     if ((rc = caduceus_load(&v->m, model_path)) < 0) goto fail;
+    /* window: given, else the training length; the pooling clamped to half of it */
+    v->W = (p.window ? p.window : (v->m->cfg.train_len > 0 ? v->m->cfg.train_len : 1024)) | 1;
+    v->h = v->W / 2;
+    v->H = p.pool_half_width < v->h ? p.pool_half_width : v->h;
+    if ((rc = st_vep_options_load(v)) < 0) goto fail;
+    int W = v->W;
     if (v->m->cfg.vocab != ST_DNA_VOCAB) {
         rc = st_err(NULL, STRAND_E_UNSUPPORTED, "%s: vocabulary %d, expected the DNA vocabulary of %d", model_path,
                     v->m->cfg.vocab, ST_DNA_VOCAB);
@@ -284,13 +292,9 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
             v->fail_index = (int64_t)i;
             goto done;
         }
-        if (x->pos1 < 1) {
-            rc = st_err(&v->err, STRAND_E_RANGE, "vep: %s:%lld: position must be >= 1", x->contig, (long long)x->pos1);
-            v->fail_index = (int64_t)i;
-            goto done;
-        }
         if (allele_is_symbolic(x->alt)) { x->status = STRAND_VEP_SYMBOLIC; continue; }
-        int cid = st_fasta_contig_id(v->fa, x->contig);
+        if (x->pos1 < 1) { x->status = STRAND_VEP_UNSCORABLE; continue; } /* POS 0: a telomere */
+        int cid = st_vep_contig_id(v, x->contig);
         if (cid < 0) {
             x->status = STRAND_VEP_MISSING_CONTIG;
             note_example(v, "%s:%lld %s%s(contig not in the FASTA)", x->contig, (long long)x->pos1, "", "");
@@ -380,6 +384,8 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
             x->llr = (double)lg[a] - (double)lg[b]; /* log-softmax normaliser cancels (docs/vep.md "STRAND_LLR") */
         }
         x->emb = st_vep_cosine_distance(req[ix[3 * i + 1]].pooled, req[ix[3 * i + 2]].pooled, D);
+        if ((rc = st_vep_check_finite(v, x, i, ix[3 * i] >= 0, req[ix[3 * i + 1]].pooled, req[ix[3 * i + 2]].pooled, D)) < 0)
+            goto done;
     }
 done:
     free(req), free(ix), free(pool);

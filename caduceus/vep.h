@@ -54,7 +54,22 @@ struct strand_vep {
     int64_t fail_index;                  /* variant of the batch a failing score_batch stopped at (-1) */
     int n_examples;
     char examples[5][160];
+    /* vep_options.c: --rename-chrs map (sorted by from) and targets */
+    char **ren_from, **ren_to;
+    int n_ren;
+    st_region *targets;
+    int n_targets;
 };
+
+/* vep_options.c: load / free the rename map and targets of v->p. */
+int st_vep_options_load(strand_vep *v);
+void st_vep_options_free(strand_vep *v);
+/* FASTA contig id of a VCF contig name (through the rename map), or -1. */
+int st_vep_contig_id(const strand_vep *v, const char *vcf_name);
+/* A scored variant with a non-finite LLR or pooled embedding: NONFINITE error (message names the
+ * variant) or status STRAND_VEP_NONFINITE with both scores NaN, by v->p.nonfinite. */
+int st_vep_check_finite(strand_vep *v, strand_vep_variant *x, size_t i, int has_llr, const double *pref,
+                        const double *palt, size_t D);
 
 /* Token ids (W) of a window of `kind` for the variant (contig cid, 0-based pos, REF length rlen,
  * ALT text alt); see the header comment. 0 or STRAND_E_*. */

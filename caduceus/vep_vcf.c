@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "caduceus/vep.h"
+#include "core/atomic_file.h"
 #include "core/progress.h"
 #include "io/vcf.h"
 
@@ -81,6 +82,7 @@ static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, const int64_t *
             case STRAND_VEP_UNSCORABLE: sum->unscorable++; break;
             case STRAND_VEP_REF_MISMATCH: sum->ref_mismatch++; break;
             case STRAND_VEP_MISSING_CONTIG: sum->missing_contig++; break;
+            case STRAND_VEP_NONFINITE: sum->nonfinite++; break;
             default: break;
             }
             if (isnan(x->llr)) bcf_float_set_missing(buf[a]);
@@ -107,6 +109,44 @@ static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, const int64_t *
     return rc;
 }
 
+/* Distinct contig names of records not on the FASTA (for the all-missing message). */
+typedef struct seen_contigs {
+    char names[10][64];
+    int n, more;
+} seen_contigs;
+
+static void seen_add(seen_contigs *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->names[i], name)) return;
+    if (s->n < 10) snprintf(s->names[s->n++], sizeof s->names[0], "%s", name);
+    else s->more = 1;
+}
+
+/* No record's contig is in the FASTA: name both sides, and the chr-prefix case. */
+static int all_missing_error(strand_vep *v, const char *in_path, const seen_contigs *s)
+{
+    kstring_t m = {0, 0, NULL};
+    ksprintf(&m, "%s: no record is on a contig of the FASTA %s, so nothing was scored. VCF contigs: ", in_path,
+             v->fasta_path);
+    for (int i = 0; i < s->n; i++) ksprintf(&m, "%s%s", i ? ", " : "", s->names[i]);
+    if (s->more) kputs(", ...", &m);
+    kputs("; FASTA contigs: ", &m);
+    int nf = st_fasta_ncontigs(v->fa);
+    for (int i = 0; i < nf && i < 10; i++) ksprintf(&m, "%s%s", i ? ", " : "", st_fasta_contig_name(v->fa, i));
+    if (nf > 10) kputs(", ...", &m);
+    int vchr = s->n > 0 && !strncmp(s->names[0], "chr", 3);
+    int fchr = nf > 0 && !strncmp(st_fasta_contig_name(v->fa, 0), "chr", 3);
+    if (s->n > 0 && nf > 0 && vchr != fchr)
+        ksprintf(&m, ". Hint: the %s names start with \"chr\" and the %s names do not: map them with --rename-chrs "
+                 "FILE (lines \"OLD NEW\", e.g. \"%s %s%s\")", fchr ? "FASTA" : "VCF", fchr ? "VCF" : "FASTA",
+                 s->names[0], vchr ? "" : "chr", vchr ? s->names[0] + 3 : s->names[0]);
+    kputs(". Use --missing-contig skip to accept this", &m);
+    int rc = st_err(NULL, STRAND_E_NOTFOUND, "%s", m.s);
+    free(m.s);
+    return rc;
+}
+
 int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_path, char mode, int index,
                             const char *const *regions, int n_regions, int argc, char *const *argv,
                             strand_vep_summary *sum_out)
@@ -124,11 +164,22 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
     strand_vep_variant *vars = NULL;
     float *buf = NULL;
     size_t cap_vars = 0;
-    int nrec = 0, rc = st_vcf_open(&r, in_path, regions, n_regions);
+    seen_contigs missing;
+    memset(&missing, 0, sizeof missing);
+    int64_t on_fasta = 0;
+    const char *inputs[1] = {in_path};
+    char otype[4] = {mode, 0, 0, 0};
+    if (v->p.compress_level >= 0 && v->p.compress_level <= 9 && (mode == 'z' || mode == 'b'))
+        otype[1] = (char)('0' + v->p.compress_level);
+    int nrec = 0, rc = st_output_check(out_path, inputs, 1);
     if (rc < 0) goto done;
+    if ((rc = st_vcf_open(&r, in_path, regions, n_regions)) < 0) goto done;
+    if (v->n_targets > 0 && (rc = st_vcf_set_targets(r, v->targets, v->n_targets)) < 0) goto done;
+    /* the output exists (as a temporary) before the learning pass, so a bad output fails first */
+    if ((rc = st_vcf_writer_open_shared(&w, out_path, otype, r, index)) < 0) goto done;
+    if ((rc = st_vcf_learn(r, NULL)) < 0) goto done;
     bcf_hdr_t *hdr = st_vcf_header(r);
     if ((rc = add_header(v, hdr, argc, argv)) < 0) goto done;
-    if ((rc = st_vcf_writer_open(&w, out_path, mode, hdr, index)) < 0) goto done;
     recs = calloc((size_t)v->p.batch, sizeof *recs);
     recno = calloc((size_t)v->p.batch, sizeof *recno);
     if (!recs || !recno) {
@@ -146,6 +197,9 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
                 rc = st_err(NULL, STRAND_E_NOMEM, "out of memory");
                 break;
             }
+            const char *chrom = st_vcf_chrom(hdr, rec);
+            if (st_vep_contig_id(v, chrom) >= 0) on_fasta++;
+            else seen_add(&missing, chrom);
             recno[nrec] = st_vcf_record_number(r);
             size_t na = (size_t)st_vcf_n_alt(recs[nrec]);
             nalt += na;
@@ -159,7 +213,7 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
                 buf = malloc(cap_vars * sizeof *buf);
                 if (!vars || !buf) { rc = st_err(NULL, STRAND_E_NOMEM, "out of memory"); break; }
             }
-            rc = flush(v, w, recs, recno, nrec, vars, &sum, buf, in_path);
+            rc = flush(v, w, recs, recno, nrec, vars, &sum, buf, st_vcf_path(r));
             for (int i = 0; i < nrec; i++) bcf_destroy(recs[i]), recs[i] = NULL;
             nrec = 0, nalt = 0;
             if (rc < 0) break;
@@ -168,15 +222,17 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
         if (ret == 0) break;
     }
     st_progress_finish(pg);
+    if (rc == 0 && sum.records > 0 && on_fasta == 0 && v->p.missing_contig == STRAND_VEP_CONTIG_AUTO)
+        rc = all_missing_error(v, st_vcf_path(r), &missing);
 done:
     if (recs)
         for (int i = 0; i < nrec; i++) bcf_destroy(recs[i]);
     free(recs), free(recno), free(vars), free(buf);
-    if (r) st_vcf_close(r);
-    if (w) {
+    if (w) { /* before the reader: the writer uses its header */
         if (rc == 0) rc = st_vcf_writer_close(w);
         else st_vcf_writer_abort(w);
     }
+    if (r) st_vcf_close(r);
     sum.windows_requested = v->windows_requested - win0;
     sum.forwards = v->forwards - fw0;
     sum.n_examples = v->n_examples;

@@ -222,14 +222,30 @@ STRAND_API const char *strand_caduceus_last_error(const strand_caduceus *m);
  * the centre; positions beyond a contig end are [PAD], N is [PAD] (as in pretraining). */
 typedef struct strand_vep strand_vep;
 enum { STRAND_VEP_REF_SKIP = 0, STRAND_VEP_REF_ANNOTATE = 1, STRAND_VEP_REF_ERROR = 2 };
-enum { STRAND_VEP_CONTIG_SKIP = 0, STRAND_VEP_CONTIG_ERROR = 1 };
+/* missing_contig: SKIP passes such records through unscored; ERROR stops at the first; AUTO (the
+ * default) skips them but fails when no record at all is on a FASTA contig (naming both sets of
+ * names, with a hint when only a "chr" prefix differs). */
+enum { STRAND_VEP_CONTIG_SKIP = 0, STRAND_VEP_CONTIG_ERROR = 1, STRAND_VEP_CONTIG_AUTO = 2 };
+/* nonfinite: a NaN/inf score (a corrupt model) is an ERROR (the default: nothing is written), or
+ * SKIP: left missing and counted in strand_vep_summary.nonfinite. */
+enum { STRAND_VEP_NONFINITE_ERROR = 0, STRAND_VEP_NONFINITE_SKIP = 1 };
 typedef struct strand_vep_params {
-    int window;          /* bases per window (default 1024 → 1025 used) */
-    int pool_half_width; /* H: EMB pools 2H+1 positions around the variant (default 128; ≤ window/2) */
+    int window;          /* bases per window; 0 (default): the length the model was trained on
+                          * (metadata strand.train_seq_len), else 1024; even → +1 */
+    int pool_half_width; /* H: EMB pools 2H+1 positions around the variant (default 128; clamped
+                          * to window/2) */
     int batch;           /* records read and scored together; identical windows run once (default 64) */
     int threads;         /* 0: leave strand_set_threads as it is */
     int ref_mismatch;    /* STRAND_VEP_REF_*: REF differs from the FASTA (default skip) */
-    int missing_contig;  /* STRAND_VEP_CONTIG_*: contig absent from the FASTA (default skip) */
+    int missing_contig;  /* STRAND_VEP_CONTIG_*: contig absent from the FASTA (default AUTO) */
+    int nonfinite;       /* STRAND_VEP_NONFINITE_*: NaN/inf scores (default ERROR) */
+    int compress_level;  /* annotate: 0-9 for 'z'/'b' output, -1 (default) htslib's */
+    const char *rename_chrs;  /* file of "VCF_NAME FASTA_NAME" lines (bcftools --rename-chrs):
+                               * VCF contigs looked up under the new name; records unchanged */
+    const char *targets;      /* annotate: "chr:beg-end,chr,..." only records whose POS is inside
+                               * (bcftools -t; no index needed) */
+    const char *targets_file; /* annotate: the same from a file (bcftools -T: CHROM POS,
+                               * CHROM BEG END, or .bed) */
     int quiet;           /* no progress on stderr */
     int no_version;      /* annotate: no ##strand_vepVersion / ##strand_vepCommand lines */
     int rc_average;      /* also run every window reverse-complemented and average the two (2x the
@@ -249,7 +265,8 @@ enum {
     STRAND_VEP_SYMBOLIC = 1,       /* <DEL>, *, breakends, '.': not scored */
     STRAND_VEP_UNSCORABLE = 2,     /* alleles with characters other than ACGT, or empty */
     STRAND_VEP_REF_MISMATCH = 3,   /* REF differs from the FASTA (or runs past the contig end) */
-    STRAND_VEP_MISSING_CONTIG = 4  /* contig not in the FASTA */
+    STRAND_VEP_MISSING_CONTIG = 4, /* contig not in the FASTA */
+    STRAND_VEP_NONFINITE = 5       /* the model gave NaN/inf (nonfinite = SKIP) */
 };
 typedef struct strand_vep_variant {
     const char *contig; /* in */
@@ -268,12 +285,15 @@ STRAND_API int strand_vep_score_snv(strand_vep *v, const char *contig, int64_t p
 typedef struct strand_vep_summary {
     int64_t records, alts, llr_scored, emb_scored;
     int64_t no_alt, symbolic, unscorable, ref_mismatch, missing_contig; /* ALTs (no_alt: records) */
+    int64_t nonfinite;                   /* ALTs whose score was NaN/inf (nonfinite = SKIP) */
     int64_t windows_requested, forwards; /* window forwards needed vs run (sharing) */
     int n_examples;
     char examples[5][160]; /* first REF mismatches / missing contigs: "chr:pos REF=A FASTA=G" */
 } strand_vep_summary;
 /* VCF/BCF in → annotated VCF/BCF out (written atomically; nothing is left under out_path on
- * failure). mode 'v' 'z' 'b' 'u'; index 0 none, 1 .csi, 2 .tbi; regions (samtools syntax, need an
+ * failure; "-", devices and FIFOs are written directly as records come). in_path "-" reads
+ * standard input. The output is checked first (not a directory, not the input). Contigs and tags
+ * the records use but the input header lacks are declared in the output (as bcftools view). mode 'v' 'z' 'b' 'u'; index 0 none, 1 .csi, 2 .tbi; regions (samtools syntax, need an
  * index) may be NULL. argc/argv (may be 0/NULL) go into ##strand_vepCommand. sum may be NULL. */
 STRAND_API int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_path, char mode,
                                        int index, const char *const *regions, int n_regions, int argc,

@@ -9,7 +9,8 @@
  * STRAND_E_NOTFOUND. Truncated BGZF input: STRAND_E_FORMAT.
  *
  * Output is written under a temporary name (core/atomic_file.h) and renamed, index included, only
- * by st_vcf_writer_close(); st_vcf_writer_abort() leaves nothing under the final names. */
+ * by st_vcf_writer_close(); st_vcf_writer_abort() leaves nothing under the final names (direct
+ * outputs - standard output, devices, FIFOs - are written as they go). */
 #ifndef STRAND_IO_VCF_H
 #define STRAND_IO_VCF_H
 #include <htslib/vcf.h>
@@ -23,6 +24,21 @@ typedef struct st_vcf_reader st_vcf_reader;
  * order; records overlapping a region are returned (as `bcftools view -r`, using the record's
  * REF span), each record at most once even when regions overlap. */
 int st_vcf_open(st_vcf_reader **out, const char *path, const char *const *regions, int n_regions);
+/* path "-" reads standard input (and FIFOs, /dev/stdin work too: nothing is read twice). */
+/* Learn what the records use but the header does not declare (contigs, INFO/FORMAT/FILTER tags),
+ * before any record is read and before the header is edited: a regular text VCF is read once
+ * silently and htslib's stand-in lines ("##INFO=<ID=X,Number=1,Type=String,...>") are added to
+ * the header, so a writer sharing it declares them; one warning names them. Streams and BCF are
+ * left as they are (htslib adds the lines as the records come, with its own warning). A
+ * malformed record fails here, before any output. *n_learned may be NULL. */
+int st_vcf_learn(st_vcf_reader *r, int *n_learned);
+/* Targets (bcftools -t/-T): only records whose POS falls in one of them are returned; no index
+ * needed (streams too). Copied; n 0 clears. */
+int st_vcf_set_targets(st_vcf_reader *r, const st_region *t, int n);
+/* Regions/targets file as bcftools -R/-T reads it: CHROM<TAB>POS or CHROM<TAB>BEG<TAB>END
+ * (1-based, inclusive), or BED (.bed, .bed.gz: 0-based start, end); '#' lines skipped; plain or
+ * compressed. *out malloc'd. Errors name the line. */
+int st_regions_file_read(const char *path, st_region **out, int *n);
 void st_vcf_close(st_vcf_reader *r);
 bcf_hdr_t *st_vcf_header(st_vcf_reader *r);
 const char *st_vcf_path(const st_vcf_reader *r);
@@ -57,6 +73,15 @@ typedef struct st_vcf_writer st_vcf_writer;
 /* mode: 'v' VCF, 'z' bgzip VCF, 'b' BCF, 'u' uncompressed BCF. index: ST_VCF_INDEX_* (needs 'z'
  * or 'b'; TBI only with 'z'); written to path + ".csi" / ".tbi". The header is copied. */
 int st_vcf_writer_open(st_vcf_writer **out, const char *path, char mode, const bcf_hdr_t *hdr, int index);
+/* As above, but writing with the reader's own header (not a copy), as bcftools view does, so
+ * that what htslib declares while reading (st_vcf_learn, or lines added as a stream comes)
+ * reaches the output; edit it through st_vcf_writer_header(). Close the writer before the
+ * reader. otype: "v", "z", "z0".."z9", "b", "b0".."b9", "u". path "-" (and devices, FIFOs,
+ * sockets) are written directly as the records come (core/atomic_file.h).
+ * Write errors say what is wrong: a record after its successor when an index needs sorted
+ * input, a contig in two blocks, a sample-count mismatch, a tag first seen after a BCF header
+ * was written, or the system's error text. */
+int st_vcf_writer_open_shared(st_vcf_writer **out, const char *path, const char *otype, st_vcf_reader *r, int index);
 bcf_hdr_t *st_vcf_writer_header(st_vcf_writer *w);
 int st_vcf_write(st_vcf_writer *w, bcf1_t *rec);
 int st_vcf_writer_close(st_vcf_writer *w); /* finish, index, rename; frees w */

@@ -216,7 +216,7 @@ static void test_header_editing(void)
     CU_ASSERT(strstr(big_out, "##INFO=<ID=STRAND_POS_MB,Number=1,Type=Float,Description=\"Variant position in "
                               "megabases (POS / 1e6), a test field\">\n") != NULL);
     CU_ASSERT(strstr(big_out, "##strand_testVersion=") != NULL);
-    CU_ASSERT(strstr(big_out, "##strand_testCommand=strand test -o edited.vcf.gz\n") != NULL);
+    CU_ASSERT(strstr(big_out, "##strand_testCommand=strand test -o edited.vcf.gz; Date=") != NULL); /* as bcftools */
     /* bcftools reads the field back: POS/1e6 for every record, also through our .tbi */
     CU_ASSERT_EQUAL(tu_runf(big_out, BIG, "bcftools query -r q:1-12356 -f '%%POS %%STRAND_POS_MB\\n' '%s'", out), 0);
     int lines = 0, bad = 0;
