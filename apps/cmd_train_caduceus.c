@@ -15,37 +15,27 @@
 #include "core/train.h"
 #include "strand.h"
 
+/* Options go straight into the model config and the loop's train_params; the rest is data. */
 typedef struct opts {
-    const char *fasta, *shards, *val_shards, *out, *log, *ckpt, *resume;
+    const char *fasta, *shards, *val_shards, *out;
     const char **regions, **val_regions;
     int n_regions, n_val_regions;
-    int rcps, d_model, layers, threads, quiet;
-    long L, B, val_windows;
-    int64_t steps, val_every, ckpt_every, log_every, stop_at;
-    double lr, warmup_frac, min_lr_frac, wd;
-    uint64_t seed;
+    int threads, quiet;
+    long val_windows;
+    double warmup_frac, min_lr_frac; /* -> tp.sched once --steps is known */
+    caduceus_config model;
+    train_params tp;
 } opts;
 
 static opts default_opts(void)
 {
     opts o;
     memset(&o, 0, sizeof o);
-    o.rcps = 1;
-    o.d_model = 128;
-    o.layers = 4;
-    o.L = 1024;
-    o.B = 8;
-    o.steps = 1000;
-    o.lr = 8e-3;
+    mlm_default_model_config(&o.model);
+    o.tp = mlm_default_train_params();
     o.warmup_frac = 0.1;
     o.min_lr_frac = 0.0;
-    o.wd = 0.1;
-    o.val_every = 100;
-    o.val_windows = 64;
-    o.ckpt_every = 0;
-    o.log_every = 1;
-    o.threads = 0;
-    o.seed = 0;
+    o.val_windows = MLM_DEFAULT_VAL_ROWS;
     return o;
 }
 
@@ -71,8 +61,8 @@ static void usage(FILE *fp)
             "      --d-model N         width (default %d)\n"
             "      --layers N          BiMamba layers (default %d)\n"
             "Training:\n"
-            "  -L, --len L             sequence length (default %ld)\n"
-            "  -B, --batch B           sequences per step (default %ld)\n"
+            "  -L, --len L             sequence length (default %zu)\n"
+            "  -B, --batch B           sequences per step (default %zu)\n"
             "      --steps N           optimiser steps (default %lld)\n"
             "      --lr LR             peak learning rate (default %g)\n"
             "      --warmup-frac F     linear warmup over this fraction of the steps (default %g)\n"
@@ -97,8 +87,9 @@ static void usage(FILE *fp)
             "  strand train caduceus --shards chr20_windows/train.shard --val-shards chr20_windows/val.shard \\\n"
             "      --d-model 64 --layers 2 -L 512 --steps 500 -o small.safetensors\n"
             "  strand train caduceus -f ce.fa -r CHROMOSOME_I --variant ph --steps 50 --resume run.ckpt -o m.safetensors\n\n",
-            d.val_windows, d.d_model, d.layers, d.L, d.B, (long long)d.steps, d.lr, d.warmup_frac, d.min_lr_frac, d.wd,
-            (unsigned long long)d.seed, (long long)d.log_every, (long long)d.val_every);
+            d.val_windows, d.model.d_model, d.model.n_layer, d.tp.seq_len, d.tp.batch, (long long)d.tp.steps,
+            (double)d.tp.opt.lr, d.warmup_frac, d.min_lr_frac, (double)d.tp.opt.weight_decay,
+            (unsigned long long)d.tp.seed, (long long)d.tp.log_every, (long long)d.tp.val_every);
 }
 
 static volatile sig_atomic_t g_stop = 0;
@@ -171,7 +162,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
     opts o = default_opts();
     int c, rc = 1;
     caduceus_model *m = NULL;
-    mlm_windows wtrain = {0}, wval = {0};
+    st_window_set wtrain = {0}, wval = {0};
     st_progress *bar = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:r:L:B:o:qh", lopts, NULL)) != -1) {
@@ -183,32 +174,32 @@ int cmd_train_caduceus_main(int argc, char **argv)
         case O_VAL_SHARDS: o.val_shards = optarg; break;
         case O_VAL_WINDOWS: o.val_windows = cli_long("--val-windows", optarg, 0, LONG_MAX); break;
         case O_VARIANT:
-            if (!strcmp(optarg, "ps")) o.rcps = 1;
-            else if (!strcmp(optarg, "ph")) o.rcps = 0;
+            if (!strcmp(optarg, "ps")) o.model.rcps = 1;
+            else if (!strcmp(optarg, "ph")) o.model.rcps = 0;
             else cli_die("bad --variant \"%s\": want ps or ph", optarg);
             break;
-        case O_DMODEL: o.d_model = cli_int("--d-model", optarg, 1, 65536); break;
-        case O_LAYERS: o.layers = cli_int("--layers", optarg, 1, 1024); break;
-        case 'L': o.L = cli_long("--len", optarg, 1, LONG_MAX); break;
-        case 'B': o.B = cli_long("--batch", optarg, 1, LONG_MAX); break;
-        case O_STEPS: o.steps = cli_long("--steps", optarg, 1, LONG_MAX); break;
+        case O_DMODEL: o.model.d_model = cli_int("--d-model", optarg, 1, 65536); break;
+        case O_LAYERS: o.model.n_layer = cli_int("--layers", optarg, 1, 1024); break;
+        case 'L': o.tp.seq_len = (size_t)cli_long("--len", optarg, 1, LONG_MAX); break;
+        case 'B': o.tp.batch = (size_t)cli_long("--batch", optarg, 1, LONG_MAX); break;
+        case O_STEPS: o.tp.steps = cli_long("--steps", optarg, 1, LONG_MAX); break;
         case O_LR:
-            o.lr = cli_double("--lr", optarg, 0, 10);
-            if (o.lr <= 0) cli_die("bad --lr \"%s\": want a number in (0, 10]", optarg);
+            o.tp.opt.lr = (float)cli_double("--lr", optarg, 0, 10);
+            if (o.tp.opt.lr <= 0) cli_die("bad --lr \"%s\": want a number in (0, 10]", optarg);
             break;
         case O_WARMUP: o.warmup_frac = cli_double("--warmup-frac", optarg, 0, 1); break;
         case O_MINLR: o.min_lr_frac = cli_double("--min-lr-frac", optarg, 0, 1); break;
-        case O_WD: o.wd = cli_double("--weight-decay", optarg, 0, 10); break;
-        case O_SEED: o.seed = cli_u64("--seed", optarg); break;
+        case O_WD: o.tp.opt.weight_decay = (float)cli_double("--weight-decay", optarg, 0, 10); break;
+        case O_SEED: o.tp.seed = cli_u64("--seed", optarg); break;
         case O_THREADS: o.threads = cli_int("--threads", optarg, 0, 4096); break;
         case 'o': o.out = optarg; break;
-        case O_LOG: o.log = optarg; break;
-        case O_LOG_EVERY: o.log_every = cli_long("--log-every", optarg, 1, LONG_MAX); break;
-        case O_VAL_EVERY: o.val_every = cli_long("--val-every", optarg, 0, LONG_MAX); break;
-        case O_CKPT: o.ckpt = optarg; break;
-        case O_CKPT_EVERY: o.ckpt_every = cli_long("--ckpt-every", optarg, 0, LONG_MAX); break;
-        case O_RESUME: o.resume = optarg; break;
-        case O_STOP_AT: o.stop_at = cli_long("--stop-at", optarg, 1, LONG_MAX); break;
+        case O_LOG: o.tp.log_path = optarg; break;
+        case O_LOG_EVERY: o.tp.log_every = cli_long("--log-every", optarg, 1, LONG_MAX); break;
+        case O_VAL_EVERY: o.tp.val_every = cli_long("--val-every", optarg, 0, LONG_MAX); break;
+        case O_CKPT: o.tp.ckpt_path = optarg; break;
+        case O_CKPT_EVERY: o.tp.ckpt_every = cli_long("--ckpt-every", optarg, 0, LONG_MAX); break;
+        case O_RESUME: o.tp.resume_path = optarg; break;
+        case O_STOP_AT: o.tp.stop_at = cli_long("--stop-at", optarg, 1, LONG_MAX); break;
         case 'q': o.quiet = 1; break;
         case 'h': usage(stdout); rc = 0; goto done;
         default: usage(stderr); goto done;
@@ -236,64 +227,46 @@ int cmd_train_caduceus_main(int argc, char **argv)
     }
     strand_set_threads(o.threads);
 
+    train_params *tp = &o.tp;
+    tp->sched = lr_schedule_warmup_cosine(tp->steps, o.warmup_frac, o.min_lr_frac);
+    size_t L = tp->seq_len, B = tp->batch;
+
     /* data */
     double t_load = mono_s();
     if (o.fasta) {
-        if (mlm_windows_from_fasta(o.fasta, (size_t)o.L, o.regions, o.n_regions, o.val_regions, o.n_val_regions, &wtrain,
-                                   &wval) < 0)
+        if (st_window_set_from_fasta(o.fasta, L, o.regions, o.n_regions, o.val_regions, o.n_val_regions, &wtrain,
+                                     &wval) < 0)
             goto err;
         if (o.n_val_regions && wval.n == 0) {
-            cli_error("no validation window of %ld bases in the --val-region(s)", o.L);
+            cli_error("no validation window of %zu bases in the --val-region(s)", L);
             goto done;
         }
     } else {
-        if (mlm_windows_from_shard(o.shards, &wtrain) < 0) goto err;
-        if (o.val_shards && mlm_windows_from_shard(o.val_shards, &wval) < 0) goto err;
+        if (st_window_set_from_shard(o.shards, &wtrain) < 0) goto err;
+        if (o.val_shards && st_window_set_from_shard(o.val_shards, &wval) < 0) goto err;
     }
-    if (wtrain.len < (size_t)o.L) {
-        cli_error("the training windows have %zu tokens, shorter than -L %ld", wtrain.len, o.L);
+    if (wtrain.len < L) {
+        cli_error("the training windows have %zu tokens, shorter than -L %zu", wtrain.len, L);
         goto done;
     }
-
-    mlm_train_config tc;
-    mlm_train_default_config(&tc);
-    tc.model.d_model = o.d_model;
-    tc.model.n_layer = o.layers;
-    tc.model.rcps = o.rcps;
-    tc.batch = (size_t)o.B;
-    tc.seq_len = (size_t)o.L;
-    tc.steps = o.steps;
-    tc.lr = o.lr;
-    tc.warmup_frac = o.warmup_frac;
-    tc.min_lr_frac = o.min_lr_frac;
-    tc.weight_decay = o.wd;
-    tc.seed = o.seed;
-    tc.val_rows = (size_t)o.val_windows;
-    tc.val_every = o.val_every;
-    tc.ckpt_every = o.ckpt_every;
-    tc.log_every = o.log_every;
-    tc.stop_at = o.stop_at;
-    tc.log_path = o.log;
-    tc.ckpt_path = o.ckpt;
-    tc.resume_path = o.resume;
     if (!o.quiet) {
-        size_t items = wtrain.n * (wtrain.len / (size_t)o.L);
-        size_t vitems = wval.n && wval.len >= (size_t)o.L ? wval.n * (wval.len / (size_t)o.L) : 0;
+        size_t items = wtrain.n * (wtrain.len / L);
+        size_t vitems = wval.n && wval.len >= L ? wval.n * (wval.len / L) : 0;
         if (o.val_windows && vitems > (size_t)o.val_windows) vitems = (size_t)o.val_windows;
-        cli_info("Caduceus-%s d_model %d, %d layers; %zu training sequences of %ld (%.1f Mbases), %zu validation "
-                 "sequences; B %ld, %lld steps (%.3f epochs); data ready in %.1f s",
-                o.rcps ? "PS" : "PH", o.d_model, o.layers, items, o.L, (double)items * (double)o.L / 1e6, vitems, o.B,
-                (long long)o.steps, (double)o.steps * (double)o.B / (double)items, mono_s() - t_load);
+        cli_info("Caduceus-%s d_model %d, %d layers; %zu training sequences of %zu (%.1f Mbases), %zu validation "
+                 "sequences; B %zu, %lld steps (%.3f epochs); data ready in %.1f s",
+                 o.model.rcps ? "PS" : "PH", o.model.d_model, o.model.n_layer, items, L, (double)items * (double)L / 1e6,
+                 vitems, B, (long long)tp->steps, (double)tp->steps * (double)B / (double)items, mono_s() - t_load);
     }
-    bar = st_progress_create("train", (uint64_t)o.steps, o.quiet, stderr);
+    bar = st_progress_create("train", (uint64_t)tp->steps, o.quiet, stderr);
     prog_state ps = {bar, o.quiet, mono_s()};
-    tc.progress = on_progress;
-    tc.progress_user = &ps;
+    tp->progress = on_progress;
+    tp->progress_user = &ps;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
     train_result res;
-    int r = mlm_train(&tc, &wtrain, &wval, &m, &res);
+    int r = mlm_train(&o.model, tp, &wtrain, &wval, (size_t)o.val_windows, &m, &res);
     st_progress_finish(bar);
     bar = NULL;
     signal(SIGINT, SIG_DFL);
@@ -301,17 +274,17 @@ int cmd_train_caduceus_main(int argc, char **argv)
     if (r < 0 && r != STRAND_E_CANCELLED) goto err;
     if (!o.quiet) cli_info("%zu parameters", caduceus_param_count(m));
     if (caduceus_save(m, o.out) < 0) goto err;
-    if (r == STRAND_E_CANCELLED && o.stop_at > 0 && res.steps_done == o.stop_at && !g_stop) {
+    if (r == STRAND_E_CANCELLED && tp->stop_at > 0 && res.steps_done == tp->stop_at && !g_stop) {
         if (!o.quiet)
             cli_info("stopped after step %lld (--stop-at); model saved to %s%s%s",
-                    (long long)res.steps_done, o.out, o.ckpt ? ", checkpoint in " : "", o.ckpt ? o.ckpt : "");
+                    (long long)res.steps_done, o.out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
         rc = 0;
         goto done;
     }
     if (r == STRAND_E_CANCELLED) {
         cli_info("stopped by a signal after step %lld of %lld; model saved to %s%s%s",
-                (long long)res.steps_done, (long long)o.steps, o.out, o.ckpt ? ", checkpoint in " : "",
-                o.ckpt ? o.ckpt : "");
+                (long long)res.steps_done, (long long)tp->steps, o.out, tp->ckpt_path ? ", checkpoint in " : "",
+                tp->ckpt_path ? tp->ckpt_path : "");
         rc = 3;
         goto done;
     }
@@ -328,8 +301,8 @@ err:
 done:
     st_progress_finish(bar);
     caduceus_free(m);
-    mlm_windows_free(&wtrain);
-    mlm_windows_free(&wval);
+    st_window_set_free(&wtrain);
+    st_window_set_free(&wval);
     free(o.regions);
     free(o.val_regions);
     return rc;

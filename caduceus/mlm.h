@@ -1,5 +1,6 @@
-/* Caduceus masked-LM pretraining (docs/caduceus.md "Masked-LM pretraining"): the masking recipe, in-memory window sets (from a
- * FASTA or from token shards) and the adapters that plug a Caduceus model into core/train.h.
+/* Caduceus masked-LM pretraining (docs/caduceus.md "Masked-LM pretraining"): the masking recipe and
+ * the adapter that plugs a Caduceus model into core/train.h. The data (window sets and their
+ * shuffled source) is io/window_set.h.
  *
  * Masking recipe (per sequence of L ids, after N -> [PAD]):
  *   - every position that is not [PAD] is selected independently with probability mask_prob
@@ -23,7 +24,7 @@
 
 #include "caduceus/caduceus.h"
 #include "core/train.h"
-#include "io/fasta.h"
+#include "io/window_set.h"
 #include "strand.h"
 
 typedef struct mlm_params {
@@ -39,39 +40,6 @@ void mlm_default_params(mlm_params *p);
  * original ids (after N -> [PAD] and RC augmentation) at selected positions, -1 elsewhere.
  * Returns the number of selected positions (>= 0) or STRAND_E_ARG / STRAND_E_RANGE. */
 long mlm_mask_batch(const mlm_params *p, int32_t *ids, int32_t *targets, size_t B, size_t L, strand_rng *rng);
-
-/* ---- window sets ---- */
-/* n records of len tokens (uint8 DNA ids), contiguous. */
-typedef struct mlm_windows {
-    uint8_t *tok;
-    size_t n, len;
-} mlm_windows;
-
-void mlm_windows_free(mlm_windows *w);
-/* Windows of L bases from a FASTA (io/windows.h policy: tiled at stride L, max_n 0.1, windows never
- * cross the train/validation boundary). Train windows come from `regions` (NULL/0: every contig)
- * minus the validation regions; validation windows from `val_regions` (may be 0). */
-int mlm_windows_from_fasta(const char *fasta, size_t L, const char *const *regions, int n_regions,
-                           const char *const *val_regions, int n_val, mlm_windows *train, mlm_windows *val);
-/* Every record of a token shard (io/shards.h). */
-int mlm_windows_from_shard(const char *path, mlm_windows *out);
-
-/* ---- train_source: windows in a shuffled order, epoch after epoch ----
- * A record of length R >= L yields R / L sub-windows of L tokens (items). Epoch e visits every item
- * once in a permutation drawn from (seed, e). The cursor holds {epoch, position}, so a resumed run
- * continues the stream exactly. */
-typedef struct mlm_source {
-    const mlm_windows *w;
-    uint64_t seed;
-    size_t L, per_rec, n_items;
-    uint32_t *perm;
-    int64_t perm_epoch;
-} mlm_source;
-
-int mlm_source_init(mlm_source *s, const mlm_windows *w, size_t L, uint64_t seed);
-void mlm_source_free(mlm_source *s);
-/* train_source.next for a mlm_source (user). */
-int mlm_source_next(void *user, int32_t *ids, int32_t *labels, size_t B, size_t L, uint64_t cursor[TRAIN_CURSOR_WORDS]);
 
 /* ---- train_model: a Caduceus model with the masking recipe ---- */
 typedef struct mlm_trainer {
@@ -91,7 +59,7 @@ void mlm_trainer_free(mlm_trainer *t);
 /* Fix the validation set: up to max_rows items of L tokens spread evenly over `val` (all when
  * max_rows is 0), masked once with the recipe (no RC augmentation) from an rng seeded with
  * val_seed, so every run with the same data sees the same masks. */
-int mlm_trainer_set_val(mlm_trainer *t, const mlm_windows *val, size_t max_rows, uint64_t val_seed);
+int mlm_trainer_set_val(mlm_trainer *t, const st_window_set *val, size_t max_rows, uint64_t val_seed);
 /* Mean cross-entropy per masked base over the whole validation set (train_model.validate). */
 int mlm_validate(void *user, float *val_loss);
 /* train_model.forward_backward: mask the batch from rng, forward, loss, backward. */
@@ -103,30 +71,23 @@ void mlm_trainer_model(mlm_trainer *t, train_model *out);
 #define MLM_VAL_SEED 20240229u /* fixed: validation masks are the same in every run */
 
 /* ---- the whole pretraining run (what `strand train caduceus` does after reading the data) ---- */
-typedef struct mlm_train_config {
-    caduceus_config model;    /* d_model, n_layer, rcps (PH gets RC augmentation) */
-    size_t batch, seq_len;
-    int64_t steps;
-    double lr, warmup_frac, min_lr_frac, weight_decay; /* 8e-3, 0.1, 0, 0.1 */
-    uint64_t seed;            /* initialisation, loop RNG (masks); data order uses seed ^ MLM_DATA_SEED_XOR */
-    size_t val_rows;          /* validation sequences (0: all) */
-    int64_t val_every, ckpt_every, log_every;
-    int64_t stop_at;          /* > 0: stop after this step as if cancelled (checkpoint written) */
-    const char *log_path, *ckpt_path, *resume_path;
-    train_progress_fn progress; /* optional; non-zero stops like stop_at */
-    void *progress_user;
-} mlm_train_config;
+#define MLM_DATA_SEED_XOR 0xDA7A5EEDull /* data order: train_params.seed ^ this */
+#define MLM_DEFAULT_VAL_ROWS 64         /* validation sequences of `strand train caduceus` */
 
-#define MLM_DATA_SEED_XOR 0xDA7A5EEDull
+/* The defaults of `strand train caduceus` (docs/caduceus.md "Masked-LM pretraining", scaled down):
+ * B 8, L 1024, 1000 steps; AdamW lr 8e-3, betas 0.9/0.95, weight decay 0.1; warmup 10% of the
+ * steps then cosine to 0 (lr_schedule_warmup_cosine(steps, 0.1, 0)); clip 1.0; no EMA;
+ * validation every 100 steps; a log row every step. */
+train_params mlm_default_train_params(void);
+/* Caduceus-PS, d_model 128, 4 layers (the rest caduceus_default_config). */
+void mlm_default_model_config(caduceus_config *c);
 
-/* Defaults (docs/caduceus.md "Masked-LM pretraining", scaled down): PS d_model 128, 4 layers, B 8, L 1024, 1000 steps, lr 8e-3, warmup 10%,
- * cosine to 0, wd 0.1, validation every 100 steps on 64 sequences, log every step. */
-void mlm_train_default_config(mlm_train_config *c);
-
-/* Create and initialise the model, run core/train.h's loop (AdamW betas 0.9/0.95, clip 1.0) over
- * `train` (and `val` when it has windows) and hand back the model. Returns 0, STRAND_E_CANCELLED
- * (stop_at / progress: *model_out is still set, the checkpoint written) or another STRAND_E_*
- * (then *model_out is NULL). */
-int mlm_train(const mlm_train_config *c, const mlm_windows *train, const mlm_windows *val,
-              caduceus_model **model_out, train_result *res);
+/* Create the model from `model` (initialised from p->seed), run core/train.h's loop with `p` as
+ * given over `train` (and `val` when it has windows: up to val_rows sequences, 0 = all) and hand
+ * back the model. PH models (rcps 0) get RC augmentation. Masks come from the loop RNG
+ * (p->seed), the data order from p->seed ^ MLM_DATA_SEED_XOR. Returns 0, STRAND_E_CANCELLED
+ * (p->stop_at or p->progress: *model_out is still set, the checkpoint written) or another
+ * STRAND_E_* (then *model_out is NULL). */
+int mlm_train(const caduceus_config *model, const train_params *p, const st_window_set *train,
+              const st_window_set *val, size_t val_rows, caduceus_model **model_out, train_result *res);
 #endif

@@ -17,3 +17,12 @@ double lr_schedule_multiplier(const lr_schedule *s, int64_t k)
     double c = 0.5 * (1.0 + cos(M_PI * progress));
     return s->min_ratio + (1.0 - s->min_ratio) * c;
 }
+
+lr_schedule lr_schedule_warmup_cosine(int64_t steps, double warmup_frac, double min_ratio)
+{
+    lr_schedule s;
+    s.warmup_steps = (int64_t)llround(warmup_frac * (double)steps);
+    s.total_steps = steps;
+    s.min_ratio = min_ratio;
+    return s;
+}

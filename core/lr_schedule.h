@@ -13,4 +13,7 @@ typedef struct lr_schedule {
 /* k < warmup: k / warmup; then min + (1-min) * 0.5 * (1 + cos(pi * (k-warmup)/(total-warmup))),
  * with progress clamped to [0, 1]. */
 double lr_schedule_multiplier(const lr_schedule *s, int64_t k);
+
+/* Warmup over round(warmup_frac * steps) steps, then cosine to min_ratio at `steps`. */
+lr_schedule lr_schedule_warmup_cosine(int64_t steps, double warmup_frac, double min_ratio);
 #endif

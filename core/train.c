@@ -270,7 +270,8 @@ int train_run(const train_params *p, train_model *m, train_source *src, paramblo
             res->last_loss = loss;
             res->last_val_loss = val_loss;
         }
-        if (p->progress && p->progress(p->progress_user, &pr)) {
+        int stop = p->progress && p->progress(p->progress_user, &pr);
+        if (stop || (p->stop_at > 0 && st.step >= p->stop_at && st.step < p->steps)) {
             if (p->ckpt_path && !pr.ckpt_written && (rc = ckpt_write(p, pb, use_ema ? ema : NULL, &st)) < 0) goto out;
             rc = st_err(NULL, STRAND_E_CANCELLED, "training cancelled after step %" PRId64 "%s%s", st.step,
                         p->ckpt_path ? "; checkpoint in " : "", p->ckpt_path ? p->ckpt_path : "");

@@ -61,12 +61,14 @@ typedef struct train_params {
     const char *log_path;  /* TSV: step lr loss grad_norm tokens_per_s val_loss (NULL: none) */
     const char *ckpt_path; /* checkpoint (safetensors, ".zst" compressed), written atomically */
     const char *resume_path; /* continue from this checkpoint (NULL: start fresh) */
+    int64_t stop_at;       /* > 0: stop after this step as if cancelled (checkpoint written), the schedule
+                            * still the one of `steps`: a later --resume continues the same run */
     train_progress_fn progress;
     void *progress_user;
 } train_params;
 
 /* B 8, L 128, 1000 steps, AdamW defaults, warmup 100 + cosine to 0.1, clip 1, no EMA, seed 0,
- * log every step, no validation, checkpoint only at the end. */
+ * log every step, no validation, checkpoint only at the end, no stop_at. */
 train_params train_default_params(void);
 
 typedef struct train_result {

@@ -163,20 +163,20 @@ static void test_rc_augmentation(void)
  * source restarted from a saved cursor continues the stream exactly, across epochs. */
 static void test_source_epochs_and_cursor(void)
 {
-    mlm_windows w = {0};
+    st_window_set w = {0};
     w.n = 5;
     w.len = 7; /* records of 7: two items of 3 each, the last token unused */
     w.tok = malloc(w.n * w.len);
     CU_ASSERT_FATAL(w.tok != NULL);
     for (size_t i = 0; i < w.n * w.len; i++) w.tok[i] = (uint8_t)(i % 16); /* encodes record, offset */
-    mlm_source s;
-    CU_ASSERT_EQUAL_FATAL(mlm_source_init(&s, &w, 3, 42), 0);
+    st_window_source s;
+    CU_ASSERT_EQUAL_FATAL(st_window_source_init(&s, &w, 3, 42), 0);
     CU_ASSERT_EQUAL(s.n_items, 10);
     uint64_t cur[TRAIN_CURSOR_WORDS] = {0};
     int32_t ids[4 * 3];
     int seen[10] = {0}, count = 0;
     for (int call = 0; call < 3; call++) { /* 12 items: the first epoch and 2 of the next */
-        CU_ASSERT_EQUAL(mlm_source_next(&s, ids, NULL, 4, 3, cur), 0);
+        CU_ASSERT_EQUAL(st_window_source_next(&s, ids, NULL, 4, 3, cur), 0);
         for (int b = 0; b < 4; b++, count++) {
             /* recover the item from the first token: item = record*2 + piece, start = record*7 + piece*3 */
             int found = -1;
@@ -194,23 +194,23 @@ static void test_source_epochs_and_cursor(void)
     /* continue in s, and in a fresh source from a copy of the cursor */
     uint64_t cur2[TRAIN_CURSOR_WORDS];
     memcpy(cur2, cur, sizeof cur);
-    mlm_source s2;
-    CU_ASSERT_EQUAL_FATAL(mlm_source_init(&s2, &w, 3, 42), 0);
+    st_window_source s2;
+    CU_ASSERT_EQUAL_FATAL(st_window_source_init(&s2, &w, 3, 42), 0);
     int same = 1;
     for (int call = 0; call < 5; call++) {
         int32_t a[12], b[12];
-        mlm_source_next(&s, a, NULL, 4, 3, cur);
-        mlm_source_next(&s2, b, NULL, 4, 3, cur2);
+        st_window_source_next(&s, a, NULL, 4, 3, cur);
+        st_window_source_next(&s2, b, NULL, 4, 3, cur2);
         same &= !memcmp(a, b, sizeof a);
     }
     CU_ASSERT(same);
     CU_ASSERT(memcmp(cur, cur2, sizeof cur) == 0);
-    CU_ASSERT_EQUAL(mlm_source_next(&s, ids, NULL, 4, 2, cur), STRAND_E_ARG); /* wrong L */
-    mlm_source_free(&s);
-    mlm_source_free(&s2);
-    mlm_source bad;
-    CU_ASSERT_EQUAL(mlm_source_init(&bad, &w, 8, 1), STRAND_E_ARG); /* records shorter than L */
-    mlm_windows_free(&w);
+    CU_ASSERT_EQUAL(st_window_source_next(&s, ids, NULL, 4, 2, cur), STRAND_E_ARG); /* wrong L */
+    st_window_source_free(&s);
+    st_window_source_free(&s2);
+    st_window_source bad;
+    CU_ASSERT_EQUAL(st_window_source_init(&bad, &w, 8, 1), STRAND_E_ARG); /* records shorter than L */
+    st_window_set_free(&w);
 }
 
 /* Windows from a token shard: every record, in file order, across chunks; a shard of another kind
@@ -227,27 +227,27 @@ static void test_windows_from_shard(void)
         CU_ASSERT_EQUAL(st_shard_writer_add(w, rec, 0, r * 10), 0);
     }
     CU_ASSERT_EQUAL_FATAL(st_shard_writer_close(w), 0);
-    mlm_windows win;
-    CU_ASSERT_EQUAL_FATAL(mlm_windows_from_shard(path, &win), 0);
+    st_window_set win;
+    CU_ASSERT_EQUAL_FATAL(st_window_set_from_shard(path, &win), 0);
     CU_ASSERT_EQUAL(win.n, 7);
     CU_ASSERT_EQUAL(win.len, 10);
     int ok = 1;
     for (size_t i = 0; i < win.n * win.len; i++) ok &= win.tok[i] == (uint8_t)(ST_DNA_A + i % 5);
     CU_ASSERT(ok);
-    mlm_windows_free(&win);
+    st_window_set_free(&win);
     CU_ASSERT_EQUAL_FATAL(st_shard_writer_open(&w, other, 7, ST_SPLIT_TRAIN, 10, 12345, ST_DNA_VOCAB, 3), 0);
     CU_ASSERT_EQUAL(st_shard_writer_add(w, rec, 0, 0), 0);
     CU_ASSERT_EQUAL_FATAL(st_shard_writer_close(w), 0);
-    CU_ASSERT_EQUAL(mlm_windows_from_shard(other, &win), STRAND_E_FORMAT);
+    CU_ASSERT_EQUAL(st_window_set_from_shard(other, &win), STRAND_E_FORMAT);
     CU_ASSERT(strstr(strand_last_error(), "mlm_other.shard") != NULL);
     CU_ASSERT(win.tok == NULL && win.n == 0);
-    CU_ASSERT(mlm_windows_from_shard(tu_tmp("missing.shard"), &win) < 0);
+    CU_ASSERT(st_window_set_from_shard(tu_tmp("missing.shard"), &win) < 0);
 }
 
 /* A learnable signal: every sequence is a tandem repeat of one fixed 8-mer (random phase), so
  * composition is uniform (a context-free predictor cannot beat ln 4 = 1.386 nats) but every masked
  * base is determined by its neighbours. A tiny Caduceus must learn that within 30 steps. */
-static void fill_tandem(mlm_windows *w, size_t n, size_t len, uint64_t seed)
+static void fill_tandem(st_window_set *w, size_t n, size_t len, uint64_t seed)
 {
     static const char unit[] = "ACGTTGCA"; /* uniform composition */
     w->n = n;
@@ -263,25 +263,26 @@ static void fill_tandem(mlm_windows *w, size_t n, size_t len, uint64_t seed)
 
 static void test_loss_decreases_on_learnable_signal(void)
 {
-    mlm_windows tr = {0}, va = {0};
+    st_window_set tr = {0}, va = {0};
     fill_tandem(&tr, 256, 64, 1);
     fill_tandem(&va, 32, 64, 2);
     CU_ASSERT_FATAL(tr.tok && va.tok);
-    mlm_train_config c;
-    mlm_train_default_config(&c);
-    c.model.d_model = 16;
-    c.model.n_layer = 1;
+    caduceus_config mc;
+    mlm_default_model_config(&mc);
+    mc.d_model = 16;
+    mc.n_layer = 1;
+    train_params c = mlm_default_train_params();
     c.batch = 8;
     c.seq_len = 64;
     c.steps = 30;
+    c.sched = lr_schedule_warmup_cosine(c.steps, 0.1, 0.0);
     c.val_every = 30;
-    c.val_rows = 32;
     c.seed = 4;
     const char *logp = tu_tmp("mlm_learn.tsv");
     c.log_path = logp;
     caduceus_model *m = NULL;
     train_result res;
-    int rc = mlm_train(&c, &tr, &va, &m, &res);
+    int rc = mlm_train(&mc, &c, &tr, &va, 32, &m, &res);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     FILE *f = fopen(logp, "r");
     CU_ASSERT_FATAL(f != NULL);
@@ -304,8 +305,8 @@ static void test_loss_decreases_on_learnable_signal(void)
     /* below what any context-free predictor can reach: the model uses the neighbours */
     CU_ASSERT(res.last_val_loss < log(4.0) - 0.3);
     caduceus_free(m);
-    mlm_windows_free(&tr);
-    mlm_windows_free(&va);
+    st_window_set_free(&tr);
+    st_window_set_free(&va);
 }
 
 /* ---- CLI end to end ---- */
@@ -364,23 +365,24 @@ static void test_cli_end_to_end(void)
 
     /* the same run in process (same library code path, same threads) */
     strand_set_threads(2);
-    mlm_windows tr = {0}, va = {0};
+    st_window_set tr = {0}, va = {0};
     const char *regs[] = {"CHROMOSOME_I:1-120000"}, *vregs[] = {"CHROMOSOME_I:100001-120000"};
-    CU_ASSERT_EQUAL_FATAL(mlm_windows_from_fasta(CE_FA, 128, regs, 1, vregs, 1, &tr, &va), 0);
+    CU_ASSERT_EQUAL_FATAL(st_window_set_from_fasta(CE_FA, 128, regs, 1, vregs, 1, &tr, &va), 0);
     CU_ASSERT(tr.n > 0 && va.n > 0);
-    mlm_train_config c;
-    mlm_train_default_config(&c);
-    c.model.d_model = 16;
-    c.model.n_layer = 2;
+    caduceus_config mc;
+    mlm_default_model_config(&mc);
+    mc.d_model = 16;
+    mc.n_layer = 2;
+    train_params c = mlm_default_train_params();
     c.batch = 4;
     c.seq_len = 128;
     c.steps = 6;
+    c.sched = lr_schedule_warmup_cosine(c.steps, 0.1, 0.0);
     c.val_every = 3;
-    c.val_rows = 8;
     c.seed = 7;
     caduceus_model *mem = NULL, *file = NULL;
     train_result res;
-    CU_ASSERT_EQUAL_FATAL(mlm_train(&c, &tr, &va, &mem, &res), 0);
+    CU_ASSERT_EQUAL_FATAL(mlm_train(&mc, &c, &tr, &va, 8, &mem, &res), 0);
     CU_ASSERT_EQUAL_FATAL(caduceus_load(&file, model), 0);
     CU_ASSERT_EQUAL(file->cfg.d_model, 16);
     CU_ASSERT_EQUAL(file->cfg.n_layer, 2);
@@ -421,8 +423,8 @@ static void test_cli_end_to_end(void)
     free(lf);
     caduceus_free(mem);
     caduceus_free(file);
-    mlm_windows_free(&tr);
-    mlm_windows_free(&va);
+    st_window_set_free(&tr);
+    st_window_set_free(&va);
 }
 
 /* Resume: 6 steps in one go vs 3 steps (--stop-at) + --resume: identical TSV loss columns, and the
