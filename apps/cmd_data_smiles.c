@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "apps/commands.h"
 #include "core/atomic_file.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "chem/chem.h"
 #include "chem/qed.h"
@@ -72,13 +72,6 @@ static void usage(FILE *fp)
 static void put_clean(FILE *fp, const char *s)
 {
     for (; *s; s++) fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, fp);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 int cmd_data_smiles_main(int argc, char **argv)
@@ -172,7 +165,7 @@ int cmd_data_smiles_main(int argc, char **argv)
     int rc = 0;
     if (!smi || !line || !rows) rc = st_err(NULL, STRAND_E_NOMEM, "out of memory");
     long nrows = 0, ninvalid = 0;
-    double t0 = now_s(), last_report = t0;
+    double t0 = st_clock_s(), last_report = t0;
     int eof = 0;
     while (rc == 0 && !eof) {
         size_t n = 0;
@@ -223,7 +216,7 @@ int cmd_data_smiles_main(int argc, char **argv)
         }
         nrows += (long)n;
         if (ferror(out)) rc = st_err(NULL, STRAND_E_IO, "%s: write error: %s", o.output ? o.output : "stdout", strerror(errno));
-        double t = now_s();
+        double t = st_clock_s();
         if (!o.quiet && t - last_report > 5.0) {
             cli_info("%ld rows (%.0f SMILES/s)", nrows, nrows / (t - t0));
             last_report = t;
@@ -243,7 +236,7 @@ int cmd_data_smiles_main(int argc, char **argv)
         cli_error("%s", strand_last_error());
         return 1;
     }
-    double dt = now_s() - t0;
+    double dt = st_clock_s() - t0;
     if (!o.quiet)
         cli_info("%ld rows, %ld valid, %ld invalid; %.2f s, %.0f SMILES/s, %d thread%s",
                 nrows, nrows - ninvalid, ninvalid, dt, dt > 0 ? nrows / dt : 0.0, o.threads,

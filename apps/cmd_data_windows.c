@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "apps/commands.h"
+#include "core/clock.h"
 #include "io/fasta.h"
 #include "io/shards.h"
 #include "io/windows.h"
@@ -146,16 +146,14 @@ int cmd_data_windows_main(int argc, char **argv)
         goto done;
     }
     st_windows_stats st;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = st_clock_s();
     int r = st_windows_write_shards(fa, &p, out, cmdline, &st);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = st_clock_s() - t0;
     st_fasta_close(fa);
     if (r != 0) {
         cli_error("%s", strand_last_error());
         goto done;
     }
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     uint64_t kept = st.kept[0] + st.kept[1] + st.kept[2];
     if (!quiet) {
         for (int s = 0; s < 3; s++)

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "apps/commands.h"
 #include "caduceus/caduceus.h"
 #include "caduceus/mlm.h"
+#include "core/clock.h"
 #include "core/progress.h"
 #include "core/train.h"
 #include "strand.h"
@@ -105,13 +105,6 @@ typedef struct prog_state {
     double t0;
 } prog_state;
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int on_progress(void *user, const train_progress *p)
 {
     prog_state *s = user;
@@ -119,7 +112,7 @@ static int on_progress(void *user, const train_progress *p)
     if (!s->quiet && !isnan(p->val_loss))
         cli_info("step %lld/%lld  loss %.4f  val_loss %.4f  lr %.3g  %.0f tok/s  %.0f s",
                 (long long)p->step, (long long)p->steps, p->loss, p->val_loss, p->lr, p->tokens_per_s,
-                mono_s() - s->t0);
+                st_clock_s() - s->t0);
     return g_stop != 0;
 }
 
@@ -232,7 +225,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
     size_t L = tp->seq_len, B = tp->batch;
 
     /* data */
-    double t_load = mono_s();
+    double t_load = st_clock_s();
     if (o.fasta) {
         if (st_window_set_from_fasta(o.fasta, L, o.regions, o.n_regions, o.val_regions, o.n_val_regions, &wtrain,
                                      &wval) < 0)
@@ -256,10 +249,10 @@ int cmd_train_caduceus_main(int argc, char **argv)
         cli_info("Caduceus-%s d_model %d, %d layers; %zu training sequences of %zu (%.1f Mbases), %zu validation "
                  "sequences; B %zu, %lld steps (%.3f epochs); data ready in %.1f s",
                  o.model.rcps ? "PS" : "PH", o.model.d_model, o.model.n_layer, items, L, (double)items * (double)L / 1e6,
-                 vitems, B, (long long)tp->steps, (double)tp->steps * (double)B / (double)items, mono_s() - t_load);
+                 vitems, B, (long long)tp->steps, (double)tp->steps * (double)B / (double)items, st_clock_s() - t_load);
     }
     bar = st_progress_create("train", (uint64_t)tp->steps, o.quiet, stderr);
-    prog_state ps = {bar, o.quiet, mono_s()};
+    prog_state ps = {bar, o.quiet, st_clock_s()};
     tp->progress = on_progress;
     tp->progress_user = &ps;
     signal(SIGINT, on_signal);
@@ -290,7 +283,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
     }
     if (!o.quiet)
         cli_info("%lld steps, last loss %.4f, last val_loss %.4f; model saved to %s (%.0f s)",
-                (long long)res.steps_done, res.last_loss, res.last_val_loss, o.out, mono_s() - ps.t0);
+                (long long)res.steps_done, res.last_loss, res.last_val_loss, o.out, st_clock_s() - ps.t0);
     rc = 0;
     goto done;
 oom:

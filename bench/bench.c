@@ -11,20 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/adamw.h"
+#include "core/clock.h"
 #include "core/dit.h"
 #include "core/linear.h"
 #include "core/softmax.h"
 #include "strand.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -56,17 +49,17 @@ static void bench_linear(int threads, int iters, size_t BT, size_t C, size_t OC)
     double flops = 3.0 * 2.0 * (double)BT * (double)C * (double)OC;
     double *ts = malloc((size_t)iters * sizeof *ts), *tr = malloc((size_t)iters * sizeof *tr);
     for (int it = -1; it < iters; it++) { /* iteration -1 warms up */
-        double t0 = now_s();
+        double t0 = st_clock_s();
         linear_forward(out, inp, w, b, BT, C, OC);
         linear_backward(dinp, dw, db, dout, inp, w, BT, C, OC);
-        double t1 = now_s();
+        double t1 = st_clock_s();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BT, (int)OC, (int)C, 1.0f, inp, (int)C, w, (int)C,
                     0.0f, out, (int)OC);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BT, (int)C, (int)OC, 1.0f, dout, (int)OC, w,
                     (int)C, 1.0f, dinp, (int)C);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C, (int)BT, 1.0f, dout, (int)OC, inp,
                     (int)C, 1.0f, dw, (int)C);
-        double t2 = now_s();
+        double t2 = st_clock_s();
         if (it >= 0) ts[it] = t1 - t0, tr[it] = t2 - t1;
     }
     double s = flops / median(ts, iters) * 1e-9, rf = flops / median(tr, iters) * 1e-9;
@@ -119,7 +112,7 @@ static int bench_dit(int threads, int iters, int train)
     double *t = malloc((size_t)iters * sizeof *t);
     int rc = 0;
     for (int it = -1; it < iters && rc == 0; it++) {
-        double t0 = now_s();
+        double t0 = st_clock_s();
         rc = dit_forward(m, ctx, ids, NULL, sigma, NULL, DB, DL, logits);
         if (train && rc == 0) {
             float loss, norm;
@@ -130,7 +123,7 @@ static int bench_dit(int threads, int iters, int train)
             rc = dit_backward(m, ctx, dlog, NULL, m->pb.grads);
             if (rc == 0) rc = adamw_step(&m->pb, &ap, 1e-4, it + 2);
         }
-        if (it >= 0) t[it] = now_s() - t0;
+        if (it >= 0) t[it] = st_clock_s() - t0;
     }
     if (rc < 0) {
         fprintf(stderr, "strand_bench: %s\n", strand_last_error());

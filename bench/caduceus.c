@@ -22,22 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "caduceus/caduceus.h"
 #include "caduceus/mlm.h"
 #include "core/adamw.h"
+#include "core/clock.h"
 #include "core/safetensors.h"
 #include "strand.h"
 
 enum { CHECK_B = 2, CHECK_L = 200 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -193,17 +186,17 @@ int main(int argc, char **argv)
     adamw_params ap = adamw_default_params();
     double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0;
     for (int it = warm ? -1 : 0; it < iters; it++) { /* iteration -1 warms up and allocates */
-        double t0 = now_s();
+        double t0 = st_clock_s();
         int rc = caduceus_forward(m, ids, B, L, train ? CADUCEUS_TRAIN : CADUCEUS_INFER, logits, NULL, NULL);
         if (rc < 0) return fail("forward");
-        double t1 = now_s(), t2 = t1, t3 = t1;
+        double t1 = st_clock_s(), t2 = t1, t3 = t1;
         if (train) {
             loss = caduceus_mlm_loss(logits, tgt, B, L, V, dlog);
             pb_zero_grad(&m->pb);
             if (caduceus_backward(m, dlog) < 0) return fail("backward");
-            t2 = now_s();
+            t2 = st_clock_s();
             if (adamw_step(&m->pb, &ap, 1e-4, it + 2) < 0) return fail("adamw");
-            t3 = now_s();
+            t3 = st_clock_s();
         }
         if (it >= 0) {
             t[it] = t3 - t0;

@@ -9,17 +9,10 @@
  * tokens/s = B·L / seconds. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "caduceus/caduceus.h"
+#include "core/clock.h"
 #include "strand.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -42,12 +35,12 @@ int main(int argc, char **argv)
     float *logits = malloc(B * L * 16 * sizeof(float));
     double best = 1e30;
     for (int i = 0; i < reps + 1; i++) { /* first call allocates: not timed */
-        double t0 = now();
+        double t0 = st_clock_s();
         if (caduceus_forward(m, ids, B, L, CADUCEUS_INFER, logits, NULL, NULL) < 0) {
             fprintf(stderr, "%s\n", strand_last_error());
             return 1;
         }
-        double t = now() - t0;
+        double t = st_clock_s() - t0;
         if (i > 0 && t < best) best = t;
     }
     printf("%s d=%d layers=%d L=%zu B=%zu threads=%d: %.3f s/forward, %.0f tokens/s\n", rcps ? "PS" : "PH", D, nl, L, B,

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/tokenizer_smiles.h"
 #include "chem/chem.h"
 #include "chem/qed.h"
@@ -22,13 +22,6 @@
 #include "io/fasta.h"
 #include "io/windows.h"
 #include "strand.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -71,9 +64,9 @@ static int bench_windows(const char *fasta, int64_t L, const char *regions_out, 
             break;
         }
         st_windows_stats st;
-        double t0 = now_s();
+        double t0 = st_clock_s();
         rc = st_windows_run(fa, &p, win_fn, &s, &st);
-        t[it] = now_s() - t0;
+        t[it] = st_clock_s() - t0;
         if (s.regions && fclose(s.regions) != 0) rc = 1;
     }
     st_fasta_close(fa);
@@ -126,7 +119,7 @@ static int bench_smiles(const char *smi, int n_want, const char *props_out, int 
     double t[16];
     for (int it = 0; it < iters; it++) {
         for (int i = 0; i < n; i++) smiles_props_row_clear(&rows[i]);
-        double t0 = now_s();
+        double t0 = st_clock_s();
 #pragma omp parallel num_threads(threads) if (threads > 1)
         {
             int32_t ids[2048];
@@ -136,7 +129,7 @@ static int bench_smiles(const char *smi, int n_want, const char *props_out, int 
                 smiles_props_compute(s[i], props, np, &rows[i]);
             }
         }
-        t[it] = now_s() - t0;
+        t[it] = st_clock_s() - t0;
     }
     qsort(t, (size_t)iters, sizeof *t, cmp_d);
     double med = t[iters / 2];

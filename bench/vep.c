@@ -8,19 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "caduceus/caduceus.h"
 #include "caduceus/vep.h"
+#include "core/clock.h"
 #include "strand.h"
 #include "strand_config.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -71,9 +64,9 @@ int main(int argc, char **argv)
     }
     /* warm-up (allocations) on the extra variant, then time n variants in one batch */
     if (strand_vep_score_batch(v, vars + n, 1) < 0) return fprintf(stderr, "bench_vep: %s\n", strand_vep_last_error(v)), 1;
-    double t0 = now();
+    double t0 = st_clock_s();
     if (strand_vep_score_batch(v, vars, (size_t)n) < 0) return fprintf(stderr, "bench_vep: %s\n", strand_vep_last_error(v)), 1;
-    double dt = now() - t0;
+    double dt = st_clock_s() - t0;
     FILE *fp = fopen(tsv, "w");
     for (int i = 0; fp && i < n; i++)
         fprintf(fp, "%s\t%lld\t%s\t%s\t%.9g\t%.9g\n", vars[i].contig, (long long)vars[i].pos1, vars[i].ref, vars[i].alt,

@@ -6,8 +6,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "core/clock.h"
 
 #define BAR_WIDTH 24
 
@@ -28,9 +29,7 @@ struct st_progress {
 static double mono_now(void *user)
 {
     (void)user;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return st_clock_s();
 }
 
 st_progress *st_progress_create(const char *label, uint64_t total, int quiet, FILE *out)

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/atomic_file.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/safetensors.h"
 
@@ -27,13 +27,6 @@ train_params train_default_params(void)
     p.clip = 1.0f;
     p.log_every = 1;
     return p;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */
@@ -219,7 +212,7 @@ int train_run(const train_params *p, train_model *m, train_source *src, paramblo
 
     float val_loss = NAN, loss = NAN;
     while (st.step < p->steps) {
-        double t0 = now_s();
+        double t0 = st_clock_s();
         int64_t k = st.step; /* 0-based index of this update */
         if ((rc = src->next(src->user, ids, labels, p->batch, p->seq_len, st.cursor)) < 0) {
             st_err_prefix("step %" PRId64 ": data source", k + 1);
@@ -243,7 +236,7 @@ int train_run(const train_params *p, train_model *m, train_source *src, paramblo
         if ((rc = adamw_step(pb, &p->opt, lr, k + 1)) < 0) goto out;
         if (use_ema) ema_update(ema, pb, p->ema_decay);
         st.step = k + 1;
-        double tps = (double)BL / fmax(now_s() - t0, 1e-9);
+        double tps = (double)BL / fmax(st_clock_s() - t0, 1e-9);
 
         train_progress pr = {st.step, p->steps, loss, norm, lr, tps, NAN, 0};
         if (m->validate && p->val_every > 0 && (st.step % p->val_every == 0 || st.step == p->steps)) {
