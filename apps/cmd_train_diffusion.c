@@ -1,0 +1,517 @@
+/* `strand train mdlm|udlm`: masked or uniform discrete diffusion on the DiT (docs/diffusion.md
+ * "Training"), on a SMILES table or on labelled DNA window shards. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apps/commands.h"
+#include "core/progress.h"
+#include "core/train.h"
+#include "guidance/diff_data.h"
+#include "guidance/diff_train.h"
+#include "strand.h"
+
+typedef struct dopts {
+    const char *prog;
+    diff_process proc;
+    const char *table, *val_table, *smiles_col, *label_col, *prop_col, *species, *out, *log, *ckpt, *resume;
+    const char *noise;
+    double prop_q, lr, warmup_frac, min_lr_frac, wd, ema, label_dropout, clip;
+    long L, B, dim, depth, heads, cond, val_rows, val_hold, val_samples, max_rows, T;
+    int64_t steps, val_every, ckpt_every, log_every, stop_at;
+    int threads, quiet, skip_bad, no_time, no_labels;
+    uint64_t seed;
+} dopts;
+
+static dopts default_dopts(void)
+{
+    dopts o;
+    memset(&o, 0, sizeof o);
+    o.prop_q = 0.9;
+    o.lr = 3e-4;
+    o.warmup_frac = 0.05;
+    o.min_lr_frac = 0.1;
+    o.wd = 0.0;
+    o.ema = 0.999;
+    o.label_dropout = 0.1;
+    o.clip = 1.0;
+    o.L = 64;
+    o.B = 32;
+    o.dim = 128;
+    o.depth = 4;
+    o.heads = 4;
+    o.cond = 128;
+    o.val_rows = 512;
+    o.val_hold = 2000;
+    o.val_samples = 1;
+    o.steps = 1000;
+    o.val_every = 100;
+    o.log_every = 10;
+    o.noise = "loglinear";
+    return o;
+}
+
+static void dusage(FILE *fp, const char *kind)
+{
+    dopts d = default_dopts();
+    int mdlm = !strcmp(kind, "mdlm");
+    fprintf(fp,
+            "\nUsage: strand train %s (-i TABLE | --species-windows DIR) -o MODEL.safetensors [options]\n\n"
+            "%s discrete diffusion on the DiT (docs/diffusion.md \"Training\"): times t stratified over the batch\n"
+            "(eps 1e-3), corruption %s, the continuous-time %s loss (or T-step discrete),\n"
+            "label dropout to the null label for classifier-free guidance, AdamW, warmup + cosine, EMA of the\n"
+            "weights (the saved model holds the EMA), validation NELBO per token on held-out data.\n\n"
+            "Data:\n"
+            "  -i, --input TABLE        SMILES table (.smi/.csv/.tsv[.gz]); the vocabulary is built from it\n"
+            "      --smiles-col C       SMILES column (default \"smiles\" or column 1)\n"
+            "      --label-col C        integer class column (0, 1, ...)\n"
+            "      --prop-col C         numeric property -> classes: 1 = value >= the training set's\n"
+            "      --prop-quantile Q    Q-quantile (default %g: top decile = class 1), 0 = the rest\n"
+            "      --max-rows N         read only the first N rows (default all)\n"
+            "      --val-hold N         hold out the table's last N rows for validation (default %ld)\n"
+            "      --val TABLE          validation rows from another table instead\n"
+            "      --skip-bad           skip rows that do not tokenise or fit -L (counted), instead of failing\n"
+            "      --species-windows DIR  DNA: DIR/species.tsv (label_id, label) and DIR/<label>/{train,val}.shard;\n"
+            "                           class = label_id, records cut into windows of -L\n"
+            "      --no-labels          train unconditionally (no label embedding)\n"
+            "Model (DiT, docs/dit.md):\n"
+            "      --dim D              hidden width (default %ld)\n"
+            "      --depth N            blocks (default %ld)\n"
+            "      --heads H            attention heads (default %ld)\n"
+            "      --cond-dim C         conditioning width (default %ld)\n"
+            "      --noise S            loglinear | cosine (default %s)\n"
+            "      --T T                discrete-time loss with T steps (default 0 = continuous)\n"
+            "%s"
+            "Training:\n"
+            "  -L, --len L              sequence length (SMILES: <bos> tokens <eos> <pad>...; default %ld)\n"
+            "  -B, --batch B            sequences per step (default %ld)\n"
+            "      --steps N            optimiser steps (default %lld)\n"
+            "      --lr LR              peak learning rate (default %g)\n"
+            "      --warmup-frac F      warmup fraction (default %g)\n"
+            "      --min-lr-frac F      cosine floor (default %g)\n"
+            "      --weight-decay W     (default %g)\n"
+            "      --ema D              EMA decay (default %g; 0 = none, save the live weights)\n"
+            "      --label-dropout P    (default %g)\n"
+            "      --seed S             init, data order, times and corruption (default 0)\n"
+            "      --threads N          (default 0 = all cores)\n"
+            "Output:\n"
+            "  -o, --output FILE        model (safetensors, atomic; .zst compresses)\n"
+            "      --log FILE           TSV: step lr loss grad_norm tokens_per_s val_loss\n"
+            "      --log-every K        (default %lld)\n"
+            "      --val-every K        validation NELBO every K steps and at the end (default %lld)\n"
+            "      --val-rows N         validation sequences (default %ld; 0 = all)\n"
+            "      --val-samples K      Monte-Carlo samples of t per validation sequence (default %ld)\n"
+            "      --ckpt FILE          checkpoint (weights, AdamW, EMA, RNG, data cursor)\n"
+            "      --ckpt-every K       (default: at the end / on a signal only)\n"
+            "      --resume FILE        continue from a checkpoint (same data and options)\n"
+            "      --stop-at K          stop after step K of the --steps schedule\n"
+            "  -q, --quiet\n\n"
+            "SIGINT/SIGTERM stop after the current step: checkpoint and model are written.\n\n"
+            "Examples:\n"
+            "  strand train %s -i smiles_500K.props.tsv --prop-col qed --max-rows 100000 -L 64 --steps 2000 \\\n"
+            "      --ckpt run.ckpt --ckpt-every 100 --log log.tsv -o smiles-%s-qed.safetensors\n"
+            "  strand train %s --species-windows out/species_windows -L 256 --steps 1000 -o dna-%s-species.safetensors\n\n",
+            kind, mdlm ? "Masked (MDLM, SUBS parameterisation)" : "Uniform (UDLM)",
+            mdlm ? "to [MASK]" : "to a uniformly random id", mdlm ? "MDLM" : "UDLM", d.prop_q, d.val_hold, d.dim,
+            d.depth, d.heads, d.cond, d.noise,
+            mdlm ? "      --time-cond          feed sigma_t to the network (default: MDLM is not time-conditioned)\n"
+                 : "      --no-time-cond       feed 0 instead of sigma_t (default: time-conditioned)\n",
+            d.L, d.B, (long long)d.steps, d.lr, d.warmup_frac, d.min_lr_frac, d.wd, d.ema, d.label_dropout,
+            (long long)d.log_every, (long long)d.val_every, d.val_rows, d.val_samples, kind, kind, kind, kind);
+}
+
+static volatile sig_atomic_t g_stop = 0;
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct dprog {
+    st_progress *bar;
+    int quiet;
+    double t0;
+    int64_t stop_at;
+    const char *prog;
+} dprog;
+
+static int on_progress(void *user, const train_progress *p)
+{
+    dprog *s = user;
+    st_progress_update(s->bar, (uint64_t)p->step);
+    if (!s->quiet && !isnan(p->val_loss))
+        fprintf(stderr, "%s: step %lld/%lld  loss %.4f  val NELBO %.4f nats/token  lr %.3g  %.0f tok/s  %.0f s\n", s->prog,
+                (long long)p->step, (long long)p->steps, p->loss, p->val_loss, p->lr, p->tokens_per_s, mono_s() - s->t0);
+    if (s->stop_at > 0 && p->step >= s->stop_at) return 1;
+    return g_stop != 0;
+}
+
+static int plong(const char *s, long lo, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo) return -1;
+    *out = v;
+    return 0;
+}
+
+static int pdouble(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || end == s || !(v >= lo && v <= hi)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* DIR/species.tsv -> train and val sets (label = label_id). */
+static int load_species(const char *dir, size_t L, int vocab, diff_seqs *tr, diff_seqs *va, int *n_classes)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/species.tsv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return fprintf(stderr, "cannot open \"%s\": %s\n", path, strerror(errno)), -1;
+    char line[8192];
+    int n = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "label_id", 8)) continue;
+        char *tab = strchr(line, '\t');
+        if (!tab) continue;
+        *tab = 0;
+        char *name = tab + 1, *e = strchr(name, '\t');
+        if (e) *e = 0;
+        long id;
+        if (plong(line, 0, &id) || id != n) {
+            fprintf(stderr, "%s: label_id \"%s\" out of order (expected %d)\n", path, line, n);
+            rc = -1;
+            break;
+        }
+        char sp[4096];
+        snprintf(sp, sizeof sp, "%s/%s/train.shard", dir, name);
+        if ((rc = diff_seqs_from_shard(sp, L, (int32_t)id, vocab, tr)) < 0) break;
+        snprintf(sp, sizeof sp, "%s/%s/val.shard", dir, name);
+        if ((rc = diff_seqs_from_shard(sp, L, (int32_t)id, vocab, va)) < 0) break;
+        n++;
+    }
+    fclose(f);
+    *n_classes = n;
+    if (rc == 0 && n == 0) fprintf(stderr, "%s: no species rows\n", path), rc = -1;
+    return rc;
+}
+
+/* every val_rows-th sequence... keep the first rows of a set but spread over it: take an evenly
+ * spaced subset so every class appears (sets are in class order) */
+static int spread_subset(diff_seqs *v, size_t keep)
+{
+    if (keep == 0 || keep >= v->n) return 0;
+    for (size_t j = 0; j < keep; j++) {
+        size_t i = (size_t)((double)j * (double)v->n / (double)keep);
+        memmove(v->ids + j * v->L, v->ids + i * v->L, v->L * sizeof *v->ids);
+        if (v->labels) v->labels[j] = v->labels[i];
+        if (v->value) v->value[j] = v->value[i];
+    }
+    v->n = keep;
+    return 0;
+}
+
+static int train_diffusion(int argc, char **argv, diff_process proc)
+{
+    const char *kind = diff_process_name(proc);
+    char prog[64];
+    snprintf(prog, sizeof prog, "strand train %s", kind);
+    if (argc < 2) {
+        dusage(stdout, kind);
+        return 0;
+    }
+    enum {
+        O_SMI = 256, O_LABEL, O_PROP, O_PROPQ, O_MAXROWS, O_VALHOLD, O_VAL, O_SKIP, O_SPECIES, O_NOLAB, O_DIM, O_DEPTH,
+        O_HEADS, O_COND, O_NOISE, O_T, O_TC, O_NOTC, O_STEPS, O_LR, O_WARM, O_MINLR, O_WD, O_EMA, O_DROP, O_SEED, O_THREADS,
+        O_LOG, O_LOGE, O_VALE, O_VALR, O_VALS, O_CKPT, O_CKPTE, O_RESUME, O_STOP
+    };
+    static const struct option lo[] = {
+        {"input", required_argument, NULL, 'i'}, {"smiles-col", required_argument, NULL, O_SMI},
+        {"label-col", required_argument, NULL, O_LABEL}, {"prop-col", required_argument, NULL, O_PROP},
+        {"prop-quantile", required_argument, NULL, O_PROPQ}, {"max-rows", required_argument, NULL, O_MAXROWS},
+        {"val-hold", required_argument, NULL, O_VALHOLD}, {"val", required_argument, NULL, O_VAL},
+        {"skip-bad", no_argument, NULL, O_SKIP}, {"species-windows", required_argument, NULL, O_SPECIES},
+        {"no-labels", no_argument, NULL, O_NOLAB}, {"dim", required_argument, NULL, O_DIM},
+        {"depth", required_argument, NULL, O_DEPTH}, {"heads", required_argument, NULL, O_HEADS},
+        {"cond-dim", required_argument, NULL, O_COND}, {"noise", required_argument, NULL, O_NOISE},
+        {"T", required_argument, NULL, O_T}, {"time-cond", no_argument, NULL, O_TC},
+        {"no-time-cond", no_argument, NULL, O_NOTC}, {"len", required_argument, NULL, 'L'},
+        {"batch", required_argument, NULL, 'B'}, {"steps", required_argument, NULL, O_STEPS},
+        {"lr", required_argument, NULL, O_LR}, {"warmup-frac", required_argument, NULL, O_WARM},
+        {"min-lr-frac", required_argument, NULL, O_MINLR}, {"weight-decay", required_argument, NULL, O_WD},
+        {"ema", required_argument, NULL, O_EMA}, {"label-dropout", required_argument, NULL, O_DROP},
+        {"seed", required_argument, NULL, O_SEED}, {"threads", required_argument, NULL, O_THREADS},
+        {"output", required_argument, NULL, 'o'}, {"log", required_argument, NULL, O_LOG},
+        {"log-every", required_argument, NULL, O_LOGE}, {"val-every", required_argument, NULL, O_VALE},
+        {"val-rows", required_argument, NULL, O_VALR}, {"val-samples", required_argument, NULL, O_VALS},
+        {"ckpt", required_argument, NULL, O_CKPT}, {"ckpt-every", required_argument, NULL, O_CKPTE},
+        {"resume", required_argument, NULL, O_RESUME}, {"stop-at", required_argument, NULL, O_STOP},
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    dopts o = default_dopts();
+    o.proc = proc;
+    int time_cond = proc == DIFF_UNIFORM;
+    int c, rc = 1;
+    long v;
+    double d;
+    optind = 1;
+#define BAD(what)                                                                \
+    do {                                                                         \
+        fprintf(stderr, "%s: bad %s \"%s\" (see `%s`)\n", prog, what, optarg, prog); \
+        return 1;                                                                \
+    } while (0)
+    while ((c = getopt_long(argc, argv, "i:L:B:o:qh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'i': o.table = optarg; break;
+        case O_SMI: o.smiles_col = optarg; break;
+        case O_LABEL: o.label_col = optarg; break;
+        case O_PROP: o.prop_col = optarg; break;
+        case O_PROPQ: if (pdouble(optarg, 0, 1, &d)) BAD("--prop-quantile (0..1)"); o.prop_q = d; break;
+        case O_MAXROWS: if (plong(optarg, 0, &v)) BAD("--max-rows"); o.max_rows = v; break;
+        case O_VALHOLD: if (plong(optarg, 0, &v)) BAD("--val-hold"); o.val_hold = v; break;
+        case O_VAL: o.val_table = optarg; break;
+        case O_SKIP: o.skip_bad = 1; break;
+        case O_SPECIES: o.species = optarg; break;
+        case O_NOLAB: o.no_labels = 1; break;
+        case O_DIM: if (plong(optarg, 2, &v) || v > 65536) BAD("--dim"); o.dim = v; break;
+        case O_DEPTH: if (plong(optarg, 1, &v) || v > 1024) BAD("--depth"); o.depth = v; break;
+        case O_HEADS: if (plong(optarg, 1, &v) || v > 1024) BAD("--heads"); o.heads = v; break;
+        case O_COND: if (plong(optarg, 1, &v) || v > 65536) BAD("--cond-dim"); o.cond = v; break;
+        case O_NOISE: o.noise = optarg; break;
+        case O_T: if (plong(optarg, 0, &v) || v > 1000000) BAD("--T"); o.T = v; break;
+        case O_TC: time_cond = 1; break;
+        case O_NOTC: time_cond = 0; break;
+        case 'L': if (plong(optarg, 1, &v)) BAD("--len"); o.L = v; break;
+        case 'B': if (plong(optarg, 1, &v)) BAD("--batch"); o.B = v; break;
+        case O_STEPS: if (plong(optarg, 1, &v)) BAD("--steps"); o.steps = v; break;
+        case O_LR: if (pdouble(optarg, 0, 10, &d) || d <= 0) BAD("--lr"); o.lr = d; break;
+        case O_WARM: if (pdouble(optarg, 0, 1, &d)) BAD("--warmup-frac"); o.warmup_frac = d; break;
+        case O_MINLR: if (pdouble(optarg, 0, 1, &d)) BAD("--min-lr-frac"); o.min_lr_frac = d; break;
+        case O_WD: if (pdouble(optarg, 0, 10, &d)) BAD("--weight-decay"); o.wd = d; break;
+        case O_EMA: if (pdouble(optarg, 0, 0.999999, &d)) BAD("--ema (0 <= D < 1)"); o.ema = d; break;
+        case O_DROP: if (pdouble(optarg, 0, 1, &d)) BAD("--label-dropout (0..1)"); o.label_dropout = d; break;
+        case O_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 10);
+            if (errno || *end || end == optarg) BAD("--seed");
+            o.seed = s;
+            break;
+        }
+        case O_THREADS: if (plong(optarg, 0, &v) || v > 4096) BAD("--threads"); o.threads = (int)v; break;
+        case 'o': o.out = optarg; break;
+        case O_LOG: o.log = optarg; break;
+        case O_LOGE: if (plong(optarg, 1, &v)) BAD("--log-every"); o.log_every = v; break;
+        case O_VALE: if (plong(optarg, 0, &v)) BAD("--val-every"); o.val_every = v; break;
+        case O_VALR: if (plong(optarg, 0, &v)) BAD("--val-rows"); o.val_rows = v; break;
+        case O_VALS: if (plong(optarg, 1, &v) || v > 100000) BAD("--val-samples"); o.val_samples = v; break;
+        case O_CKPT: o.ckpt = optarg; break;
+        case O_CKPTE: if (plong(optarg, 0, &v)) BAD("--ckpt-every"); o.ckpt_every = v; break;
+        case O_RESUME: o.resume = optarg; break;
+        case O_STOP: if (plong(optarg, 1, &v)) BAD("--stop-at"); o.stop_at = v; break;
+        case 'q': o.quiet = 1; break;
+        case 'h': dusage(stdout, kind); return 0;
+        default: dusage(stderr, kind); return 1;
+        }
+    }
+#undef BAD
+    if (optind < argc) return fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog, argv[optind]), 1;
+    if (!o.out) return fprintf(stderr, "%s: -o MODEL.safetensors is required\n", prog), 1;
+    if (!!o.table == !!o.species) return fprintf(stderr, "%s: give exactly one of -i TABLE or --species-windows DIR\n", prog), 1;
+    if (o.label_col && o.prop_col) return fprintf(stderr, "%s: --label-col and --prop-col exclude each other\n", prog), 1;
+    diff_schedule sched;
+    if (diff_schedule_parse(o.noise, &sched) < 0) return fprintf(stderr, "%s: %s\n", prog, strand_last_error()), 1;
+    if (o.dim % o.heads || (o.dim / o.heads) % 2)
+        return fprintf(stderr, "%s: --dim %ld must be a multiple of --heads %ld with an even head width\n", prog, o.dim, o.heads), 1;
+    strand_set_threads(o.threads);
+
+    strand_tokenizer *tok = NULL;
+    diff_seqs tr = {0}, va = {0};
+    diff_net net = {0};
+    diff_trainer trn = {0};
+    diff_source src = {0};
+    paramblock ema;
+    int have_ema = 0;
+    st_progress *bar = NULL;
+    char **smi = NULL;
+    size_t n_smi = 0, skipped = 0, vskipped = 0;
+    int n_classes = 0, vocab = 0, mask_id = -1;
+    double thr = NAN, t_load = mono_s();
+    if (o.table) {
+        /* vocabulary from the training rows (and the validation table when given) */
+        if (diff_table_smiles(o.table, o.smiles_col, (size_t)o.max_rows, &smi, &n_smi) < 0) goto err;
+        if (strand_tokenizer_smiles_build(&tok, (const char *const *)smi, n_smi) < 0) {
+            if (!o.skip_bad) goto err;
+            /* rows that do not tokenise: build from those that do */
+            size_t k = 0;
+            for (size_t i = 0; i < n_smi; i++) {
+                strand_tokenizer *one = NULL;
+                const char *s1 = smi[i];
+                if (strand_tokenizer_smiles_build(&one, &s1, 1) == 0) smi[k++] = smi[i];
+                else free(smi[i]);
+                strand_tokenizer_free(one);
+            }
+            n_smi = k;
+            if (strand_tokenizer_smiles_build(&tok, (const char *const *)smi, n_smi) < 0) goto err;
+        }
+        vocab = (int)strand_tokenizer_vocab_size(tok);
+        mask_id = STRAND_TOKEN_MASK;
+        diff_table_opts to = {o.smiles_col, o.no_labels ? NULL : o.label_col, o.no_labels ? NULL : o.prop_col, o.skip_bad,
+                              (size_t)o.max_rows};
+        if (diff_seqs_from_table(o.table, &to, tok, (size_t)o.L, &tr, &skipped) < 0) goto err;
+        if (o.val_table) {
+            to.max_rows = 0;
+            if (diff_seqs_from_table(o.val_table, &to, tok, (size_t)o.L, &va, &vskipped) < 0) goto err;
+        } else if (o.val_hold > 0 && diff_seqs_split_tail(&tr, (size_t)o.val_hold, &va) < 0)
+            goto err;
+        if (to.prop_col) {
+            thr = diff_seqs_quantile(&tr, o.prop_q);
+            if (diff_seqs_threshold(&tr, thr) < 0 || (va.n && diff_seqs_threshold(&va, thr) < 0)) goto err;
+        }
+        if (tr.labels) {
+            for (size_t i = 0; i < tr.n; i++)
+                if (tr.labels[i] + 1 > n_classes) n_classes = tr.labels[i] + 1;
+            if (n_classes < 2) n_classes = 2;
+        }
+    } else {
+        vocab = 12; /* DNA ids 0..11 (docs/tokenizers.md "DNA tokenizer"); [MASK] = 3 */
+        mask_id = 3;
+        if (strand_tokenizer_dna_create(&tok) < 0) goto err;
+        if (load_species(o.species, (size_t)o.L, vocab, &tr, &va, &n_classes) < 0) goto err;
+        if (o.no_labels) {
+            free(tr.labels), free(va.labels);
+            tr.labels = va.labels = NULL;
+            n_classes = 0;
+        }
+    }
+    if (tr.n == 0) return fprintf(stderr, "%s: no training sequences\n", prog), 1;
+    if (va.n && o.val_rows) spread_subset(&va, (size_t)o.val_rows);
+
+    dit_config dc = dit_default_config();
+    dc.vocab = vocab;
+    dc.dim = (int)o.dim;
+    dc.depth = (int)o.depth;
+    dc.heads = (int)o.heads;
+    dc.cond_dim = (int)o.cond;
+    dc.time_cond = time_cond;
+    dc.num_classes = n_classes;
+    dc.model_length = (int)o.L;
+    net.spec.proc = proc;
+    net.spec.sched = sched;
+    net.spec.vocab = vocab;
+    net.spec.mask_id = proc == DIFF_MASKED ? mask_id : -1;
+    net.spec.T = (int)o.T;
+    if (dit_create(&net.dit, &dc, "backbone.") < 0) goto err;
+    strand_rng irng;
+    strand_rng_seed(&irng, o.seed ^ 0x5DEECE66Dull);
+    dit_init_weights(net.dit, &irng);
+    if (diff_trainer_init(&trn, &net, (size_t)o.B, (size_t)o.L) < 0) goto err;
+    trn.label_dropout = n_classes ? o.label_dropout : 0.0;
+    trn.val = va.n ? &va : NULL;
+    trn.val_samples = (int)o.val_samples;
+    trn.val_seed = 12345;
+    if (diff_source_init(&src, &tr, o.seed) < 0) goto err;
+
+    size_t n1 = 0;
+    if (tr.labels)
+        for (size_t i = 0; i < tr.n; i++) n1 += tr.labels[i] == 1;
+    if (!o.quiet) {
+        fprintf(stderr, "%s: %zu training / %zu validation sequences of %ld ids (vocabulary %d%s)", prog, tr.n, va.n, o.L,
+                vocab, skipped ? "" : "");
+        if (skipped || vskipped) fprintf(stderr, "; skipped %zu + %zu bad rows", skipped, vskipped);
+        if (!isnan(thr)) fprintf(stderr, "; %s >= %.6g (q %.2f) -> class 1: %zu of %zu", o.prop_col, thr, o.prop_q, n1, tr.n);
+        fprintf(stderr, "; %d classes; data ready in %.1f s\n", n_classes, mono_s() - t_load);
+        fprintf(stderr, "%s: DiT dim %ld, depth %ld, heads %ld, %zu parameters; B %ld, %lld steps (%.2f epochs)\n", prog,
+                o.dim, o.depth, o.heads, net.dit->pb.total, o.B, (long long)o.steps, (double)o.steps * o.B / tr.n);
+    }
+
+    train_params tp = train_default_params();
+    tp.batch = (size_t)o.B;
+    tp.seq_len = (size_t)o.L;
+    tp.steps = o.steps;
+    tp.opt.lr = (float)o.lr;
+    tp.opt.weight_decay = (float)o.wd;
+    tp.opt.beta2 = 0.999f;
+    tp.sched.warmup_steps = (int64_t)(o.warmup_frac * (double)o.steps);
+    tp.sched.total_steps = o.steps;
+    tp.sched.min_ratio = o.min_lr_frac;
+    tp.clip = (float)o.clip;
+    tp.ema_decay = (float)o.ema;
+    tp.seed = o.seed;
+    tp.log_every = o.log_every;
+    tp.val_every = va.n ? o.val_every : 0;
+    tp.ckpt_every = o.ckpt_every;
+    tp.log_path = o.log;
+    tp.ckpt_path = o.ckpt;
+    tp.resume_path = o.resume;
+    bar = st_progress_create("train", (uint64_t)o.steps, o.quiet, stderr);
+    dprog ps = {bar, o.quiet, mono_s(), o.stop_at, prog};
+    tp.progress = on_progress;
+    tp.progress_user = &ps;
+    train_model tm = {&net.dit->pb, diff_trainer_fb, diff_trainer_validate, &trn};
+    train_source ts = {diff_source_next, 1, &src};
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    train_result res;
+    memset(&ema, 0, sizeof ema);
+    int r = train_run(&tp, &tm, &ts, o.ema > 0 ? &ema : NULL, &res);
+    have_ema = o.ema > 0 && ema.params != NULL;
+    st_progress_finish(bar);
+    bar = NULL;
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (r < 0 && r != STRAND_E_CANCELLED) goto err;
+    char steps_s[32], thr_s[64], nelbo_s[64];
+    snprintf(steps_s, sizeof steps_s, "%lld", (long long)res.steps_done);
+    snprintf(thr_s, sizeof thr_s, "%.9g", thr);
+    snprintf(nelbo_s, sizeof nelbo_s, "%.6f", res.last_val_loss);
+    const char *extra[] = {"strand.train.steps", steps_s, "strand.train.val_nelbo_live", nelbo_s,
+                           o.prop_col ? "strand.train.class1_threshold" : NULL, thr_s,
+                           o.prop_col ? "strand.train.class1_property" : NULL, o.prop_col, NULL, NULL};
+    if (diff_net_save(&net, have_ema ? ema.params : NULL, tok, extra, o.out) < 0) goto err;
+    if (r == STRAND_E_CANCELLED) {
+        fprintf(stderr, "%s: stopped after step %lld of %lld; model saved to %s%s%s\n", prog, (long long)res.steps_done,
+                (long long)o.steps, o.out, o.ckpt ? ", checkpoint in " : "", o.ckpt ? o.ckpt : "");
+        rc = g_stop ? 3 : 0;
+    } else {
+        if (!o.quiet)
+            fprintf(stderr, "%s: %lld steps, last loss %.4f, last val NELBO %.4f nats/token (live weights); %s saved to %s (%.0f s)\n",
+                    prog, (long long)res.steps_done, res.last_loss, res.last_val_loss, have_ema ? "EMA weights" : "weights",
+                    o.out, mono_s() - ps.t0);
+        rc = 0;
+    }
+    goto done;
+err:
+    fprintf(stderr, "%s: %s\n", prog, strand_last_error());
+    rc = 1;
+done:
+    st_progress_finish(bar);
+    if (have_ema) pb_free(&ema);
+    diff_source_free(&src);
+    diff_trainer_free(&trn);
+    diff_net_free(&net);
+    diff_seqs_free(&tr);
+    diff_seqs_free(&va);
+    for (size_t i = 0; i < n_smi; i++) free(smi[i]);
+    free(smi);
+    strand_tokenizer_free(tok);
+    return rc;
+}
+
+int cmd_train_mdlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_MASKED); }
+int cmd_train_udlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_UNIFORM); }

@@ -1,0 +1,372 @@
+/* Diffusion models on the DiT: config, files, per-token loss, MC NELBO and the training step
+ * (docs/diffusion.md "Training", "Evaluation", "Model files"). */
+#include "guidance/diff_train.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+#include "core/tokenizer.h"
+
+#define CFG_META "strand.config"
+
+/* ---- config ----------------------------------------------------------------------------------- */
+int diff_spec_from_json(diff_loss_spec *spec, const char *json, int vocab)
+{
+    json_error_t je;
+    json_t *root = json_loads(json, 0, &je);
+    if (!root || !json_is_object(root)) {
+        json_decref(root);
+        return st_err(NULL, STRAND_E_FORMAT, "diffusion config: invalid JSON at line %d: %s", je.line, je.text);
+    }
+    int rc = 0;
+    memset(spec, 0, sizeof *spec);
+    spec->sched = diff_schedule_default();
+    spec->vocab = vocab;
+    const char *d = json_string_value(json_object_get(root, "diffusion"));
+    if (!d) d = json_string_value(json_object_get(root, "model_type"));
+    if (!d) {
+        rc = st_err(NULL, STRAND_E_FORMAT, "diffusion config: no \"diffusion\" (mdlm or udlm) and no HF \"model_type\"");
+        goto done;
+    }
+    if (!strcmp(d, "absorbing_state")) d = "mdlm";
+    if (!strcmp(d, "uniform")) d = "udlm";
+    if ((rc = diff_process_parse(d, &spec->proc)) < 0) goto done;
+    const char *nz = json_string_value(json_object_get(root, "noise"));
+    if (nz && (rc = diff_schedule_parse(nz, &spec->sched)) < 0) goto done;
+    json_t *T = json_object_get(root, "T");
+    if (T) {
+        if (!json_is_integer(T) || json_integer_value(T) < 0 || json_integer_value(T) > 1000000) {
+            rc = st_err(NULL, STRAND_E_FORMAT, "diffusion config: \"T\" must be an integer >= 0");
+            goto done;
+        }
+        spec->T = (int)json_integer_value(T);
+    }
+    json_t *mk = json_object_get(root, "mask_id");
+    spec->mask_id = spec->proc == DIFF_MASKED ? vocab - 1 : -1;
+    if (mk) {
+        if (!json_is_integer(mk) || json_integer_value(mk) < 0 || json_integer_value(mk) >= vocab) {
+            rc = st_err(NULL, STRAND_E_FORMAT, "diffusion config: \"mask_id\" must be an id in [0, %d)", vocab);
+            goto done;
+        }
+        spec->mask_id = (int)json_integer_value(mk);
+    }
+done:
+    json_decref(root);
+    return rc;
+}
+
+char *diff_config_json(const dit_config *c, const diff_loss_spec *spec)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "kind", json_string("dit"));
+    json_object_set_new(o, "diffusion", json_string(diff_process_name(spec->proc)));
+    json_object_set_new(o, "noise", json_string(diff_schedule_name(spec->sched.kind)));
+    json_object_set_new(o, "T", json_integer(spec->T));
+    if (spec->proc == DIFF_MASKED) json_object_set_new(o, "mask_id", json_integer(spec->mask_id));
+    json_object_set_new(o, "vocab_size", json_integer(c->vocab));
+    json_object_set_new(o, "model_length", json_integer(c->model_length));
+    json_object_set_new(o, "hidden_dim", json_integer(c->dim));
+    json_object_set_new(o, "cond_dim", json_integer(c->cond_dim));
+    json_object_set_new(o, "n_blocks", json_integer(c->depth));
+    json_object_set_new(o, "n_heads", json_integer(c->heads));
+    json_object_set_new(o, "time_conditioning", json_boolean(c->time_cond));
+    json_object_set_new(o, "cfg", json_boolean(c->num_classes > 0));
+    json_object_set_new(o, "cfg_num_classes", json_integer(c->num_classes > 0 ? c->num_classes : -1));
+    char *s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+/* ---- files ------------------------------------------------------------------------------------ */
+static char *read_text(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max, f) : 0;
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
+void diff_net_free(diff_net *net)
+{
+    if (!net) return;
+    dit_free(net->dit);
+    memset(net, 0, sizeof *net);
+}
+
+int diff_net_load(diff_net *net, const char *path, strand_tokenizer **tok)
+{
+    memset(net, 0, sizeof *net);
+    if (tok) *tok = NULL;
+    struct stat st;
+    char wpath[4096];
+    char *json = NULL;
+    sft_file *f = NULL;
+    int rc = 0;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char cpath[4096];
+        snprintf(cpath, sizeof cpath, "%s/config.json", path);
+        if (!(json = read_text(cpath, 1 << 20)))
+            return st_err(NULL, STRAND_E_IO, "cannot open \"%s\": %s (a model directory needs config.json)", cpath,
+                          strerror(errno));
+        snprintf(wpath, sizeof wpath, "%s/model.safetensors", path);
+        if (stat(wpath, &st) != 0) snprintf(wpath, sizeof wpath, "%s/model.safetensors.zst", path);
+        if ((rc = sft_open(&f, wpath)) < 0) goto done;
+    } else {
+        snprintf(wpath, sizeof wpath, "%s", path);
+        if ((rc = sft_open(&f, wpath)) < 0) goto done;
+        const char *c = sft_meta_get(f, CFG_META);
+        if (!c) {
+            rc = st_err(NULL, STRAND_E_FORMAT, "%s: no \"strand.config\" in __metadata__ (not a strand model file)", path);
+            goto done;
+        }
+        json = strdup(c);
+    }
+    dit_config dc = dit_default_config();
+    if ((rc = dit_config_from_json(&dc, json)) < 0) {
+        st_err_prefix("%s", path);
+        goto done;
+    }
+    if ((rc = diff_spec_from_json(&net->spec, json, dc.vocab)) < 0) {
+        st_err_prefix("%s", path);
+        goto done;
+    }
+    if ((rc = dit_create(&net->dit, &dc, "backbone.")) < 0 || (rc = dit_load(net->dit, f)) < 0) {
+        st_err_prefix("%s", wpath);
+        goto done;
+    }
+    if (tok && sft_meta_get(f, STRAND_TOKENIZER_META_KEY) && (rc = st_tokenizer_read_meta(tok, f, wpath)) < 0) goto done;
+done:
+    if (rc < 0) diff_net_free(net);
+    sft_close(f);
+    free(json);
+    return rc;
+}
+
+int diff_net_save(const diff_net *net, const float *params, const strand_tokenizer *tok, const char *const *extra,
+                  const char *path)
+{
+    sft_writer *w = sft_writer_create();
+    if (!w) return st_err(NULL, STRAND_E_NOMEM, "%s: out of memory", path);
+    const paramblock *pb = &net->dit->pb;
+    int rc = pb_save_data(pb, params ? params : pb->params, w, "");
+    char *cfg = rc == 0 ? diff_config_json(&net->dit->cfg, &net->spec) : NULL;
+    if (rc == 0 && !cfg) rc = st_err(NULL, STRAND_E_NOMEM, "%s: cannot format the config", path);
+    if (rc == 0) rc = sft_writer_meta(w, CFG_META, cfg);
+    if (rc == 0) rc = sft_writer_meta(w, "format", "pt");
+    if (rc == 0 && tok) rc = st_tokenizer_write_meta(w, tok);
+    for (size_t i = 0; rc == 0 && extra && extra[i] && extra[i + 1]; i += 2) rc = sft_writer_meta(w, extra[i], extra[i + 1]);
+    if (rc == 0) rc = sft_writer_write(w, path);
+    free(cfg);
+    sft_writer_free(w);
+    return rc;
+}
+
+/* ---- network calls ---------------------------------------------------------------------------- */
+/* The DiT of this build keeps its activations for one (B, L): a call with another shape rebuilds
+ * them (weights kept). */
+static int ensure_shape(diff_net *net, size_t B, size_t L)
+{
+    dit_model *m = net->dit;
+    if (m->B == B && m->L == L) return 0;
+    if (m->B == 0) return dit_alloc(m, B, L);
+    /* new model object sharing nothing: copy the weights over */
+    dit_model *n = NULL;
+    int rc = dit_create(&n, &m->cfg, m->prefix);
+    if (rc < 0) return rc;
+    memcpy(n->pb.params, m->pb.params, m->pb.total * sizeof(float));
+    if ((rc = dit_alloc(n, B, L)) < 0) {
+        dit_free(n);
+        return rc;
+    }
+    dit_free(m);
+    net->dit = n;
+    return 0;
+}
+
+static int forward(diff_net *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
+                   float *logits)
+{
+    float *sig = malloc(B * sizeof *sig);
+    if (!sig) return st_err(NULL, STRAND_E_NOMEM, "diffusion: out of memory");
+    for (size_t b = 0; b < B; b++) sig[b] = diff_model_sigma(&net->spec.sched, t[b], net->dit->cfg.time_cond);
+    int rc = ensure_shape(net, B, L);
+    if (rc == 0) rc = dit_forward(net->dit, zt, NULL, sig, net->dit->cfg.num_classes ? labels : NULL, B, L, logits);
+    free(sig);
+    return rc;
+}
+
+static int check_labels(const diff_net *net, const int32_t *labels, size_t B)
+{
+    if (!labels) return 0;
+    int nc = net->dit->cfg.num_classes;
+    for (size_t b = 0; b < B; b++)
+        if (labels[b] < 0 || labels[b] > nc)
+            return st_err(NULL, STRAND_E_RANGE, "label %d of sequence %zu outside 0..%d (%d classes; %d = null label)",
+                          labels[b], b, nc, nc, nc);
+    return 0;
+}
+
+int diff_net_logits(diff_net *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
+                    float *logits)
+{
+    int rc = check_labels(net, labels, B);
+    return rc < 0 ? rc : forward(net, zt, t, labels, B, L, logits);
+}
+
+int diff_net_per_token(diff_net *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *labels,
+                       size_t B, size_t L, float *loss)
+{
+    if (L > (size_t)net->dit->cfg.model_length)
+        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %d", L, net->dit->cfg.model_length);
+    float *logits = malloc(B * L * (size_t)net->spec.vocab * sizeof *logits);
+    if (!logits) return st_err(NULL, STRAND_E_NOMEM, "diffusion: out of memory");
+    int rc = diff_net_logits(net, zt, t, labels, B, L, logits);
+    if (rc == 0) rc = diff_loss(&net->spec, logits, x0, zt, t, B, L, loss, NULL, 0.0f);
+    free(logits);
+    return rc;
+}
+
+int diff_nelbo(diff_net *net, const int32_t *ids, const int32_t *labels, size_t n, size_t L, int K, uint64_t seed,
+               size_t batch, double *nelbo)
+{
+    if (K < 1 || batch < 1 || n < 1) return st_err(NULL, STRAND_E_ARG, "NELBO: %zu sequences, %d samples, batch %zu", n, K, batch);
+    if (L > (size_t)net->dit->cfg.model_length)
+        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %d", L, net->dit->cfg.model_length);
+    int rc = check_labels(net, labels, n);
+    if (rc < 0) return rc;
+    const diff_loss_spec *sp = &net->spec;
+    size_t rows = n * (size_t)K;
+    int32_t *x0 = malloc(batch * L * sizeof *x0), *zt = malloc(batch * L * sizeof *zt), *lab = malloc(batch * sizeof *lab);
+    double *t = malloc(batch * sizeof *t);
+    float *loss = malloc(batch * L * sizeof *loss);
+    double *tk = malloc((size_t)K * sizeof *tk);
+    if (!x0 || !zt || !lab || !t || !loss || !tk) rc = st_err(NULL, STRAND_E_NOMEM, "NELBO: out of memory");
+    for (size_t i = 0; i < n; i++) nelbo[i] = 0;
+    /* rows in order (i, k); each sequence's stream is its own RNG, so fill rows lazily */
+    strand_rng rng;
+    size_t cur_i = (size_t)-1;
+    for (size_t r0 = 0; rc == 0 && r0 < rows; r0 += batch) {
+        size_t nb = rows - r0 < batch ? rows - r0 : batch;
+        /* the network always sees `batch` rows (a short last batch repeats its last row), so the
+         * DiT's shape never changes under a trainer */
+        for (size_t j = 0; j < batch; j++) {
+            if (j >= nb) {
+                memcpy(x0 + j * L, x0 + (nb - 1) * L, L * sizeof *x0);
+                memcpy(zt + j * L, zt + (nb - 1) * L, L * sizeof *zt);
+                t[j] = t[nb - 1];
+                lab[j] = lab[nb - 1];
+                continue;
+            }
+            size_t r = r0 + j, i = r / (size_t)K, k = r % (size_t)K;
+            if (i != cur_i) {
+                strand_rng_seed(&rng, seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(i + 1)));
+                diff_sample_t(&rng, (size_t)K, 1, DIFF_T_EPS, tk);
+                cur_i = i;
+            }
+            t[j] = diff_discretize_t(tk[k], sp->T);
+            if (t[j] > 1.0) t[j] = 1.0;
+            memcpy(x0 + j * L, ids + i * L, L * sizeof *x0);
+            diff_corrupt(sp->proc, sp->vocab, sp->mask_id, diff_alpha(&sp->sched, t[j]), ids + i * L, L, &rng, zt + j * L);
+            lab[j] = labels ? labels[i] : net->dit->cfg.num_classes;
+        }
+        if ((rc = diff_net_per_token(net, x0, zt, t, lab, batch, L, loss)) < 0) break;
+        for (size_t j = 0; j < nb; j++) {
+            double s = 0;
+            for (size_t l = 0; l < L; l++) s += loss[j * L + l];
+            nelbo[(r0 + j) / (size_t)K] += s / K;
+        }
+    }
+    free(x0), free(zt), free(lab), free(t), free(loss), free(tk);
+    return rc;
+}
+
+/* ---- training --------------------------------------------------------------------------------- */
+int diff_trainer_init(diff_trainer *tr, diff_net *net, size_t B, size_t L)
+{
+    memset(tr, 0, sizeof *tr);
+    tr->net = net;
+    tr->label_dropout = 0.1;
+    tr->antithetic = 1;
+    tr->B = B;
+    tr->L = L;
+    tr->val_samples = 1;
+    size_t BL = B * L, V = (size_t)net->spec.vocab;
+    tr->zt = malloc(BL * sizeof *tr->zt);
+    tr->lab = malloc(B * sizeof *tr->lab);
+    tr->t = malloc(B * sizeof *tr->t);
+    tr->logits = malloc(BL * V * sizeof *tr->logits);
+    tr->dlogits = malloc(BL * V * sizeof *tr->dlogits);
+    tr->loss = malloc(BL * sizeof *tr->loss);
+    if (!tr->zt || !tr->lab || !tr->t || !tr->logits || !tr->dlogits || !tr->loss) {
+        diff_trainer_free(tr);
+        return st_err(NULL, STRAND_E_NOMEM, "diffusion trainer: out of memory");
+    }
+    return ensure_shape(net, B, L);
+}
+
+void diff_trainer_free(diff_trainer *tr)
+{
+    if (!tr) return;
+    free(tr->zt), free(tr->lab), free(tr->t), free(tr->logits), free(tr->dlogits), free(tr->loss);
+    memset(tr, 0, sizeof *tr);
+}
+
+int diff_trainer_fb(void *user, const int32_t *ids, const int32_t *labels, size_t B, size_t L, strand_rng *rng,
+                    float *loss_out)
+{
+    diff_trainer *tr = user;
+    diff_net *net = tr->net;
+    const diff_loss_spec *sp = &net->spec;
+    if (B != tr->B || L != tr->L) return st_err(NULL, STRAND_E_SHAPE, "diffusion trainer: batch (%zu,%zu), built for (%zu,%zu)", B, L, tr->B, tr->L);
+    diff_sample_t(rng, B, tr->antithetic, DIFF_T_EPS, tr->t);
+    for (size_t b = 0; b < B; b++) {
+        tr->t[b] = diff_discretize_t(tr->t[b], sp->T);
+        if (tr->t[b] > 1.0) tr->t[b] = 1.0;
+        diff_corrupt(sp->proc, sp->vocab, sp->mask_id, diff_alpha(&sp->sched, tr->t[b]), ids + b * L, L, rng, tr->zt + b * L);
+    }
+    const int nc = net->dit->cfg.num_classes;
+    for (size_t b = 0; b < B; b++) {
+        int32_t y = labels && labels[b] >= 0 ? labels[b] : nc;
+        if (y > nc) return st_err(NULL, STRAND_E_RANGE, "diffusion trainer: label %d outside 0..%d", y, nc);
+        double u = strand_rng_uniform(rng);
+        tr->lab[b] = u < tr->label_dropout ? nc : y;
+    }
+    int rc = forward(net, tr->zt, tr->t, tr->lab, B, L, tr->logits);
+    if (rc < 0) return rc;
+    size_t BL = B * L;
+    memset(tr->dlogits, 0, BL * (size_t)sp->vocab * sizeof *tr->dlogits);
+    if ((rc = diff_loss(sp, tr->logits, ids, tr->zt, tr->t, B, L, tr->loss, tr->dlogits, 1.0f / (float)BL)) < 0) return rc;
+    double s = 0;
+    for (size_t i = 0; i < BL; i++) s += tr->loss[i];
+    *loss_out = (float)(s / (double)BL);
+    return dit_backward(net->dit, tr->dlogits, NULL);
+}
+
+int diff_trainer_validate(void *user, float *val_loss)
+{
+    diff_trainer *tr = user;
+    if (!tr->val || tr->val->n == 0) {
+        *val_loss = NAN;
+        return 0;
+    }
+    size_t n = tr->val_rows && tr->val_rows < tr->val->n ? tr->val_rows : tr->val->n;
+    double *nl = malloc(n * sizeof *nl);
+    if (!nl) return st_err(NULL, STRAND_E_NOMEM, "validation: out of memory");
+    /* the null label for unlabelled sets; the true label otherwise (conditional NELBO) */
+    int rc = diff_nelbo(tr->net, tr->val->ids, tr->val->labels, n, tr->val->L, tr->val_samples, tr->val_seed, tr->B, nl);
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += nl[i];
+    free(nl);
+    *val_loss = (float)(s / ((double)n * (double)tr->val->L));
+    return rc;
+}

@@ -1,0 +1,79 @@
+/* Diffusion models on the DiT: the process description kept with a model, the training step
+ * (time sampling, corruption, label dropout, forward, loss, backward) as a core/train.h model,
+ * the Monte-Carlo NELBO, the deterministic per-token loss, and model files
+ * (docs/diffusion.md "Training", "Evaluation", "Model files"). */
+#ifndef STRAND_GUIDANCE_DIFF_TRAIN_H
+#define STRAND_GUIDANCE_DIFF_TRAIN_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dit.h"
+#include "core/safetensors.h"
+#include "guidance/diff_data.h"
+#include "guidance/loss.h"
+#include "strand.h"
+
+/* A DiT with its diffusion process. The network is fed diff_model_sigma(t) (0 without time
+ * conditioning); labels in [0, num_classes], num_classes = the null label. */
+typedef struct diff_net {
+    dit_model *dit;      /* owns weights and run state (one thread) */
+    diff_loss_spec spec; /* process, schedule, vocab, mask id, T */
+} diff_net;
+
+/* The "strand.config" fields beyond the DiT's: "diffusion" ("mdlm"/"udlm"; HF model_type as
+ * fallback), "noise" ("loglinear"/"cosine"), "T", "mask_id". Missing keys: udlm -> time
+ * conditioned uniform; mdlm -> masked with mask_id = vocab - 1 when not given (the HF MDLM
+ * convention: the mask token is the last id). */
+int diff_spec_from_json(diff_loss_spec *spec, const char *json, int vocab);
+/* JSON of the DiT config + diffusion fields (malloc'ed). */
+char *diff_config_json(const dit_config *cfg, const diff_loss_spec *spec);
+
+/* Load a DiT diffusion model: a strand .safetensors[.zst] with "strand.config", or a HF directory
+ * (config.json + model.safetensors[.zst]). *tok (may be NULL) receives the tokenizer stored in
+ * the file's metadata, or NULL when there is none (HF directories). */
+int diff_net_load(diff_net *net, const char *path, strand_tokenizer **tok);
+void diff_net_free(diff_net *net);
+/* Save weights `params` (NULL: the live ones) with config, tokenizer and `extra` metadata pairs
+ * (NULL-terminated key, value list; may be NULL), atomically. */
+int diff_net_save(const diff_net *net, const float *params, const strand_tokenizer *tok, const char *const *extra,
+                  const char *path);
+
+/* logits (B,L,N) for z_t at times t (B) with labels (B; NULL = null label). */
+int diff_net_logits(diff_net *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
+                    float *logits);
+/* Per-token loss terms (B,L) for exactly these x0, z_t, t, labels: no randomness. */
+int diff_net_per_token(diff_net *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *labels,
+                       size_t B, size_t L, float *loss);
+
+/* Monte-Carlo NELBO: for sequence i, K samples with times stratified over [eps_t, 1) and
+ * corruption drawn from an RNG seeded by (seed, i), so a sequence's estimate does not depend on
+ * its batch or position in the file. nelbo[i] = mean over samples of the sum over its L tokens
+ * (nats per sequence). Rows go through the network exactly `batch` at a time (a short last batch is
+ * padded), so pick batch <= n*K for small sets. labels NULL: null label. */
+int diff_nelbo(diff_net *net, const int32_t *ids, const int32_t *labels, size_t n, size_t L, int K, uint64_t seed,
+               size_t batch, double *nelbo);
+
+/* ---- training ---- */
+typedef struct diff_trainer {
+    diff_net *net;
+    double label_dropout; /* 0.1: labels replaced by the null label with this probability */
+    int antithetic;       /* 1: stratified times over the batch */
+    size_t B, L;
+    int32_t *zt, *lab;
+    double *t;
+    float *logits, *dlogits, *loss;
+    /* validation: NELBO per token over val (n_val rows; 0 = all), K samples, fixed seed */
+    const diff_seqs *val;
+    size_t val_rows;
+    int val_samples;
+    uint64_t val_seed;
+} diff_trainer;
+
+int diff_trainer_init(diff_trainer *tr, diff_net *net, size_t B, size_t L);
+void diff_trainer_free(diff_trainer *tr);
+/* core/train.h callbacks (user = diff_trainer). RNG order per batch: B times, then for each
+ * sequence its corruption draws, then B label-dropout draws. */
+int diff_trainer_fb(void *user, const int32_t *ids, const int32_t *labels, size_t B, size_t L, strand_rng *rng,
+                    float *loss);
+int diff_trainer_validate(void *user, float *val_loss);
+#endif
