@@ -411,15 +411,11 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     dc.time_cond = time_cond;
     dc.num_classes = n_classes;
     dc.model_length = (int)o.L;
-    net.spec.proc = proc;
-    net.spec.sched = sched;
-    net.spec.vocab = vocab;
-    net.spec.mask_id = proc == DIFF_MASKED ? mask_id : -1;
-    net.spec.T = (int)o.T;
-    if (dit_create(&net.dit, &dc, "backbone.") < 0) goto err;
+    diff_loss_spec spec = {proc, sched, vocab, proc == DIFF_MASKED ? mask_id : -1, (int)o.T};
+    if (diff_net_create(&net, &dc, &spec) < 0) goto err;
     strand_rng irng;
     strand_rng_seed(&irng, o.seed ^ 0x5DEECE66Dull);
-    dit_init_weights(net.dit, &irng);
+    dit_init_weights(net.w, &irng);
     if (diff_trainer_init(&trn, &net, (size_t)o.B, (size_t)o.L) < 0) goto err;
     trn.label_dropout = n_classes ? o.label_dropout : 0.0;
     trn.val = va.n ? &va : NULL;
@@ -437,7 +433,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
         if (!isnan(thr)) fprintf(stderr, "; %s >= %.6g (q %.2f) -> class 1: %zu of %zu", o.prop_col, thr, o.prop_q, n1, tr.n);
         fprintf(stderr, "; %d classes; data ready in %.1f s\n", n_classes, mono_s() - t_load);
         fprintf(stderr, "%s: DiT dim %ld, depth %ld, heads %ld, %zu parameters; B %ld, %lld steps (%.2f epochs)\n", prog,
-                o.dim, o.depth, o.heads, net.dit->pb.total, o.B, (long long)o.steps, (double)o.steps * o.B / tr.n);
+                o.dim, o.depth, o.heads, net.w->pb.total, o.B, (long long)o.steps, (double)o.steps * o.B / tr.n);
     }
 
     train_params tp = train_default_params();
@@ -463,7 +459,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     dprog ps = {bar, o.quiet, mono_s(), o.stop_at, prog};
     tp.progress = on_progress;
     tp.progress_user = &ps;
-    train_model tm = {&net.dit->pb, diff_trainer_fb, diff_trainer_validate, &trn};
+    train_model tm = {&net.w->pb, diff_trainer_fb, diff_trainer_validate, &trn};
     train_source ts = {diff_source_next, 1, &src};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

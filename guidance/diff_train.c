@@ -99,8 +99,19 @@ static char *read_text(const char *path, size_t max)
 void diff_net_free(diff_net *net)
 {
     if (!net) return;
-    dit_free(net->dit);
+    dit_ctx_free(net->ctx);
+    dit_weights_free(net->w);
     memset(net, 0, sizeof *net);
+}
+
+int diff_net_create(diff_net *net, const dit_config *cfg, const diff_loss_spec *spec)
+{
+    memset(net, 0, sizeof *net);
+    if (spec) net->spec = *spec;
+    int rc = dit_weights_create(&net->w, cfg, "backbone.");
+    if (rc == 0) rc = dit_ctx_create(&net->ctx, &net->w->cfg);
+    if (rc < 0) diff_net_free(net);
+    return rc;
 }
 
 int diff_net_load(diff_net *net, const char *path, strand_tokenizer **tok)
@@ -140,7 +151,8 @@ int diff_net_load(diff_net *net, const char *path, strand_tokenizer **tok)
         st_err_prefix("%s", path);
         goto done;
     }
-    if ((rc = dit_create(&net->dit, &dc, "backbone.")) < 0 || (rc = dit_load(net->dit, f)) < 0) {
+    if ((rc = dit_weights_create(&net->w, &dc, "backbone.")) < 0 || (rc = dit_load(net->w, f)) < 0 ||
+        (rc = dit_ctx_create(&net->ctx, &net->w->cfg)) < 0) {
         st_err_prefix("%s", wpath);
         goto done;
     }
@@ -157,9 +169,9 @@ int diff_net_save(const diff_net *net, const float *params, const strand_tokeniz
 {
     sft_writer *w = sft_writer_create();
     if (!w) return st_err(NULL, STRAND_E_NOMEM, "%s: out of memory", path);
-    const paramblock *pb = &net->dit->pb;
+    const paramblock *pb = &net->w->pb;
     int rc = pb_save_data(pb, params ? params : pb->params, w, "");
-    char *cfg = rc == 0 ? diff_config_json(&net->dit->cfg, &net->spec) : NULL;
+    char *cfg = rc == 0 ? diff_config_json(&net->w->cfg, &net->spec) : NULL;
     if (rc == 0 && !cfg) rc = st_err(NULL, STRAND_E_NOMEM, "%s: cannot format the config", path);
     if (rc == 0) rc = sft_writer_meta(w, CFG_META, cfg);
     if (rc == 0) rc = sft_writer_meta(w, "format", "pt");
@@ -172,35 +184,13 @@ int diff_net_save(const diff_net *net, const float *params, const strand_tokeniz
 }
 
 /* ---- network calls ---------------------------------------------------------------------------- */
-/* The DiT of this build keeps its activations for one (B, L): a call with another shape rebuilds
- * them (weights kept). */
-static int ensure_shape(diff_net *net, size_t B, size_t L)
-{
-    dit_model *m = net->dit;
-    if (m->B == B && m->L == L) return 0;
-    if (m->B == 0) return dit_alloc(m, B, L);
-    /* new model object sharing nothing: copy the weights over */
-    dit_model *n = NULL;
-    int rc = dit_create(&n, &m->cfg, m->prefix);
-    if (rc < 0) return rc;
-    memcpy(n->pb.params, m->pb.params, m->pb.total * sizeof(float));
-    if ((rc = dit_alloc(n, B, L)) < 0) {
-        dit_free(n);
-        return rc;
-    }
-    dit_free(m);
-    net->dit = n;
-    return 0;
-}
-
 static int forward(diff_net *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
                    float *logits)
 {
     float *sig = malloc(B * sizeof *sig);
     if (!sig) return st_err(NULL, STRAND_E_NOMEM, "diffusion: out of memory");
-    for (size_t b = 0; b < B; b++) sig[b] = diff_model_sigma(&net->spec.sched, t[b], net->dit->cfg.time_cond);
-    int rc = ensure_shape(net, B, L);
-    if (rc == 0) rc = dit_forward(net->dit, zt, NULL, sig, net->dit->cfg.num_classes ? labels : NULL, B, L, logits);
+    for (size_t b = 0; b < B; b++) sig[b] = diff_model_sigma(&net->spec.sched, t[b], net->w->cfg.time_cond);
+    int rc = dit_forward(net->w, net->ctx, zt, NULL, sig, net->w->cfg.num_classes ? labels : NULL, B, L, logits);
     free(sig);
     return rc;
 }
@@ -208,7 +198,7 @@ static int forward(diff_net *net, const int32_t *zt, const double *t, const int3
 static int check_labels(const diff_net *net, const int32_t *labels, size_t B)
 {
     if (!labels) return 0;
-    int nc = net->dit->cfg.num_classes;
+    int nc = net->w->cfg.num_classes;
     for (size_t b = 0; b < B; b++)
         if (labels[b] < 0 || labels[b] > nc)
             return st_err(NULL, STRAND_E_RANGE, "label %d of sequence %zu outside 0..%d (%d classes; %d = null label)",
@@ -226,8 +216,8 @@ int diff_net_logits(diff_net *net, const int32_t *zt, const double *t, const int
 int diff_net_per_token(diff_net *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *labels,
                        size_t B, size_t L, float *loss)
 {
-    if (L > (size_t)net->dit->cfg.model_length)
-        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %d", L, net->dit->cfg.model_length);
+    if (L > (size_t)net->w->cfg.model_length)
+        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %d", L, net->w->cfg.model_length);
     float *logits = malloc(B * L * (size_t)net->spec.vocab * sizeof *logits);
     if (!logits) return st_err(NULL, STRAND_E_NOMEM, "diffusion: out of memory");
     int rc = diff_net_logits(net, zt, t, labels, B, L, logits);
@@ -240,8 +230,8 @@ int diff_nelbo(diff_net *net, const int32_t *ids, const int32_t *labels, size_t 
                size_t batch, double *nelbo)
 {
     if (K < 1 || batch < 1 || n < 1) return st_err(NULL, STRAND_E_ARG, "NELBO: %zu sequences, %d samples, batch %zu", n, K, batch);
-    if (L > (size_t)net->dit->cfg.model_length)
-        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %d", L, net->dit->cfg.model_length);
+    if (L > (size_t)net->w->cfg.model_length)
+        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %d", L, net->w->cfg.model_length);
     int rc = check_labels(net, labels, n);
     if (rc < 0) return rc;
     const diff_loss_spec *sp = &net->spec;
@@ -277,7 +267,7 @@ int diff_nelbo(diff_net *net, const int32_t *ids, const int32_t *labels, size_t 
             if (t[j] > 1.0) t[j] = 1.0;
             memcpy(x0 + j * L, ids + i * L, L * sizeof *x0);
             diff_corrupt(sp->proc, sp->vocab, sp->mask_id, diff_alpha(&sp->sched, t[j]), ids + i * L, L, &rng, zt + j * L);
-            lab[j] = labels ? labels[i] : net->dit->cfg.num_classes;
+            lab[j] = labels ? labels[i] : net->w->cfg.num_classes;
         }
         if ((rc = diff_net_per_token(net, x0, zt, t, lab, batch, L, loss)) < 0) break;
         for (size_t j = 0; j < nb; j++) {
@@ -311,7 +301,8 @@ int diff_trainer_init(diff_trainer *tr, diff_net *net, size_t B, size_t L)
         diff_trainer_free(tr);
         return st_err(NULL, STRAND_E_NOMEM, "diffusion trainer: out of memory");
     }
-    return ensure_shape(net, B, L);
+    if (!net->w->pb.grads) return pb_alloc_grads(&net->w->pb);
+    return 0;
 }
 
 void diff_trainer_free(diff_trainer *tr)
@@ -334,7 +325,7 @@ int diff_trainer_fb(void *user, const int32_t *ids, const int32_t *labels, size_
         if (tr->t[b] > 1.0) tr->t[b] = 1.0;
         diff_corrupt(sp->proc, sp->vocab, sp->mask_id, diff_alpha(&sp->sched, tr->t[b]), ids + b * L, L, rng, tr->zt + b * L);
     }
-    const int nc = net->dit->cfg.num_classes;
+    const int nc = net->w->cfg.num_classes;
     for (size_t b = 0; b < B; b++) {
         int32_t y = labels && labels[b] >= 0 ? labels[b] : nc;
         if (y > nc) return st_err(NULL, STRAND_E_RANGE, "diffusion trainer: label %d outside 0..%d", y, nc);
@@ -349,7 +340,7 @@ int diff_trainer_fb(void *user, const int32_t *ids, const int32_t *labels, size_
     double s = 0;
     for (size_t i = 0; i < BL; i++) s += tr->loss[i];
     *loss_out = (float)(s / (double)BL);
-    return dit_backward(net->dit, tr->dlogits, NULL);
+    return dit_backward(net->w, net->ctx, tr->dlogits, NULL, net->w->pb.grads);
 }
 
 int diff_trainer_validate(void *user, float *val_loss)

@@ -16,9 +16,13 @@
 /* A DiT with its diffusion process. The network is fed diff_model_sigma(t) (0 without time
  * conditioning); labels in [0, num_classes], num_classes = the null label. */
 typedef struct diff_net {
-    dit_model *dit;      /* owns weights and run state (one thread) */
+    dit_weights *w;      /* owned; read-only during forward/backward */
+    dit_ctx *ctx;        /* this thread's run state (grows on demand) */
     diff_loss_spec spec; /* process, schedule, vocab, mask id, T */
 } diff_net;
+
+/* Weights declared for cfg (zeroed; NULL prefix: "backbone.") and a fresh context. */
+int diff_net_create(diff_net *net, const dit_config *cfg, const diff_loss_spec *spec);
 
 /* The "strand.config" fields beyond the DiT's: "diffusion" ("mdlm"/"udlm"; HF model_type as
  * fallback), "noise" ("loglinear"/"cosine"), "T", "mask_id". Missing keys: udlm -> time

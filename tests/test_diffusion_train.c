@@ -21,16 +21,13 @@ static void make_net(diff_net *net, diff_process proc, int time_cond, uint64_t s
     dit_config c = dit_default_config();
     c.vocab = N, c.dim = 16, c.depth = 1, c.heads = 2, c.cond_dim = 8, c.model_length = 8;
     c.time_cond = time_cond, c.num_classes = NC;
-    memset(net, 0, sizeof *net);
-    CU_ASSERT_FATAL(dit_create(&net->dit, &c, NULL) == 0);
+    diff_loss_spec sp = {proc, diff_schedule_default(), N, proc == DIFF_MASKED ? MASK : -1, 0};
+    CU_ASSERT_FATAL(diff_net_create(net, &c, &sp) == 0);
+    CU_ASSERT_FATAL(pb_alloc_grads(&net->w->pb) == 0);
     strand_rng r;
     strand_rng_seed(&r, seed);
     /* every weight random and non-zero (the default init zeroes adaLN and the output layer) */
-    for (size_t i = 0; i < net->dit->pb.total; i++) net->dit->pb.params[i] = (float)(0.35 * strand_rng_normal(&r));
-    net->spec.proc = proc;
-    net->spec.sched = diff_schedule_default();
-    net->spec.vocab = N;
-    net->spec.mask_id = proc == DIFF_MASKED ? MASK : -1;
+    for (size_t i = 0; i < net->w->pb.total; i++) net->w->pb.params[i] = (float)(0.35 * strand_rng_normal(&r));
 }
 
 static double batch_loss(diff_net *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *lab)
@@ -56,9 +53,9 @@ static void grad_check(diff_process proc)
     CU_ASSERT_FATAL(diff_net_logits(&net, zt, t, lab, B, L, logits) == 0);
     memset(dlog, 0, sizeof dlog);
     CU_ASSERT_FATAL(diff_loss(&net.spec, logits, x0, zt, t, B, L, loss, dlog, 1.0f / (B * L)) == 0);
-    pb_zero_grad(&net.dit->pb);
-    CU_ASSERT_FATAL(dit_backward(net.dit, dlog, NULL) == 0);
-    paramblock *pb = &net.dit->pb;
+    pb_zero_grad(&net.w->pb);
+    CU_ASSERT_FATAL(dit_backward(net.w, net.ctx, dlog, NULL, net.w->pb.grads) == 0);
+    paramblock *pb = &net.w->pb;
     float *g = malloc(pb->total * sizeof *g);
     memcpy(g, pb->grads, pb->total * sizeof *g);
     /* central differences on a spread of entries of every tensor */
@@ -136,15 +133,15 @@ static void run(diff_process proc, const diff_seqs *data, int steps, const char 
     tp.ema_decay = 0.9f, tp.seed = 5, tp.log_every = 0;
     tp.ckpt_path = ckpt, tp.resume_path = resume;
     tp.progress = rec_loss, tp.progress_user = o;
-    train_model tm = {&net.dit->pb, diff_trainer_fb, NULL, &tr};
+    train_model tm = {&net.w->pb, diff_trainer_fb, NULL, &tr};
     train_source ts = {diff_source_next, 1, &src};
     paramblock ema;
     memset(&ema, 0, sizeof ema);
     train_result res;
     CU_ASSERT_EQUAL(train_run(&tp, &tm, &ts, &ema, &res), 0);
-    o->n = net.dit->pb.total;
+    o->n = net.w->pb.total;
     o->params = malloc(2 * o->n * sizeof(float));
-    memcpy(o->params, net.dit->pb.params, o->n * sizeof(float));
+    memcpy(o->params, net.w->pb.params, o->n * sizeof(float));
     memcpy(o->params + o->n, ema.params, o->n * sizeof(float));
     pb_free(&ema);
     diff_source_free(&src);
