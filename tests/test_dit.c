@@ -20,28 +20,6 @@
 
 static sft_file *fx_open(const char *name) { return tu_fixture_open("dit", name); }
 
-static float *fx_f32(sft_file *f, const char *name, size_t n)
-{
-    const sft_tensor *t = sft_find(f, name);
-    if (!t) fprintf(stderr, "fixture lacks %s\n", name);
-    CU_ASSERT_FATAL(t != NULL && t->numel == n);
-    float *p = calloc(n, sizeof(float));
-    CU_ASSERT_FATAL(sft_read_f32(f, name, p, n) == 0);
-    return p;
-}
-
-static int32_t *fx_i32(sft_file *f, const char *name, size_t n)
-{
-    const sft_tensor *t = sft_find(f, name);
-    CU_ASSERT_FATAL(t != NULL && t->numel == n);
-    int64_t *tmp = calloc(n, sizeof(int64_t));
-    int32_t *p = calloc(n, sizeof(int32_t));
-    CU_ASSERT_FATAL(sft_read_i64(f, name, tmp, n) == 0);
-    for (size_t i = 0; i < n; i++) p[i] = (int32_t)tmp[i];
-    free(tmp);
-    return p;
-}
-
 static int meta_int(sft_file *f, const char *key)
 {
     const char *v = sft_meta_get(f, key);
@@ -65,13 +43,6 @@ static dit_config fx_config(sft_file *f, size_t *B, size_t *L)
     return c;
 }
 
-static double dotd(const float *a, const float *b, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
-    return s;
-}
-
 /* Loaded fixture model with its inputs. */
 typedef struct fx_model {
     dit_weights *m;
@@ -92,11 +63,11 @@ static void fx_model_load(fx_model *x, const char *file)
     if (rc) fprintf(stderr, "dit_load: %s\n", strand_last_error());
     CU_ASSERT_FATAL(rc == 0);
     size_t BL = x->B * x->L;
-    x->ids = fx_i32(f, "ids", BL);
-    x->labels = c.num_classes > 0 ? fx_i32(f, "labels", x->B) : NULL;
-    x->sigma = fx_f32(f, "sigma", x->B);
-    x->want = fx_f32(f, "logits", BL * x->N);
-    x->R = fx_f32(f, "R", BL * x->N);
+    x->ids = fx_i32_n(f, "ids", BL);
+    x->labels = c.num_classes > 0 ? fx_i32_n(f, "labels", x->B) : NULL;
+    x->sigma = fx_f32_n(f, "sigma", x->B);
+    x->want = fx_f32_n(f, "logits", BL * x->N);
+    x->R = fx_f32_n(f, "R", BL * x->N);
     x->logits = calloc(BL * x->N, sizeof(float));
     sft_close(f);
 }
@@ -111,7 +82,7 @@ static void fx_model_free(fx_model *x)
 static double fx_loss(fx_model *x)
 {
     CU_ASSERT_FATAL(dit_forward(x->m, x->c, x->ids, NULL, x->sigma, x->labels, x->B, x->L, x->logits) == 0);
-    return dotd(x->logits, x->R, x->B * x->L * x->N);
+    return fx_dot(x->logits, x->R, x->B * x->L * x->N);
 }
 
 /* Compare every parameter gradient with "grad.<name>" of file g. */
@@ -122,7 +93,7 @@ static void check_all_grads(dit_weights *m, sft_file *g)
         const pb_entry *e = &m->pb.entries[i];
         char nm[PB_NAME_MAX + 8];
         snprintf(nm, sizeof nm, "grad.%s", e->name);
-        float *w = fx_f32(g, nm, e->numel);
+        float *w = fx_f32_n(g, nm, e->numel);
         double d = tu_max_rel_diff(e->name, pb_grad(&m->pb, (int)i), w, e->numel, GRAD_RTOL);
         CU_ASSERT(d <= GRAD_RTOL);
         worst = fmax(worst, d);
@@ -131,7 +102,10 @@ static void check_all_grads(dit_weights *m, sft_file *g)
     fprintf(stderr, "    => worst relative gradient error over %zu tensors: %.3g (tol %.0e)\n", m->pb.n, worst, GRAD_RTOL);
 }
 
-/* Central differences on up to k evenly spaced entries of every tensor. */
+/* Central differences on up to k evenly spaced entries of every tensor:
+ * |analytic - numeric| <= FD_TOL * max(1, |numeric|). */
+static double fd_loss(void *x) { return fx_loss(x); }
+
 static void fd_all(fx_model *x, size_t k)
 {
     dit_weights *m = x->m;
@@ -139,26 +113,13 @@ static void fd_all(fx_model *x, size_t k)
     const char *wn = "";
     for (size_t i = 0; i < m->pb.n; i++) {
         const pb_entry *e = &m->pb.entries[i];
-        float *p = pb_param(&m->pb, (int)i), *g = pb_grad(&m->pb, (int)i);
-        size_t step = e->numel > k ? e->numel / k : 1;
-        for (size_t j = (step > 1 ? step / 2 : 0); j < e->numel; j += step) {
-            float s = p[j];
-            p[j] = s + FD_EPS;
-            double lp = fx_loss(x);
-            p[j] = s - FD_EPS;
-            double lm = fx_loss(x);
-            p[j] = s;
-            double num = (lp - lm) / (2.0 * FD_EPS);
-            double err = fabs(num - g[j]) / fmax(1.0, fabs(num));
-            if (err > worst || err != err) {
-                worst = err != err ? INFINITY : err;
-                wn = e->name;
-            }
-        }
+        double w = fx_gradcheck(e->name, fd_loss, x, pb_param(&m->pb, (int)i), pb_grad(&m->pb, (int)i), e->numel, k,
+                                FD_EPS, (fx_tol){0, 0, FD_TOL});
+        if (w > worst || w != w) worst = w != w ? INFINITY : w, wn = e->name;
     }
-    fprintf(stderr, "    FD (eps %.0e) over every tensor: worst |analytic - numeric| / max(1,|numeric|) = %.3g in %s (tol %.0e)\n",
-            (double)FD_EPS, worst, wn, FD_TOL);
-    CU_ASSERT(worst <= FD_TOL);
+    fprintf(stderr, "    FD (eps %.0e) over every tensor: worst |analytic - numeric| / (%.0e max(1,|numeric|)) = %.3g in %s\n",
+            (double)FD_EPS, FD_TOL, worst, wn);
+    CU_ASSERT(worst <= 1.0);
 }
 
 static void test_dit_vs_pytorch(void)
@@ -220,8 +181,8 @@ static void test_dit_soft_input(void)
     fx_model_load(&x, "dit_model");
     size_t BL = x.B * x.L, N = x.N, n = BL * N;
     sft_file *f = fx_open("dit_soft");
-    float *P = fx_f32(f, "P", n), *want = fx_f32(f, "logits_soft", n), *R = fx_f32(f, "R_soft", n),
-          *gP = fx_f32(f, "grad.P", n);
+    float *P = fx_f32_n(f, "P", n), *want = fx_f32_n(f, "logits_soft", n), *R = fx_f32_n(f, "R_soft", n),
+          *gP = fx_f32_n(f, "grad.P", n);
     CU_ASSERT_EQUAL_FATAL(dit_forward(x.m, x.c, NULL, P, x.sigma, x.labels, x.B, x.L, x.logits), 0);
     CHECK_CLOSE("DiT logits (soft input P)", x.logits, want, n, LOGIT_TOL);
     pb_zero_grad(&x.m->pb);
@@ -234,7 +195,7 @@ static void test_dit_soft_input(void)
         CU_ASSERT_FATAL(i >= 0);
         char nm[128];
         snprintf(nm, sizeof nm, "grad.%s", names[k]);
-        float *w = fx_f32(f, nm, x.m->pb.entries[i].numel);
+        float *w = fx_f32_n(f, nm, x.m->pb.entries[i].numel);
         CHECK_REL(names[k], pb_grad(&x.m->pb, i), w, x.m->pb.entries[i].numel, GRAD_RTOL);
         free(w);
     }
@@ -567,7 +528,7 @@ static void test_dit_ctx_shapes_and_sharing(void)
 
     /* dsoft only */
     sft_file *f = fx_open("dit_soft");
-    float *P = fx_f32(f, "P", n), *R = fx_f32(f, "R_soft", n), *gP = fx_f32(f, "grad.P", n);
+    float *P = fx_f32_n(f, "P", n), *R = fx_f32_n(f, "R_soft", n), *gP = fx_f32_n(f, "grad.P", n);
     sft_close(f);
     float *d1 = calloc(n, sizeof(float)), *d2 = calloc(n, sizeof(float));
     pb_zero_grad(&x.m->pb);

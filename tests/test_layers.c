@@ -30,77 +30,10 @@
 /* ---- fixture access ---------------------------------------------------------------------- */
 static sft_file *fx_open(const char *name) { return tu_fixture_open("layers", name); }
 
-static size_t fx_numel(sft_file *f, const char *name)
-{
-    const sft_tensor *t = sft_find(f, name);
-    if (!t) fprintf(stderr, "fixture lacks tensor %s\n", name);
-    CU_ASSERT_FATAL(t != NULL);
-    return t->numel;
-}
-
-/* A float copy of a tensor (calloc'd); *n receives its size when n != NULL. */
-static float *fx_f32(sft_file *f, const char *name, size_t *n)
-{
-    size_t k = fx_numel(f, name);
-    float *p = calloc(k ? k : 1, sizeof(float));
-    CU_ASSERT_FATAL(p != NULL);
-    CU_ASSERT_FATAL(sft_read_f32(f, name, p, k) == 0);
-    if (n) *n = k;
-    return p;
-}
-
-static int32_t *fx_i32(sft_file *f, const char *name, size_t *n)
-{
-    size_t k = fx_numel(f, name);
-    int64_t *t = calloc(k ? k : 1, sizeof(int64_t));
-    int32_t *p = calloc(k ? k : 1, sizeof(int32_t));
-    CU_ASSERT_FATAL(t && p);
-    CU_ASSERT_FATAL(sft_read_i64(f, name, t, k) == 0);
-    for (size_t i = 0; i < k; i++) p[i] = (int32_t)t[i];
-    free(t);
-    if (n) *n = k;
-    return p;
-}
-
 static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
-static double dot(const float *a, const float *b, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
-    return s;
-}
-
-/* ---- central finite differences ------------------------------------------------------------- */
-typedef double (*loss_fn)(void *ctx);
-
-/* Checks grad[i] ≈ (L(p+eps) − L(p−eps)) / 2eps for up to `maxn` evenly spaced indices of p. */
-static void fd_check(const char *what, loss_fn f, void *ctx, float *p, const float *grad, size_t n, size_t maxn)
-{
-    size_t step = n > maxn ? (n + maxn - 1) / maxn : 1;
-    double worst = 0;
-    size_t worst_i = 0;
-    double wa = 0, wn = 0;
-    for (size_t i = 0; i < n; i += step) {
-        float save = p[i];
-        p[i] = save + FD_EPS;
-        double lp = f(ctx);
-        p[i] = save - FD_EPS;
-        double lm = f(ctx);
-        p[i] = save;
-        double num = (lp - lm) / (2.0 * (double)FD_EPS);
-        double err = fabs(grad[i] - num) / fmax(1.0, fabs(num));
-        if (err > worst || err != err) {
-            worst = err != err ? INFINITY : err;
-            worst_i = i;
-            wa = grad[i];
-            wn = num;
-        }
-    }
-    fprintf(stderr, "    FD %-37s worst rel err %.3g at [%zu] (analytic %.6g numeric %.6g, tol %.0e)\n", what,
-            worst, worst_i, wa, wn, FD_TOL);
-    CU_ASSERT(worst <= FD_TOL);
-}
+/* ---- central finite differences: |analytic - numeric| <= FD_TOL * max(1, |numeric|) ------------ */
+static const fx_tol FD_BOUND = {0, 0, FD_TOL};
 
 /* ---- linear -------------------------------------------------------------------------------- */
 typedef struct { float *x, *w, *b, *out, *r; size_t BT, C, OC; } lin_ctx;
@@ -108,7 +41,7 @@ static double lin_loss(void *c)
 {
     lin_ctx *k = c;
     linear_forward(k->out, k->x, k->w, k->b, k->BT, k->C, k->OC);
-    return dot(k->out, k->r, k->BT * k->OC);
+    return fx_dot(k->out, k->r, k->BT * k->OC);
 }
 
 static void test_linear(void)
@@ -129,9 +62,9 @@ static void test_linear(void)
     CHECK_CLOSE("linear dx", dx, gx, nx, TOL);
     CHECK_CLOSE("linear dw", dw, gw, nw, TOL);
     CHECK_CLOSE("linear db", db, gb, nb, TOL);
-    fd_check("linear dx", lin_loss, &k, k.x, dx, nx, 1000);
-    fd_check("linear dw", lin_loss, &k, k.w, dw, nw, 1000);
-    fd_check("linear db", lin_loss, &k, k.b, db, nb, 1000);
+    CU_ASSERT(fx_gradcheck("linear dx", lin_loss, &k, k.x, dx, nx, 1000, FD_EPS, FD_BOUND) <= 1.0);
+    CU_ASSERT(fx_gradcheck("linear dw", lin_loss, &k, k.w, dw, nw, 1000, FD_EPS, FD_BOUND) <= 1.0);
+    CU_ASSERT(fx_gradcheck("linear db", lin_loss, &k, k.b, db, nb, 1000, FD_EPS, FD_BOUND) <= 1.0);
     /* backward accumulates; NULL gradients are skipped */
     linear_backward(dx, NULL, db, k.r, k.x, k.w, k.BT, k.C, k.OC);
     for (size_t i = 0; i < nx; i++) gx[i] *= 2;
@@ -156,7 +89,7 @@ static double norm_loss(void *c)
     norm_ctx *k = c;
     if (k->ln) layernorm_forward(k->out, k->s1, k->s2, k->x, k->w, k->N, k->C, 1e-5f);
     else rmsnorm_forward(k->out, k->s2, k->x, k->w, k->N, k->C, 1e-5f);
-    return dot(k->out, k->r, k->N * k->C);
+    return fx_dot(k->out, k->r, k->N * k->C);
 }
 
 static void check_norm(int ln)
@@ -180,10 +113,10 @@ static void check_norm(int ln)
     else rmsnorm_backward(dx, dw, k.r, k.x, k.w, k.s2, k.N, k.C);
     snprintf(what, sizeof what, "%s dx", nm);
     CHECK_CLOSE(what, dx, gx, nx, TOL);
-    fd_check(what, norm_loss, &k, k.x, dx, nx, 1000);
+    CU_ASSERT(fx_gradcheck(what, norm_loss, &k, k.x, dx, nx, 1000, FD_EPS, FD_BOUND) <= 1.0);
     snprintf(what, sizeof what, "%s dw", nm);
     CHECK_CLOSE(what, dw, gw, nw, TOL);
-    fd_check(what, norm_loss, &k, k.w, dw, nw, 1000);
+    CU_ASSERT(fx_gradcheck(what, norm_loss, &k, k.w, dw, nw, 1000, FD_EPS, FD_BOUND) <= 1.0);
     norm_loss(&k); /* restore caches */
     /* accumulation: a second call with dinp only doubles dx and leaves dw */
     if (ln) layernorm_backward(dx, NULL, k.r, k.x, k.w, k.s1, k.s2, k.N, k.C);
@@ -205,7 +138,7 @@ static double pw_loss(void *c)
     pw_ctx *k = c;
     if (k->silu) silu_forward(k->out, k->x, k->n);
     else gelu_forward(k->out, k->x, k->n);
-    return dot(k->out, k->r, k->n);
+    return fx_dot(k->out, k->r, k->n);
 }
 
 static void check_pointwise(int silu)
@@ -225,7 +158,7 @@ static void check_pointwise(int silu)
     else gelu_backward(dx, k.x, k.r, n);
     snprintf(what, sizeof what, "%s dx", nm);
     CHECK_CLOSE(what, dx, gx, n, TOL);
-    fd_check(what, pw_loss, &k, k.x, dx, n, 1000);
+    CU_ASSERT(fx_gradcheck(what, pw_loss, &k, k.x, dx, n, 1000, FD_EPS, FD_BOUND) <= 1.0);
     if (!silu) { /* in-place variant == accumulate into zero */
         float *d = malloc(n * sizeof(float));
         memcpy(d, k.r, n * sizeof(float));
@@ -257,7 +190,7 @@ static double mlp_loss(void *c)
 {
     mlp_ctx *k = c;
     mlp_forward(k->out, k->pre, k->act, k->x, k->w1, k->b1, k->w2, k->b2, k->BT, k->C, k->H);
-    return dot(k->out, k->r, k->BT * k->C);
+    return fx_dot(k->out, k->r, k->BT * k->C);
 }
 
 static void test_mlp(void)
@@ -291,7 +224,7 @@ static void test_mlp(void)
         float *w = fx_f32(f, nm, NULL);
         snprintf(what, sizeof what, "mlp d%s", g[i].n);
         CHECK_CLOSE(what, g[i].g, w, g[i].len, TOL);
-        fd_check(what, mlp_loss, &k, g[i].p, g[i].g, g[i].len, 300);
+        CU_ASSERT(fx_gradcheck(what, mlp_loss, &k, g[i].p, g[i].g, g[i].len, 300, FD_EPS, FD_BOUND) <= 1.0);
         free(w);
     }
     free(k.x); free(k.w1); free(k.b1); free(k.w2); free(k.b2); free(k.r); free(k.out); free(k.pre); free(k.act);
@@ -307,7 +240,7 @@ static double ada_loss(void *c)
     size_t D = k->D, ms = 3 * D;
     adaln_modulate_forward(k->m, k->x, k->mod, k->mod + D, ms, k->B, k->L, D);
     adaln_gate_forward(k->out, k->y, k->m, k->mod + 2 * D, ms, k->B, k->L, D);
-    return dot(k->out, k->r, k->B * k->L * D);
+    return fx_dot(k->out, k->r, k->B * k->L * D);
 }
 
 static void test_adaln(void)
@@ -336,9 +269,9 @@ static void test_adaln(void)
     CHECK_CLOSE("adaln dx", dx, gx, n, TOL);
     CHECK_CLOSE("adaln dy", dy, gy, n, TOL);
     CHECK_CLOSE("adaln dmod [shift|scale|gate]", dmod, gm, nm, TOL);
-    fd_check("adaln dx", ada_loss, &k, k.x, dx, n, 1000);
-    fd_check("adaln dy", ada_loss, &k, k.y, dy, n, 1000);
-    fd_check("adaln dmod", ada_loss, &k, k.mod, dmod, nm, 1000);
+    CU_ASSERT(fx_gradcheck("adaln dx", ada_loss, &k, k.x, dx, n, 1000, FD_EPS, FD_BOUND) <= 1.0);
+    CU_ASSERT(fx_gradcheck("adaln dy", ada_loss, &k, k.y, dy, n, 1000, FD_EPS, FD_BOUND) <= 1.0);
+    CU_ASSERT(fx_gradcheck("adaln dmod", ada_loss, &k, k.mod, dmod, nm, 1000, FD_EPS, FD_BOUND) <= 1.0);
     free(k.x); free(k.y); free(k.mod); free(k.r); free(k.m); free(k.out); free(want); free(dx); free(dy); free(dm);
     free(dmod); free(gx); free(gy); free(gm);
     sft_close(f);
@@ -350,7 +283,7 @@ static double att_loss(void *c)
 {
     att_ctx *k = c;
     attention_forward(k->out, k->qr, k->att, k->qkv, k->cs, k->sn, k->mask, k->B, k->L, k->D, k->H);
-    return dot(k->out, k->r, k->B * k->L * k->D);
+    return fx_dot(k->out, k->r, k->B * k->L * k->D);
 }
 
 static void check_attention(const char *name, int masked)
@@ -404,7 +337,7 @@ static void check_attention(const char *name, int masked)
     float *gq = fx_f32(f, "grad.qkv", NULL);
     snprintf(what, sizeof what, "%s dqkv", name);
     CHECK_CLOSE(what, dq, gq, nq, TOL);
-    fd_check(what, att_loss, &k, k.qkv, dq, nq, 1000);
+    CU_ASSERT(fx_gradcheck(what, att_loss, &k, k.qkv, dq, nq, 1000, FD_EPS, FD_BOUND) <= 1.0);
     /* one thread == two threads, bit for bit (each (b,h) is computed by one thread) */
     att_loss(&k);
     int nt = omp_get_max_threads();
@@ -466,7 +399,7 @@ static double emb_loss(void *c)
 {
     emb_ctx *k = c;
     embedding_soft_forward(k->out, k->P, k->E, k->BT, k->V, k->D);
-    return dot(k->out, k->r, k->BT * k->D);
+    return fx_dot(k->out, k->r, k->BT * k->D);
 }
 
 typedef struct { float *E, *out, *r; const int32_t *ids; size_t BT, V, D; } ids_ctx;
@@ -474,7 +407,7 @@ static double ids_loss(void *c)
 {
     ids_ctx *k = c;
     embedding_forward(k->out, k->ids, k->E, k->BT, k->V, k->D);
-    return dot(k->out, k->r, k->BT * k->D);
+    return fx_dot(k->out, k->r, k->BT * k->D);
 }
 
 static void test_embedding(void)
@@ -492,7 +425,7 @@ static void test_embedding(void)
     embedding_backward(dE, r, ids, BT, D);
     CHECK_CLOSE("embedding dE (repeated ids accumulate)", dE, gE, V * D, TOL);
     ids_ctx ic = {E, out, r, ids, BT, V, D};
-    fd_check("embedding dE", ids_loss, &ic, E, dE, V * D, 1000);
+    CU_ASSERT(fx_gradcheck("embedding dE", ids_loss, &ic, E, dE, V * D, 1000, FD_EPS, FD_BOUND) <= 1.0);
     ids_loss(&ic);
     /* ids lookup == one-hot matrix product */
     float *P = zeros(BT * V), *o2 = zeros(BT * D);
@@ -531,8 +464,8 @@ static void test_embedding(void)
     gE = fx_f32(f, "grad.E", NULL);
     CHECK_CLOSE("soft embedding dP", dP, gP, k.BT * k.V, TOL);
     CHECK_CLOSE("soft embedding dE", dE, gE, k.V * k.D, TOL);
-    fd_check("soft embedding dP", emb_loss, &k, k.P, dP, k.BT * k.V, 1000);
-    fd_check("soft embedding dE", emb_loss, &k, k.E, dE, k.V * k.D, 1000);
+    CU_ASSERT(fx_gradcheck("soft embedding dP", emb_loss, &k, k.P, dP, k.BT * k.V, 1000, FD_EPS, FD_BOUND) <= 1.0);
+    CU_ASSERT(fx_gradcheck("soft embedding dE", emb_loss, &k, k.E, dE, k.V * k.D, 1000, FD_EPS, FD_BOUND) <= 1.0);
     free(k.E); free(k.P); free(k.r); free(k.out); free(want); free(dP); free(dE); free(gP); free(gE);
     sft_close(f);
 }
@@ -543,7 +476,7 @@ static double ts_loss(void *c)
 {
     ts_ctx *k = c;
     timestep_forward(k->out, k->freq, k->h, k->a, k->sigma, k->w0, k->b0, k->w2, k->b2, k->B, k->cond);
-    return dot(k->out, k->r, k->B * k->cond);
+    return fx_dot(k->out, k->r, k->B * k->cond);
 }
 
 static void test_timestep(void)
@@ -577,7 +510,7 @@ static void test_timestep(void)
         float *w = fx_f32(f, nm, NULL);
         snprintf(what, sizeof what, "timestep d%s", g[i].n);
         CHECK_CLOSE(what, g[i].g, w, g[i].len, TOL);
-        fd_check(what, ts_loss, &k, g[i].p, g[i].g, g[i].len, 400);
+        CU_ASSERT(fx_gradcheck(what, ts_loss, &k, g[i].p, g[i].g, g[i].len, 400, FD_EPS, FD_BOUND) <= 1.0);
         free(w);
     }
     free(k.sigma); free(k.w0); free(k.b0); free(k.w2); free(k.b2); free(k.r); free(k.out); free(k.freq); free(k.h);
@@ -592,7 +525,7 @@ static double sm_loss(void *c)
     sm_ctx *k = c;
     if (k->log) log_softmax_forward(k->out, k->x, k->BT, k->V);
     else softmax_forward(k->out, k->x, k->BT, k->V);
-    return dot(k->out, k->r, k->BT * k->V);
+    return fx_dot(k->out, k->r, k->BT * k->V);
 }
 
 static void check_softmax(int lg)
@@ -613,7 +546,7 @@ static void check_softmax(int lg)
     else softmax_backward(dx, k.r, k.out, k.BT, k.V);
     snprintf(what, sizeof what, "%s dx", nm);
     CHECK_CLOSE(what, dx, gx, n, TOL);
-    fd_check(what, sm_loss, &k, k.x, dx, n, 1000);
+    CU_ASSERT(fx_gradcheck(what, sm_loss, &k, k.x, dx, n, 1000, FD_EPS, FD_BOUND) <= 1.0);
     sm_loss(&k); /* fd_check leaves the last perturbed output behind */
     /* shift invariance: adding a constant to a row changes nothing */
     float *x2 = malloc(n * sizeof(float)), *o2 = zeros(n);
@@ -652,7 +585,7 @@ static void test_crossentropy(void)
     CU_ASSERT_EQUAL(norm, (float)(k.BT - 2)); /* two ignored tokens */
     crossentropy_backward(dx, 1.0f, k.x, lse, k.t, k.w, -100, norm, k.BT, k.V);
     CHECK_CLOSE("cross-entropy dlogits", dx, gx, n, TOL);
-    fd_check("cross-entropy dlogits", ce_loss, &k, k.x, dx, n, 1000);
+    CU_ASSERT(fx_gradcheck("cross-entropy dlogits", ce_loss, &k, k.x, dx, n, 1000, FD_EPS, FD_BOUND) <= 1.0);
     /* ignored rows get exactly zero gradient */
     for (size_t i = 0; i < k.V; i++) CU_ASSERT_EQUAL(dx[2 * k.V + i], 0.0f);
     /* an out-of-range target is an error; all ignored gives loss 0 */
