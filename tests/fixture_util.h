@@ -11,8 +11,9 @@
  *     fd_i = (f(x + h e_i) - f(x - h e_i)) / (x_i+ - x_i-)
  * with the perturbation as actually stored in float. The loss f is accumulated in double, but a
  * forward in float makes fd noisy by about eps_f |loss| / h, hence the bound
- *     |fd_i - an_i| <= atol + rtol_max * max_j |an_j| + rtol_each * max(1, |fd_i|)
- * (fx_tol). It prints the worst entry and returns max_i |fd_i - an_i| / bound_i: pass <= 1. */
+ *     |fd_i - an_i| <= atol + rtol_max * max_j |an_j| + rtol_fd * max(fd_floor, |fd_i|)
+ * (fx_tol: e.g. {0, 0, 2e-3, 1} is "2e-3 relative, absolute below 1"; {1e-6, 2e-2, 0, 0} scales
+ * with the tensor's largest gradient). It prints the worst entry and returns max_i |fd_i - an_i| / bound_i: pass <= 1. */
 #ifndef STRAND_TESTS_FIXTURE_UTIL_H
 #define STRAND_TESTS_FIXTURE_UTIL_H
 #include <CUnit/CUnit.h>
@@ -135,9 +136,10 @@ static inline void fx_randn(float *p, size_t n, strand_rng *r, float scale)
 
 typedef double (*fx_loss_fn)(void *ctx);
 typedef struct fx_tol {
-    double atol;      /* absolute floor */
-    double rtol_max;  /* times the largest |analytic| of the tensor */
-    double rtol_each; /* times max(1, |fd_i|) of the entry */
+    double atol;     /* absolute */
+    double rtol_max; /* times the largest |analytic| of the tensor */
+    double rtol_fd;  /* times max(fd_floor, |fd_i|) of the entry */
+    double fd_floor;
 } fx_tol;
 
 static inline double fx_gradcheck(const char *what, fx_loss_fn f, void *ctx, float *x, const float *analytic,
@@ -156,13 +158,13 @@ static inline double fx_gradcheck(const char *what, fx_loss_fn f, void *ctx, flo
         double fm = f(ctx);
         x[i] = x0;
         double fd = (fp - fm) / (hp + hm);
-        double bound = tol.atol + tol.rtol_max * scale + tol.rtol_each * fmax(1.0, fabs(fd));
+        double bound = tol.atol + tol.rtol_max * scale + tol.rtol_fd * fmax(tol.fd_floor, fabs(fd));
         double e = fabs(fd - analytic[i]) / bound;
         if (e > worst || e != e) worst = e != e ? INFINITY : e, worst_i = i, worst_fd = fd, worst_bound = bound;
     }
-    fprintf(stderr, "    FD %-37s worst |fd-an|/bound %.3g at [%zu]: fd %.6g an %.6g, bound %.2g (atol %.0e + %.0e*max|an| %.3g + %.0e*max(1,|fd|))\n",
+    fprintf(stderr, "    FD %-37s worst |fd-an|/bound %.3g at [%zu]: fd %.6g an %.6g, bound %.2g (%.0e + %.0e*max|an| %.3g + %.0e*max(%g,|fd|))\n",
             what, worst, worst_i, worst_fd, n ? analytic[worst_i] : 0.0, worst_bound, tol.atol, tol.rtol_max, scale,
-            tol.rtol_each);
+            tol.rtol_fd, tol.fd_floor);
     return worst;
 }
 #endif

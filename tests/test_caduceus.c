@@ -11,7 +11,7 @@
 #include "caduceus/caduceus.h"
 #include "core/mamba.h"
 #include "core/paramblock.h"
-#include "mamba_fixture.h"
+#include "fixture_util.h"
 #include "strand.h"
 #include "test_util.h"
 
@@ -32,12 +32,12 @@ static double bm_loss(void *ctx)
 {
     bm *k = ctx;
     bimamba_forward(k->out, &k->a, k->u, &k->w, &k->d, k->B, k->L);
-    return mf_dot(k->out, k->Rc, k->B * k->L * k->d.D);
+    return fx_dot(k->out, k->Rc, k->B * k->L * k->d.D);
 }
 
 static void test_bimamba_vs_pytorch(void)
 {
-    sft_file *f = mf_open("caduceus/bimamba.safetensors");
+    sft_file *f = fx_open_path("caduceus/bimamba.safetensors");
     const sft_tensor *tu = sft_find(f, "u");
     CU_ASSERT_FATAL(tu && tu->ndim == 3);
     bm k;
@@ -57,11 +57,11 @@ static void test_bimamba_vs_pytorch(void)
     size_t n = k.B * k.L * k.d.D;
     k.amem = calloc(bimamba_acts_floats(&k.d, k.B, k.L, 1), sizeof(float));
     bimamba_acts_point(&k.a, k.amem, &k.d, k.B, k.L, 1);
-    k.u = mf_get(f, "u", NULL), k.Rc = mf_get(f, "Rc", NULL);
+    k.u = fx_f32(f, "u", NULL), k.Rc = fx_f32(f, "Rc", NULL);
     k.out = calloc(n, 4), k.du = calloc(n, 4);
     k.scratch = calloc(bimamba_backward_scratch_floats(&k.d, k.B, k.L), 4);
     bm_loss(&k);
-    float *want = mf_get(f, "out", NULL);
+    float *want = fx_f32(f, "out", NULL);
     CHECK_CLOSE("bimamba out", k.out, want, n, 1e-4);
     /* tiled inference (both directions carry conv inputs and scan state across tiles) == the
      * untiled forward, for tiles shorter than the K−1 = 3 conv history, not dividing L, and >= L */
@@ -79,12 +79,12 @@ static void test_bimamba_vs_pytorch(void)
         free(tmem), free(tout);
     }
     CU_ASSERT_EQUAL(bimamba_backward(k.du, &k.g, k.Rc, k.u, &k.a, &k.w, &k.d, k.B, k.L, k.scratch), 0);
-    float *gu = mf_get(f, "grad.u", NULL);
+    float *gu = fx_f32(f, "grad.u", NULL);
     CHECK_REL("grad.u", k.du, gu, n, 1e-3);
     for (size_t i = 0; i < k.pb.n; i++) {
         char nm[256];
         snprintf(nm, sizeof nm, "grad.%s", k.pb.entries[i].name);
-        float *gw = mf_get(f, nm, NULL);
+        float *gw = fx_f32(f, nm, NULL);
         if (gw) CHECK_REL(nm, pb_grad(&k.pb, (int)i), gw, k.pb.entries[i].numel, 1e-3);
         free(gw);
     }
@@ -93,12 +93,11 @@ static void test_bimamba_vs_pytorch(void)
     memcpy(an, k.pb.grads, k.pb.total * 4);
     for (size_t i = 0; i < k.pb.n; i++) {
         const pb_entry *e = &k.pb.entries[i];
-        CU_ASSERT(mf_fd_check(e->name, k.pb.params + e->offset, an + e->offset, e->numel, 6, 1e-2, 2e-2, 2e-6, bm_loss,
-                              &k) <= 1.0);
+        CU_ASSERT(fx_gradcheck(e->name, bm_loss, &k, k.pb.params + e->offset, an + e->offset, e->numel, 6, 1e-2, (fx_tol){2e-6, 2e-2, 0, 0}) <= 1.0);
     }
     float *du0 = malloc(n * 4);
     memcpy(du0, k.du, n * 4);
-    CU_ASSERT(mf_fd_check("u", k.u, du0, n, 12, 1e-2, 2e-2, 2e-6, bm_loss, &k) <= 1.0);
+    CU_ASSERT(fx_gradcheck("u", bm_loss, &k, k.u, du0, n, 12, 1e-2, (fx_tol){2e-6, 2e-2, 0, 0}) <= 1.0);
     free(an), free(du0), free(want), free(gu);
     free(k.amem), free(k.u), free(k.Rc), free(k.out), free(k.du), free(k.scratch);
     pb_free(&k.pb);
@@ -128,7 +127,7 @@ static void test_bimamba_flip_symmetry(void)
     k.w.rev.p[MAMBA_OUT_PROJ] = k.w.fwd.p[MAMBA_OUT_PROJ];
     size_t n = k.B * k.L * 16;
     float *u = malloc(n * 4), *uf = malloc(n * 4), *o1 = malloc(n * 4), *o2 = malloc(n * 4), *o2f = malloc(n * 4);
-    mf_randn(u, n, &r, 1.0f);
+    fx_randn(u, n, &r, 1.0f);
     flip_L(uf, u, k.B, k.L, 16);
     k.amem = calloc(bimamba_acts_floats(&k.d, k.B, k.L, 0), 4);
     bimamba_acts_point(&k.a, k.amem, &k.d, k.B, k.L, 0);
@@ -165,12 +164,12 @@ static double model_loss(void *ctx)
 {
     mctx *c = ctx;
     caduceus_forward(c->m, c->ids, c->B, c->L, CADUCEUS_TRAIN, c->logits, NULL, NULL);
-    return mf_dot(c->logits, c->Rc, c->B * c->L * (size_t)c->m->cfg.vocab);
+    return fx_dot(c->logits, c->Rc, c->B * c->L * (size_t)c->m->cfg.vocab);
 }
 
 static void model_vs_pytorch(const char *file, int rcps)
 {
-    sft_file *f = mf_open(file);
+    sft_file *f = fx_open_path(file);
     caduceus_config cfg;
     caduceus_default_config(&cfg);
     cfg.d_model = atoi(sft_meta_get(f, "d_model"));
@@ -185,22 +184,22 @@ static void model_vs_pytorch(const char *file, int rcps)
     float *logits = calloc(B * L * V, 4), *embed = calloc(B * L * D, 4);
     m->md.chunk = 5; /* several chunks in the checkpointed scan */
     CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_TRAIN, logits, embed, NULL), 0);
-    float *want = mf_get(f, "logits", NULL), *wemb = mf_get(f, "embed", NULL);
+    float *want = fx_f32(f, "logits", NULL), *wemb = fx_f32(f, "embed", NULL);
     CHECK_CLOSE(rcps ? "PS logits" : "PH logits", logits, want, B * L * V, 1e-4);
     CHECK_CLOSE(rcps ? "PS embed (strand-collapsed)" : "PH embed", embed, wemb, B * L * D, 1e-4);
-    float *Rc = mf_get(f, "Rc", NULL);
+    float *Rc = fx_f32(f, "Rc", NULL);
     pb_zero_grad(&m->pb);
     CU_ASSERT_EQUAL(caduceus_backward(m, Rc), 0);
     for (size_t i = 0; i < m->pb.n; i++) {
         char nm[300];
         snprintf(nm, sizeof nm, "grad." CADUCEUS_PREFIX "%s", m->pb.entries[i].name);
-        float *gw = mf_get(f, nm, NULL);
+        float *gw = fx_f32(f, nm, NULL);
         if (gw) CHECK_REL(nm + 5 + strlen(CADUCEUS_PREFIX), pb_grad(&m->pb, (int)i), gw, m->pb.entries[i].numel, 1e-3);
         free(gw);
     }
     /* masked-LM loss on the selected positions */
     int32_t *tg = get_ids(f, "targets", &B, &L);
-    float *dl = calloc(B * L * V, 4), *wdl = mf_get(f, "grad_logits_mlm", NULL), *wl = mf_get(f, "mlm_loss", NULL);
+    float *dl = calloc(B * L * V, 4), *wdl = fx_f32(f, "grad_logits_mlm", NULL), *wl = fx_f32(f, "mlm_loss", NULL);
     for (size_t i = 0; i < B * L; i++) tg[i] = tg[i] < 0 ? -1 : tg[i];
     double loss = caduceus_mlm_loss(want, tg, B, L, V, dl);
     fprintf(stderr, "    MLM loss %.8f (reference %.8f)\n", loss, wl[0]);
@@ -218,7 +217,7 @@ static void model_vs_pytorch(const char *file, int rcps)
     fprintf(stderr, "    FD noise floor: sum|logit*Rc| = %.4g -> atol %.2g\n", S, atol);
     for (size_t i = 0; i < m->pb.n; i++) {
         const pb_entry *e = &m->pb.entries[i];
-        double w = mf_fd_check(e->name, m->pb.params + e->offset, an + e->offset, e->numel, 2, h, 2e-2, atol, model_loss, &c);
+        double w = fx_gradcheck(e->name, model_loss, &c, m->pb.params + e->offset, an + e->offset, e->numel, 2, h, (fx_tol){atol, 2e-2, 0, 0});
         worst = w > worst ? w : worst;
     }
     fprintf(stderr, "    FD worst over all tensors: %.3g of the bound\n", worst);
@@ -415,12 +414,12 @@ static void test_hf_checkpoint(void)
     /* tied tensors are aliases, not copies */
     CU_ASSERT_PTR_EQUAL(m->layers[0].w.rev.p[MAMBA_IN_PROJ], m->layers[0].w.fwd.p[MAMBA_IN_PROJ]);
     CU_ASSERT_PTR_EQUAL(m->layers[1].w.rev.p[MAMBA_OUT_PROJ], m->layers[1].w.fwd.p[MAMBA_OUT_PROJ]);
-    sft_file *f = mf_open("caduceus/hf_ps_tiny_expected.safetensors");
+    sft_file *f = fx_open_path("caduceus/hf_ps_tiny_expected.safetensors");
     size_t B, L, V = 16, D = (size_t)m->cfg.d_model;
     int32_t *ids = get_ids(f, "ids", &B, &L);
     float *lg = malloc(B * L * V * 4), *em = malloc(B * L * D * 4);
     CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_INFER, lg, em, NULL), 0);
-    float *want = mf_get(f, "logits", NULL), *wem = mf_get(f, "embed", NULL);
+    float *want = fx_f32(f, "logits", NULL), *wem = fx_f32(f, "embed", NULL);
     CHECK_CLOSE("hf_ps_tiny logits", lg, want, B * L * V, 1e-4);
     CHECK_CLOSE("hf_ps_tiny embed", em, wem, B * L * D, 1e-4);
     /* strand's own checkpoint: same names, config in metadata, loads back identically */
@@ -538,7 +537,7 @@ static void test_public_api(void)
     int D = 0, nl = 0, ps = -1;
     CU_ASSERT_EQUAL(strand_caduceus_info(h, &D, &nl, &ps), 0);
     CU_ASSERT(D > 0 && nl > 0 && ps == 1);
-    sft_file *f = mf_open("caduceus/hf_ps_tiny_expected.safetensors");
+    sft_file *f = fx_open_path("caduceus/hf_ps_tiny_expected.safetensors");
     size_t B, L;
     int32_t *ids1 = get_ids(f, "ids", &B, &L);
     /* 11 copies: more than one internal chunk of sequences */
@@ -549,7 +548,7 @@ static void test_public_api(void)
     CU_ASSERT_EQUAL(strand_caduceus_logits(h, ids, n, L, lg), 0);
     CU_ASSERT_EQUAL(strand_caduceus_embed(h, ids, n, L, STRAND_EMBED_PER_POSITION, em), 0);
     CU_ASSERT_EQUAL(strand_caduceus_embed(h, ids, n, L, STRAND_EMBED_MEAN, pool), 0);
-    float *want = mf_get(f, "logits", NULL);
+    float *want = fx_f32(f, "logits", NULL);
     CHECK_CLOSE("API logits, sequence 10", lg + 10 * L * V, want, L * V, 1e-4);
     float *mean = calloc((size_t)D, 4);
     for (size_t t = 0; t < L; t++)

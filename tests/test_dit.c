@@ -114,7 +114,7 @@ static void fd_all(fx_model *x, size_t k)
     for (size_t i = 0; i < m->pb.n; i++) {
         const pb_entry *e = &m->pb.entries[i];
         double w = fx_gradcheck(e->name, fd_loss, x, pb_param(&m->pb, (int)i), pb_grad(&m->pb, (int)i), e->numel, k,
-                                FD_EPS, (fx_tol){0, 0, FD_TOL});
+                                FD_EPS, (fx_tol){0, 0, FD_TOL, 1});
         if (w > worst || w != w) worst = w != w ? INFINITY : w, wn = e->name;
     }
     fprintf(stderr, "    FD (eps %.0e) over every tensor: worst |analytic - numeric| / (%.0e max(1,|numeric|)) = %.3g in %s\n",

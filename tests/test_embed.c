@@ -23,6 +23,7 @@
 #include "core/tokenizer.h"
 #include "core/tokenizer_dna.h"
 #include "strand.h"
+#include "fixture_util.h"
 #include "test_util.h"
 
 #define PS_MODEL STRAND_TEST_DATA "/caduceus/hf_ps_tiny"
@@ -78,29 +79,6 @@ static int cli(char *msg, size_t cap, const char *fmt, ...)
 }
 
 static int file_exists(const char *p) { return access(p, F_OK) == 0; }
-
-/* Read a float32 .npy and check its shape. Returns the data (malloc'd) or NULL. */
-static float *read_f32(const char *path, int ndim, const int64_t *shape)
-{
-    npy_array a;
-    if (npy_read(path, &a) < 0) {
-        fprintf(stderr, "    %s\n", strand_last_error());
-        CU_FAIL("npy_read");
-        return NULL;
-    }
-    CU_ASSERT_EQUAL(a.dtype, NPY_F32);
-    CU_ASSERT_EQUAL(a.ndim, ndim);
-    int ok = a.dtype == NPY_F32 && a.ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = a.shape[i] == shape[i];
-    CU_ASSERT(ok);
-    float *d = NULL;
-    if (ok) {
-        d = malloc(a.numel * sizeof *d);
-        memcpy(d, a.data, a.numel * sizeof *d);
-    }
-    npy_free(&a);
-    return d;
-}
 
 /* ---- library ------------------------------------------------------------------------------------ */
 static void test_library_embed(void)
@@ -175,7 +153,7 @@ static void test_cli_embed(void)
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool none -q", PS_MODEL, fa, none), 0);
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s -q", PS_MODEL, fa, mean), 0); /* default: mean */
     int64_t s3[3] = {(int64_t)n, (int64_t)L, (int64_t)D}, s2[2] = {(int64_t)n, (int64_t)D};
-    float *em = read_f32(none, 3, s3), *pool = read_f32(mean, 2, s2);
+    float *em = fx_npy_f32(none, 3, s3), *pool = fx_npy_f32(mean, 2, s2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(em);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
     /* CLI == library on the same token ids */
@@ -204,7 +182,7 @@ static void test_cli_embed(void)
     const char *o2 = tu_tmp("embed_b1.npy"), *o3 = tu_tmp("embed_b3.npy"), *fgz = tu_tmp("embed_in.fa.gz");
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool none --batch 1 --threads 1 -q", PS_MODEL, fa, o2), 0);
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool none -b 3 -t 2 -q", PS_MODEL, fa, o3), 0);
-    float *e2 = read_f32(o2, 3, s3), *e3 = read_f32(o3, 3, s3);
+    float *e2 = fx_npy_f32(o2, 3, s3), *e3 = fx_npy_f32(o3, 3, s3);
     if (e2 && e3) {
         CHECK_CLOSE("--batch 1 --threads 1 == default", e2, em, n * L * D, TOL_BATCH);
         CHECK_CLOSE("--batch 3 --threads 2 == default", e3, em, n * L * D, TOL_BATCH);
@@ -214,7 +192,7 @@ static void test_cli_embed(void)
     CU_ASSERT_EQUAL(tu_run(cmd, NULL, 0), 0);
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool none -q", PS_MODEL, fgz, o2), 0);
     free(e2);
-    e2 = read_f32(o2, 3, s3);
+    e2 = fx_npy_f32(o2, 3, s3);
     if (e2) CHECK_CLOSE("gzip FASTA == plain FASTA", e2, em, n * L * D, 0.0);
     free(e2), free(e3), free(em), free(pool), free(lib), free(libp), free(m), free(flip);
     strand_caduceus_free(h);
@@ -242,7 +220,7 @@ static void test_cli_embed_ph(void)
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool mean -q", model, fa, mean), 0);
     size_t n = NREC, L = LREC, D = 16;
     int64_t s3[3] = {NREC, LREC, 16}, s2[2] = {NREC, 16};
-    float *em = read_f32(none, 3, s3), *pool = read_f32(mean, 2, s2), *flip = malloc(L * D * sizeof *flip);
+    float *em = fx_npy_f32(none, 3, s3), *pool = fx_npy_f32(mean, 2, s2), *flip = malloc(L * D * sizeof *flip);
     if (em && pool) {
         CU_ASSERT(memcmp(em, em + 2 * L * D, L * D * sizeof(float)) != 0); /* not vacuous */
         for (size_t pair = 0; pair < 2; pair++) {
@@ -294,7 +272,7 @@ static void test_cli_window(void)
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool none --window %zu -q", PS_MODEL, fa, none, W), 0);
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool mean -w %zu -q", PS_MODEL, fa, mean, W), 0);
     int64_t s3[3] = {(int64_t)n, (int64_t)W, (int64_t)D}, s2[2] = {(int64_t)n, (int64_t)D};
-    float *em = read_f32(none, 3, s3), *pool = read_f32(mean, 2, s2);
+    float *em = fx_npy_f32(none, 3, s3), *pool = fx_npy_f32(mean, 2, s2);
     float *lib = malloc(n * W * D * sizeof *lib), *want = calloc(n * D, sizeof *want);
     CU_ASSERT_EQUAL(strand_caduceus_embed(h, ids, n, W, STRAND_EMBED_PER_POSITION, lib), 0);
     if (em) CHECK_CLOSE("--window: per-position == library on cut/padded ids", em, lib, n * W * D, 0.0);
@@ -310,7 +288,7 @@ static void test_cli_window(void)
     /* mean pooling without --window takes records of any length: each == library on its own */
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s -q -b 2", PS_MODEL, fa, mean), 0);
     free(pool);
-    pool = read_f32(mean, 2, s2);
+    pool = fx_npy_f32(mean, 2, s2);
     for (size_t i = 0; pool && i < n; i++) {
         int32_t one[40];
         float p[64];
@@ -403,7 +381,7 @@ static void test_logits_fasta(void)
     CU_ASSERT_EQUAL(cli(NULL, 0, "logits -m %s -i %s -o %s", PS_MODEL, fa, o1), 0);
     CU_ASSERT_EQUAL(cli(NULL, 0, "logits -m %s -i %s -o %s", PS_MODEL, idsf, o2), 0);
     int64_t s3[3] = {NREC, LREC, 16};
-    float *l = read_f32(o1, 3, s3);
+    float *l = fx_npy_f32(o1, 3, s3);
     if (l) CU_ASSERT(memcmp(l, l + LREC * 16, LREC * 16 * sizeof(float)) != 0); /* records differ */
     free(l);
     check_same_npy("logits: FASTA == ids .npy (Caduceus)", o1, o2);
@@ -467,7 +445,7 @@ static void test_logits_dna_dit(void)
     CU_ASSERT_EQUAL(cli(NULL, 0, "logits -m %s -i %s -o %s", model, fa, o1), 0);
     CU_ASSERT_EQUAL(cli(NULL, 0, "logits -m %s -i %s -o %s", model, idsf, o2), 0);
     int64_t s3[3] = {3, 12, 16};
-    float *l = read_f32(o1, 3, s3);
+    float *l = fx_npy_f32(o1, 3, s3);
     /* the weights are random: rows of different sequences differ (the comparison is not vacuous) */
     if (l) CU_ASSERT(memcmp(l, l + L * 16, L * 16 * sizeof(float)) != 0);
     free(l);
@@ -526,7 +504,7 @@ static void test_logits_smiles(void)
     CU_ASSERT_EQUAL(cli(NULL, 0, "logits -m %s -i %s --column smiles -o %s --sigma 0.5", model, csv, o2), 0);
     CU_ASSERT_EQUAL(cli(NULL, 0, "logits -m %s -i %s -o %s --sigma 0.5", model, idsf, o3), 0);
     int64_t s3[3] = {4, 8, 12};
-    float *l = read_f32(o1, 3, s3);
+    float *l = fx_npy_f32(o1, 3, s3);
     if (l) CU_ASSERT(memcmp(l, l + L * 12, L * 12 * sizeof(float)) != 0); /* molecules differ: not vacuous */
     free(l);
     check_same_npy("logits: .smi == ids .npy (DiT, SMILES)", o1, o3);

@@ -33,7 +33,7 @@ static sft_file *fx_open(const char *name) { return tu_fixture_open("layers", na
 static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
 /* ---- central finite differences: |analytic - numeric| <= FD_TOL * max(1, |numeric|) ------------ */
-static const fx_tol FD_BOUND = {0, 0, FD_TOL};
+static const fx_tol FD_BOUND = {0, 0, FD_TOL, 1};
 
 /* ---- linear -------------------------------------------------------------------------------- */
 typedef struct { float *x, *w, *b, *out, *r; size_t BT, C, OC; } lin_ctx;

@@ -10,7 +10,7 @@
 #include "core/mamba.h"
 #include "core/mamba_math.h"
 #include "core/paramblock.h"
-#include "mamba_fixture.h"
+#include "fixture_util.h"
 #include "strand.h"
 #include "test_util.h"
 
@@ -107,7 +107,7 @@ static double blk_loss(void *ctx)
 {
     blk *k = ctx;
     mamba_forward(k->out, k->xz, k->o, &k->c, k->u, &k->w, &k->d, k->B, k->L);
-    return mf_dot(k->out, k->Rc, k->B * k->L * k->d.D);
+    return fx_dot(k->out, k->Rc, k->B * k->L * k->d.D);
 }
 
 static void blk_backward(blk *k)
@@ -122,7 +122,7 @@ static void blk_backward(blk *k)
 
 static void test_block_vs_pytorch(void)
 {
-    sft_file *f = mf_open("mamba/mamba_block.safetensors");
+    sft_file *f = fx_open_path("mamba/mamba_block.safetensors");
     const sft_tensor *tu = sft_find(f, "u");
     CU_ASSERT_FATAL(tu && tu->ndim == 3);
     blk k;
@@ -132,18 +132,18 @@ static void test_block_vs_pytorch(void)
     size_t n = k.B * k.L * k.d.D;
     CU_ASSERT_EQUAL(sft_read_f32(f, "u", k.u, n), 0);
     CU_ASSERT_EQUAL(sft_read_f32(f, "Rc", k.Rc, n), 0);
-    float *want = mf_get(f, "out", NULL);
+    float *want = fx_f32(f, "out", NULL);
     blk_backward(&k);
     CHECK_CLOSE("mamba out", k.out, want, n, 1e-4);
     free(want);
-    float *gu = mf_get(f, "grad.u", NULL);
+    float *gu = fx_f32(f, "grad.u", NULL);
     CHECK_REL("grad.u", k.du, gu, n, 1e-3);
     free(gu);
     for (int p = 0; p < MAMBA_NPARAM; p++) {
         char nm[128];
         snprintf(nm, sizeof nm, "grad.%s", mamba_param_names[p]);
         size_t m;
-        float *gw = mf_get(f, nm, &m);
+        float *gw = fx_f32(f, nm, &m);
         CU_ASSERT_EQUAL(m, k.pb.entries[k.idx[p]].numel);
         CHECK_REL(nm, k.g.p[p], gw, m, 1e-3);
         free(gw);
@@ -154,7 +154,7 @@ static void test_block_vs_pytorch(void)
 
 static void test_block_finite_differences(void)
 {
-    sft_file *f = mf_open("mamba/mamba_block.safetensors");
+    sft_file *f = fx_open_path("mamba/mamba_block.safetensors");
     blk k;
     blk_alloc(&k, 16, 2, 12, 4);
     CU_ASSERT_EQUAL_FATAL(pb_load(&k.pb, f, ""), 0);
@@ -165,12 +165,12 @@ static void test_block_finite_differences(void)
     blk_backward(&k);
     /* float forward, loss summed in double, h = 1e-2: truncation ~h², rounding ~1e-7·|loss|/h;
      * bound 2e-2 of the tensor's largest gradient + 1e-6 */
-    CU_ASSERT(mf_fd_check("du", k.u, k.du, n, 24, 1e-2, 2e-2, 1e-6, blk_loss, &k) <= 1.0);
+    CU_ASSERT(fx_gradcheck("du", blk_loss, &k, k.u, k.du, n, 24, 1e-2, (fx_tol){1e-6, 2e-2, 0, 0}) <= 1.0);
     for (int p = 0; p < MAMBA_NPARAM; p++) {
         size_t m = k.pb.entries[k.idx[p]].numel;
         float *an = malloc(m * sizeof(float));
         memcpy(an, k.g.p[p], m * sizeof(float));
-        CU_ASSERT(mf_fd_check(mamba_param_names[p], k.w.p[p], an, m, 16, 1e-2, 2e-2, 1e-6, blk_loss, &k) <= 1.0);
+        CU_ASSERT(fx_gradcheck(mamba_param_names[p], blk_loss, &k, k.w.p[p], an, m, 16, 1e-2, (fx_tol){1e-6, 2e-2, 0, 0}) <= 1.0);
         free(an);
     }
     blk_free(&k);
@@ -189,8 +189,8 @@ static void test_inference_equals_training(void)
     mamba_init(&a.w, &a.d, 2, &rr);
     memcpy(b.pb.params, a.pb.params, a.pb.total * sizeof(float));
     size_t n = a.B * a.L * a.d.D;
-    mf_randn(a.u, n, &r, 1.0f);
-    mf_randn(a.Rc, n, &r, 1.0f);
+    fx_randn(a.u, n, &r, 1.0f);
+    fx_randn(a.Rc, n, &r, 1.0f);
     memcpy(b.u, a.u, n * sizeof(float));
     memcpy(b.Rc, a.Rc, n * sizeof(float));
     blk_backward(&a);
@@ -251,7 +251,7 @@ static void test_step_equals_parallel(void)
     for (size_t i = 0; i < k.d.d_inner * 16; i++) k.w.p[MAMBA_A_LOG][i] += (float)(0.3 * strand_rng_normal(&r));
     for (size_t i = 0; i < k.d.d_inner; i++) k.w.p[MAMBA_DSKIP][i] += (float)(0.5 * strand_rng_normal(&r));
     size_t D = k.d.D, B = k.B, L = k.L, di = k.d.d_inner;
-    mf_randn(k.u, B * L * D, &r, 1.0f);
+    fx_randn(k.u, B * L * D, &r, 1.0f);
     blk_loss(&k);
     float *cs = calloc(B * di * 3, sizeof(float)), *ss = calloc(B * di * 16, sizeof(float));
     float *sc = calloc(mamba_step_scratch_floats(&k.d, B), sizeof(float));
@@ -276,10 +276,10 @@ static void scan_compare(size_t B, size_t L, size_t di, size_t chunk, uint64_t s
     mamba_scan_dims s = {B, L, di, ns, stride, chunk};
     float *x = malloc(n * 4), *dl = malloc(n * 4), *A = malloc(di * ns * 4), *bc = malloc(BL * stride * 4);
     float *Dk = malloc(di * 4), *dy = malloc(n * 4);
-    mf_randn(x, n, &r, 1.0f);
-    mf_randn(dy, n, &r, 1.0f);
-    mf_randn(bc, BL * stride, &r, 1.0f);
-    mf_randn(Dk, di, &r, 1.0f);
+    fx_randn(x, n, &r, 1.0f);
+    fx_randn(dy, n, &r, 1.0f);
+    fx_randn(bc, BL * stride, &r, 1.0f);
+    fx_randn(Dk, di, &r, 1.0f);
     for (size_t i = 0; i < n; i++) dl[i] = (float)(0.001 + 0.3 * strand_rng_uniform(&r));
     for (size_t i = 0; i < di * ns; i++) A[i] = -expf((float)(log((double)(i % ns) + 1) + 0.3 * strand_rng_normal(&r)));
     size_t nck = (L + chunk - 1) / chunk;
@@ -326,8 +326,8 @@ static void test_threads_agree(void)
     CU_ASSERT(a.B * a.L * a.d.d_inner >= MAMBA_PAR_MIN);
     mamba_init(&a.w, &a.d, 1, &r);
     size_t n = a.B * a.L * a.d.D;
-    mf_randn(a.u, n, &r, 1.0f);
-    mf_randn(a.Rc, n, &r, 1.0f);
+    fx_randn(a.u, n, &r, 1.0f);
+    fx_randn(a.Rc, n, &r, 1.0f);
     int nt = omp_get_max_threads();
     omp_set_num_threads(1);
     blk_backward(&a);
