@@ -16,6 +16,7 @@ int cmd_embed_main(int argc, char **argv);        /* apps/cmd_embed.c */
 int cmd_vep_main(int argc, char **argv);          /* apps/cmd_vep.c */
 int cmd_train_main(int argc, char **argv);        /* apps/cmd_train.c: the `strand train` kind table */
 int cmd_train_caduceus_main(int argc, char **argv); /* apps/cmd_train_caduceus.c */
+int cmd_eval_main(int argc, char **argv);         /* apps/cmd_eval.c */
 int cmd_train_mdlm_main(int argc, char **argv);   /* apps/cmd_train_diffusion.c */
 int cmd_train_udlm_main(int argc, char **argv);   /* apps/cmd_train_diffusion.c */
 
