@@ -2,46 +2,48 @@
  * "Training"), on a SMILES table or on labelled DNA window shards. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "apps/commands.h"
+#include "core/clock.h"
 #include "core/progress.h"
 #include "core/train.h"
 #include "guidance/diff_data.h"
 #include "guidance/diff_train.h"
 #include "strand.h"
 
+/* The loop's settings go straight into train_params; the rest is data, model and validation. */
 typedef struct dopts {
-    const char *prog;
     diff_process proc;
-    const char *table, *val_table, *smiles_col, *label_col, *prop_col, *species, *out, *log, *ckpt, *resume;
+    const char *table, *val_table, *smiles_col, *label_col, *prop_col, *species, *out;
     const char *noise;
-    double prop_q, lr, warmup_frac, min_lr_frac, wd, ema, label_dropout, clip;
-    long L, B, dim, depth, heads, cond, val_rows, val_hold, val_samples, max_rows, T;
-    int64_t steps, val_every, ckpt_every, log_every, stop_at;
+    double prop_q, warmup_frac, min_lr_frac, label_dropout; /* warmup, floor -> tp.sched once --steps is known */
+    long dim, depth, heads, cond, val_rows, val_hold, val_samples, max_rows, T;
     int threads, quiet, skip_bad, no_time, no_labels;
-    uint64_t seed;
+    train_params tp;
 } dopts;
 
 static dopts default_dopts(void)
 {
     dopts o;
     memset(&o, 0, sizeof o);
+    o.tp = train_default_params();
     o.prop_q = 0.9;
-    o.lr = 3e-4;
+    o.tp.opt.lr = 3e-4f;
+    o.tp.opt.beta2 = 0.999f;
     o.warmup_frac = 0.05;
     o.min_lr_frac = 0.1;
-    o.wd = 0.0;
-    o.ema = 0.999;
+    o.tp.opt.weight_decay = 0.0f;
+    o.tp.ema_decay = 0.999f;
     o.label_dropout = 0.1;
-    o.clip = 1.0;
-    o.L = 64;
-    o.B = 32;
+    o.tp.clip = 1.0f;
+    o.tp.seq_len = 64;
+    o.tp.batch = 32;
     o.dim = 128;
     o.depth = 4;
     o.heads = 4;
@@ -49,9 +51,9 @@ static dopts default_dopts(void)
     o.val_rows = 512;
     o.val_hold = 2000;
     o.val_samples = 1;
-    o.steps = 1000;
-    o.val_every = 100;
-    o.log_every = 10;
+    o.tp.steps = 1000;
+    o.tp.val_every = 100;
+    o.tp.log_every = 10;
     o.noise = "loglinear";
     return o;
 }
@@ -88,8 +90,8 @@ static void dusage(FILE *fp, const char *kind)
             "      --T T                discrete-time loss with T steps (default 0 = continuous)\n"
             "%s"
             "Training:\n"
-            "  -L, --len L              sequence length (SMILES: <bos> tokens <eos> <pad>...; default %ld)\n"
-            "  -B, --batch B            sequences per step (default %ld)\n"
+            "  -L, --len L              sequence length (SMILES: <bos> tokens <eos> <pad>...; default %zu)\n"
+            "  -B, --batch B            sequences per step (default %zu)\n"
             "      --steps N            optimiser steps (default %lld)\n"
             "      --lr LR              peak learning rate (default %g)\n"
             "      --warmup-frac F      warmup fraction (default %g)\n"
@@ -121,8 +123,9 @@ static void dusage(FILE *fp, const char *kind)
             d.depth, d.heads, d.cond, d.noise,
             mdlm ? "      --time-cond          feed sigma_t to the network (default: MDLM is not time-conditioned)\n"
                  : "      --no-time-cond       feed 0 instead of sigma_t (default: time-conditioned)\n",
-            d.L, d.B, (long long)d.steps, d.lr, d.warmup_frac, d.min_lr_frac, d.wd, d.ema, d.label_dropout,
-            (long long)d.log_every, (long long)d.val_every, d.val_rows, d.val_samples, kind, kind, kind, kind);
+            d.tp.seq_len, d.tp.batch, (long long)d.tp.steps, (double)d.tp.opt.lr, d.warmup_frac, d.min_lr_frac,
+            (double)d.tp.opt.weight_decay, (double)d.tp.ema_decay, d.label_dropout, (long long)d.tp.log_every,
+            (long long)d.tp.val_every, d.val_rows, d.val_samples, kind, kind, kind, kind);
 }
 
 static volatile sig_atomic_t g_stop = 0;
@@ -132,19 +135,10 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef struct dprog {
     st_progress *bar;
     int quiet;
     double t0;
-    int64_t stop_at;
-    const char *prog;
 } dprog;
 
 static int on_progress(void *user, const train_progress *p)
@@ -152,29 +146,9 @@ static int on_progress(void *user, const train_progress *p)
     dprog *s = user;
     st_progress_update(s->bar, (uint64_t)p->step);
     if (!s->quiet && !isnan(p->val_loss))
-        fprintf(stderr, "%s: step %lld/%lld  loss %.4f  val NELBO %.4f nats/token  lr %.3g  %.0f tok/s  %.0f s\n", s->prog,
-                (long long)p->step, (long long)p->steps, p->loss, p->val_loss, p->lr, p->tokens_per_s, mono_s() - s->t0);
-    if (s->stop_at > 0 && p->step >= s->stop_at) return 1;
+        cli_info("step %lld/%lld  loss %.4f  val NELBO %.4f nats/token  lr %.3g  %.0f tok/s  %.0f s", (long long)p->step,
+                 (long long)p->steps, p->loss, p->val_loss, p->lr, p->tokens_per_s, st_clock_s() - s->t0);
     return g_stop != 0;
-}
-
-static int plong(const char *s, long lo, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo) return -1;
-    *out = v;
-    return 0;
-}
-
-static int pdouble(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (*end || end == s || !(v >= lo && v <= hi)) return -1;
-    *out = v;
-    return 0;
 }
 
 /* DIR/species.tsv -> train and val sets (label = label_id). */
@@ -183,7 +157,7 @@ static int load_species(const char *dir, size_t L, int vocab, diff_seqs *tr, dif
     char path[4096];
     snprintf(path, sizeof path, "%s/species.tsv", dir);
     FILE *f = fopen(path, "r");
-    if (!f) return fprintf(stderr, "cannot open \"%s\": %s\n", path, strerror(errno)), -1;
+    if (!f) return cli_error("cannot open \"%s\": %s", path, strerror(errno)), -1;
     char line[8192];
     int n = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
@@ -193,9 +167,10 @@ static int load_species(const char *dir, size_t L, int vocab, diff_seqs *tr, dif
         *tab = 0;
         char *name = tab + 1, *e = strchr(name, '\t');
         if (e) *e = 0;
-        long id;
-        if (plong(line, 0, &id) || id != n) {
-            fprintf(stderr, "%s: label_id \"%s\" out of order (expected %d)\n", path, line, n);
+        char *end;
+        long id = strtol(line, &end, 10);
+        if (end == line || *end || id != n) {
+            cli_error("%s: label_id \"%s\" out of order (expected %d)", path, line, n);
             rc = -1;
             break;
         }
@@ -208,7 +183,7 @@ static int load_species(const char *dir, size_t L, int vocab, diff_seqs *tr, dif
     }
     fclose(f);
     *n_classes = n;
-    if (rc == 0 && n == 0) fprintf(stderr, "%s: no species rows\n", path), rc = -1;
+    if (rc == 0 && n == 0) cli_error("%s: no species rows", path), rc = -1;
     return rc;
 }
 
@@ -230,8 +205,6 @@ static int spread_subset(diff_seqs *v, size_t keep)
 static int train_diffusion(int argc, char **argv, diff_process proc)
 {
     const char *kind = diff_process_name(proc);
-    char prog[64];
-    snprintf(prog, sizeof prog, "strand train %s", kind);
     if (argc < 2) {
         dusage(stdout, kind);
         return 0;
@@ -267,77 +240,65 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     o.proc = proc;
     int time_cond = proc == DIFF_UNIFORM;
     int c, rc = 1;
-    long v;
-    double d;
     optind = 1;
-#define BAD(what)                                                                \
-    do {                                                                         \
-        fprintf(stderr, "%s: bad %s \"%s\" (see `%s`)\n", prog, what, optarg, prog); \
-        return 1;                                                                \
-    } while (0)
     while ((c = getopt_long(argc, argv, "i:L:B:o:qh", lo, NULL)) != -1) {
         switch (c) {
         case 'i': o.table = optarg; break;
         case O_SMI: o.smiles_col = optarg; break;
         case O_LABEL: o.label_col = optarg; break;
         case O_PROP: o.prop_col = optarg; break;
-        case O_PROPQ: if (pdouble(optarg, 0, 1, &d)) BAD("--prop-quantile (0..1)"); o.prop_q = d; break;
-        case O_MAXROWS: if (plong(optarg, 0, &v)) BAD("--max-rows"); o.max_rows = v; break;
-        case O_VALHOLD: if (plong(optarg, 0, &v)) BAD("--val-hold"); o.val_hold = v; break;
+        case O_PROPQ: o.prop_q = cli_double("--prop-quantile", optarg, 0, 1); break;
+        case O_MAXROWS: o.max_rows = cli_long("--max-rows", optarg, 0, LONG_MAX); break;
+        case O_VALHOLD: o.val_hold = cli_long("--val-hold", optarg, 0, LONG_MAX); break;
         case O_VAL: o.val_table = optarg; break;
         case O_SKIP: o.skip_bad = 1; break;
         case O_SPECIES: o.species = optarg; break;
         case O_NOLAB: o.no_labels = 1; break;
-        case O_DIM: if (plong(optarg, 2, &v) || v > 65536) BAD("--dim"); o.dim = v; break;
-        case O_DEPTH: if (plong(optarg, 1, &v) || v > 1024) BAD("--depth"); o.depth = v; break;
-        case O_HEADS: if (plong(optarg, 1, &v) || v > 1024) BAD("--heads"); o.heads = v; break;
-        case O_COND: if (plong(optarg, 1, &v) || v > 65536) BAD("--cond-dim"); o.cond = v; break;
+        case O_DIM: o.dim = cli_long("--dim", optarg, 2, 65536); break;
+        case O_DEPTH: o.depth = cli_long("--depth", optarg, 1, 1024); break;
+        case O_HEADS: o.heads = cli_long("--heads", optarg, 1, 1024); break;
+        case O_COND: o.cond = cli_long("--cond-dim", optarg, 1, 65536); break;
         case O_NOISE: o.noise = optarg; break;
-        case O_T: if (plong(optarg, 0, &v) || v > 1000000) BAD("--T"); o.T = v; break;
+        case O_T: o.T = cli_long("--T", optarg, 0, 1000000); break;
         case O_TC: time_cond = 1; break;
         case O_NOTC: time_cond = 0; break;
-        case 'L': if (plong(optarg, 1, &v)) BAD("--len"); o.L = v; break;
-        case 'B': if (plong(optarg, 1, &v)) BAD("--batch"); o.B = v; break;
-        case O_STEPS: if (plong(optarg, 1, &v)) BAD("--steps"); o.steps = v; break;
-        case O_LR: if (pdouble(optarg, 0, 10, &d) || d <= 0) BAD("--lr"); o.lr = d; break;
-        case O_WARM: if (pdouble(optarg, 0, 1, &d)) BAD("--warmup-frac"); o.warmup_frac = d; break;
-        case O_MINLR: if (pdouble(optarg, 0, 1, &d)) BAD("--min-lr-frac"); o.min_lr_frac = d; break;
-        case O_WD: if (pdouble(optarg, 0, 10, &d)) BAD("--weight-decay"); o.wd = d; break;
-        case O_EMA: if (pdouble(optarg, 0, 0.999999, &d)) BAD("--ema (0 <= D < 1)"); o.ema = d; break;
-        case O_DROP: if (pdouble(optarg, 0, 1, &d)) BAD("--label-dropout (0..1)"); o.label_dropout = d; break;
-        case O_SEED: {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (errno || *end || end == optarg) BAD("--seed");
-            o.seed = s;
+        case 'L': o.tp.seq_len = (size_t)cli_long("--len", optarg, 1, LONG_MAX); break;
+        case 'B': o.tp.batch = (size_t)cli_long("--batch", optarg, 1, LONG_MAX); break;
+        case O_STEPS: o.tp.steps = cli_long("--steps", optarg, 1, LONG_MAX); break;
+        case O_LR:
+            o.tp.opt.lr = (float)cli_double("--lr", optarg, 0, 10);
+            if (o.tp.opt.lr <= 0) cli_die("bad --lr \"%s\": want a number in (0, 10]", optarg);
             break;
-        }
-        case O_THREADS: if (plong(optarg, 0, &v) || v > 4096) BAD("--threads"); o.threads = (int)v; break;
+        case O_WARM: o.warmup_frac = cli_double("--warmup-frac", optarg, 0, 1); break;
+        case O_MINLR: o.min_lr_frac = cli_double("--min-lr-frac", optarg, 0, 1); break;
+        case O_WD: o.tp.opt.weight_decay = (float)cli_double("--weight-decay", optarg, 0, 10); break;
+        case O_EMA: o.tp.ema_decay = (float)cli_double("--ema", optarg, 0, 0.999999); break;
+        case O_DROP: o.label_dropout = cli_double("--label-dropout", optarg, 0, 1); break;
+        case O_SEED: o.tp.seed = cli_u64("--seed", optarg); break;
+        case O_THREADS: o.threads = cli_int("--threads", optarg, 0, 4096); break;
         case 'o': o.out = optarg; break;
-        case O_LOG: o.log = optarg; break;
-        case O_LOGE: if (plong(optarg, 1, &v)) BAD("--log-every"); o.log_every = v; break;
-        case O_VALE: if (plong(optarg, 0, &v)) BAD("--val-every"); o.val_every = v; break;
-        case O_VALR: if (plong(optarg, 0, &v)) BAD("--val-rows"); o.val_rows = v; break;
-        case O_VALS: if (plong(optarg, 1, &v) || v > 100000) BAD("--val-samples"); o.val_samples = v; break;
-        case O_CKPT: o.ckpt = optarg; break;
-        case O_CKPTE: if (plong(optarg, 0, &v)) BAD("--ckpt-every"); o.ckpt_every = v; break;
-        case O_RESUME: o.resume = optarg; break;
-        case O_STOP: if (plong(optarg, 1, &v)) BAD("--stop-at"); o.stop_at = v; break;
+        case O_LOG: o.tp.log_path = optarg; break;
+        case O_LOGE: o.tp.log_every = cli_long("--log-every", optarg, 1, LONG_MAX); break;
+        case O_VALE: o.tp.val_every = cli_long("--val-every", optarg, 0, LONG_MAX); break;
+        case O_VALR: o.val_rows = cli_long("--val-rows", optarg, 0, LONG_MAX); break;
+        case O_VALS: o.val_samples = cli_long("--val-samples", optarg, 1, 100000); break;
+        case O_CKPT: o.tp.ckpt_path = optarg; break;
+        case O_CKPTE: o.tp.ckpt_every = cli_long("--ckpt-every", optarg, 0, LONG_MAX); break;
+        case O_RESUME: o.tp.resume_path = optarg; break;
+        case O_STOP: o.tp.stop_at = cli_long("--stop-at", optarg, 1, LONG_MAX); break;
         case 'q': o.quiet = 1; break;
         case 'h': dusage(stdout, kind); return 0;
         default: dusage(stderr, kind); return 1;
         }
     }
-#undef BAD
-    if (optind < argc) return fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog, argv[optind]), 1;
-    if (!o.out) return fprintf(stderr, "%s: -o MODEL.safetensors is required\n", prog), 1;
-    if (!!o.table == !!o.species) return fprintf(stderr, "%s: give exactly one of -i TABLE or --species-windows DIR\n", prog), 1;
-    if (o.label_col && o.prop_col) return fprintf(stderr, "%s: --label-col and --prop-col exclude each other\n", prog), 1;
+    if (optind < argc) return cli_error("unexpected argument \"%s\"", argv[optind]);
+    if (!o.out) return cli_error("-o MODEL.safetensors is required");
+    if (!!o.table == !!o.species) return cli_error("give exactly one of -i TABLE or --species-windows DIR");
+    if (o.label_col && o.prop_col) return cli_error("--label-col and --prop-col exclude each other");
     diff_schedule sched;
-    if (diff_schedule_parse(o.noise, &sched) < 0) return fprintf(stderr, "%s: %s\n", prog, strand_last_error()), 1;
+    if (diff_schedule_parse(o.noise, &sched) < 0) return cli_error("%s", strand_last_error());
     if (o.dim % o.heads || (o.dim / o.heads) % 2)
-        return fprintf(stderr, "%s: --dim %ld must be a multiple of --heads %ld with an even head width\n", prog, o.dim, o.heads), 1;
+        return cli_error("--dim %ld must be a multiple of --heads %ld with an even head width", o.dim, o.heads);
     strand_set_threads(o.threads);
 
     strand_tokenizer *tok = NULL;
@@ -351,7 +312,8 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     char **smi = NULL;
     size_t n_smi = 0, skipped = 0, vskipped = 0;
     int n_classes = 0, vocab = 0, mask_id = -1;
-    double thr = NAN, t_load = mono_s();
+    double thr = NAN, t_load = st_clock_s();
+    size_t L = o.tp.seq_len, B = o.tp.batch;
     if (o.table) {
         /* vocabulary from the training rows (and the validation table when given) */
         if (diff_table_smiles(o.table, o.smiles_col, (size_t)o.max_rows, &smi, &n_smi) < 0) goto err;
@@ -373,10 +335,10 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
         mask_id = STRAND_TOKEN_MASK;
         diff_table_opts to = {o.smiles_col, o.no_labels ? NULL : o.label_col, o.no_labels ? NULL : o.prop_col, o.skip_bad,
                               (size_t)o.max_rows};
-        if (diff_seqs_from_table(o.table, &to, tok, (size_t)o.L, &tr, &skipped) < 0) goto err;
+        if (diff_seqs_from_table(o.table, &to, tok, L, &tr, &skipped) < 0) goto err;
         if (o.val_table) {
             to.max_rows = 0;
-            if (diff_seqs_from_table(o.val_table, &to, tok, (size_t)o.L, &va, &vskipped) < 0) goto err;
+            if (diff_seqs_from_table(o.val_table, &to, tok, L, &va, &vskipped) < 0) goto err;
         } else if (o.val_hold > 0 && diff_seqs_split_tail(&tr, (size_t)o.val_hold, &va) < 0)
             goto err;
         if (to.prop_col) {
@@ -392,14 +354,14 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
         vocab = 12; /* DNA ids 0..11 (docs/tokenizers.md "DNA tokenizer"); [MASK] = 3 */
         mask_id = 3;
         if (strand_tokenizer_dna_create(&tok) < 0) goto err;
-        if (load_species(o.species, (size_t)o.L, vocab, &tr, &va, &n_classes) < 0) goto err;
+        if (load_species(o.species, L, vocab, &tr, &va, &n_classes) < 0) goto err;
         if (o.no_labels) {
             free(tr.labels), free(va.labels);
             tr.labels = va.labels = NULL;
             n_classes = 0;
         }
     }
-    if (tr.n == 0) return fprintf(stderr, "%s: no training sequences\n", prog), 1;
+    if (tr.n == 0) return cli_error("no training sequences");
     if (va.n && o.val_rows) spread_subset(&va, (size_t)o.val_rows);
 
     dit_config dc = dit_default_config();
@@ -410,63 +372,49 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     dc.cond_dim = (int)o.cond;
     dc.time_cond = time_cond;
     dc.num_classes = n_classes;
-    dc.model_length = (int)o.L;
+    dc.model_length = (int)L;
     diff_loss_spec spec = {proc, sched, vocab, proc == DIFF_MASKED ? mask_id : -1, (int)o.T};
     if (diff_net_create(&net, &dc, &spec) < 0) goto err;
     strand_rng irng;
-    strand_rng_seed(&irng, o.seed ^ 0x5DEECE66Dull);
+    strand_rng_seed(&irng, o.tp.seed ^ 0x5DEECE66Dull);
     dit_init_weights(net.w, &irng);
-    if (diff_trainer_init(&trn, &net, (size_t)o.B, (size_t)o.L) < 0) goto err;
+    if (diff_trainer_init(&trn, &net, B, L) < 0) goto err;
     trn.label_dropout = n_classes ? o.label_dropout : 0.0;
     trn.val = va.n ? &va : NULL;
     trn.val_samples = (int)o.val_samples;
     trn.val_seed = 12345;
-    if (diff_source_init(&src, &tr, o.seed) < 0) goto err;
+    if (diff_source_init(&src, &tr, o.tp.seed) < 0) goto err;
 
     size_t n1 = 0;
     if (tr.labels)
         for (size_t i = 0; i < tr.n; i++) n1 += tr.labels[i] == 1;
     if (!o.quiet) {
-        fprintf(stderr, "%s: %zu training / %zu validation sequences of %ld ids (vocabulary %d%s)", prog, tr.n, va.n, o.L,
+        fprintf(stderr, "%s: %zu training / %zu validation sequences of %zu ids (vocabulary %d%s)", cli_prog(), tr.n, va.n, L,
                 vocab, skipped ? "" : "");
         if (skipped || vskipped) fprintf(stderr, "; skipped %zu + %zu bad rows", skipped, vskipped);
         if (!isnan(thr)) fprintf(stderr, "; %s >= %.6g (q %.2f) -> class 1: %zu of %zu", o.prop_col, thr, o.prop_q, n1, tr.n);
-        fprintf(stderr, "; %d classes; data ready in %.1f s\n", n_classes, mono_s() - t_load);
-        fprintf(stderr, "%s: DiT dim %ld, depth %ld, heads %ld, %zu parameters; B %ld, %lld steps (%.2f epochs)\n", prog,
-                o.dim, o.depth, o.heads, net.w->pb.total, o.B, (long long)o.steps, (double)o.steps * o.B / tr.n);
+        fprintf(stderr, "; %d classes; data ready in %.1f s\n", n_classes, st_clock_s() - t_load);
+        cli_info("DiT dim %ld, depth %ld, heads %ld, %zu parameters; B %zu, %lld steps (%.2f epochs)", o.dim, o.depth,
+                 o.heads, net.w->pb.total, B, (long long)o.tp.steps, (double)o.tp.steps * B / tr.n);
     }
 
-    train_params tp = train_default_params();
-    tp.batch = (size_t)o.B;
-    tp.seq_len = (size_t)o.L;
-    tp.steps = o.steps;
-    tp.opt.lr = (float)o.lr;
-    tp.opt.weight_decay = (float)o.wd;
-    tp.opt.beta2 = 0.999f;
-    tp.sched.warmup_steps = (int64_t)(o.warmup_frac * (double)o.steps);
-    tp.sched.total_steps = o.steps;
-    tp.sched.min_ratio = o.min_lr_frac;
-    tp.clip = (float)o.clip;
-    tp.ema_decay = (float)o.ema;
-    tp.seed = o.seed;
-    tp.log_every = o.log_every;
-    tp.val_every = va.n ? o.val_every : 0;
-    tp.ckpt_every = o.ckpt_every;
-    tp.log_path = o.log;
-    tp.ckpt_path = o.ckpt;
-    tp.resume_path = o.resume;
-    bar = st_progress_create("train", (uint64_t)o.steps, o.quiet, stderr);
-    dprog ps = {bar, o.quiet, mono_s(), o.stop_at, prog};
-    tp.progress = on_progress;
-    tp.progress_user = &ps;
+    train_params *tp = &o.tp;
+    tp->sched.warmup_steps = (int64_t)(o.warmup_frac * (double)tp->steps);
+    tp->sched.total_steps = tp->steps;
+    tp->sched.min_ratio = o.min_lr_frac;
+    if (!va.n) tp->val_every = 0;
+    bar = st_progress_create("train", (uint64_t)tp->steps, o.quiet, stderr);
+    dprog ps = {bar, o.quiet, st_clock_s()};
+    tp->progress = on_progress;
+    tp->progress_user = &ps;
     train_model tm = {&net.w->pb, diff_trainer_fb, diff_trainer_validate, &trn};
     train_source ts = {diff_source_next, 1, &src};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     train_result res;
     memset(&ema, 0, sizeof ema);
-    int r = train_run(&tp, &tm, &ts, o.ema > 0 ? &ema : NULL, &res);
-    have_ema = o.ema > 0 && ema.params != NULL;
+    int r = train_run(tp, &tm, &ts, tp->ema_decay > 0 ? &ema : NULL, &res);
+    have_ema = tp->ema_decay > 0 && ema.params != NULL;
     st_progress_finish(bar);
     bar = NULL;
     signal(SIGINT, SIG_DFL);
@@ -481,19 +429,19 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
                            o.prop_col ? "strand.train.class1_property" : NULL, o.prop_col, NULL, NULL};
     if (diff_net_save(&net, have_ema ? ema.params : NULL, tok, extra, o.out) < 0) goto err;
     if (r == STRAND_E_CANCELLED) {
-        fprintf(stderr, "%s: stopped after step %lld of %lld; model saved to %s%s%s\n", prog, (long long)res.steps_done,
-                (long long)o.steps, o.out, o.ckpt ? ", checkpoint in " : "", o.ckpt ? o.ckpt : "");
+        cli_info("stopped after step %lld of %lld; model saved to %s%s%s", (long long)res.steps_done, (long long)tp->steps,
+                 o.out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
         rc = g_stop ? 3 : 0;
     } else {
         if (!o.quiet)
-            fprintf(stderr, "%s: %lld steps, last loss %.4f, last val NELBO %.4f nats/token (live weights); %s saved to %s (%.0f s)\n",
-                    prog, (long long)res.steps_done, res.last_loss, res.last_val_loss, have_ema ? "EMA weights" : "weights",
-                    o.out, mono_s() - ps.t0);
+            cli_info("%lld steps, last loss %.4f, last val NELBO %.4f nats/token (live weights); %s saved to %s (%.0f s)",
+                     (long long)res.steps_done, res.last_loss, res.last_val_loss, have_ema ? "EMA weights" : "weights", o.out,
+                     st_clock_s() - ps.t0);
         rc = 0;
     }
     goto done;
 err:
-    fprintf(stderr, "%s: %s\n", prog, strand_last_error());
+    cli_error("%s", strand_last_error());
     rc = 1;
 done:
     st_progress_finish(bar);

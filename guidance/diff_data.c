@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "io/shards.h"
 #include "io/table.h"
+#include "io/window_set.h"
 
 void diff_seqs_free(diff_seqs *s)
 {
@@ -233,47 +233,31 @@ int diff_seqs_threshold(diff_seqs *s, double thr)
 
 int diff_seqs_from_shard(const char *path, size_t L, int32_t label, int vocab, diff_seqs *out)
 {
-    st_shard *sh = NULL;
-    int rc = st_shard_open(&sh, path);
+    st_window_set w;
+    int rc = st_window_set_from_shard(path, &w);
     if (rc < 0) return rc;
-    const st_shard_info *in = st_shard_get_info(sh);
-    if (in->kind != ST_SHARD_KIND_DNA_WINDOWS || in->record_len < L) {
-        rc = st_err(NULL, STRAND_E_FORMAT, "%s: not a DNA window shard with records of at least %zu tokens (kind %u, length %u)",
-                    path, L, in->kind, in->record_len);
-        st_shard_close(sh);
-        return rc;
-    }
-    if (out->n == 0) out->L = L;
-    if (out->L != L) {
-        st_shard_close(sh);
-        return st_err(NULL, STRAND_E_ARG, "%s: appending length %zu to a set of length %zu", path, L, out->L);
-    }
-    size_t R = in->record_len, maxc = 0;
-    for (uint32_t c = 0; c < in->n_chunks; c++)
-        if (st_shard_chunk_records(sh, c) > maxc) maxc = st_shard_chunk_records(sh, c);
-    uint8_t *tok = malloc((maxc + 1) * R);
-    int32_t *contig = malloc((maxc + 1) * sizeof *contig), *ids = malloc(L * sizeof *ids);
-    int64_t *start = malloc((maxc + 1) * sizeof *start);
-    if (!tok || !contig || !start || !ids) rc = st_err(NULL, STRAND_E_NOMEM, "%s: out of memory", path);
+    if (w.len < L) rc = st_err(NULL, STRAND_E_FORMAT, "%s: records of %zu tokens, shorter than %zu", path, w.len, L);
+    if (rc == 0 && out->n == 0) out->L = L;
+    if (rc == 0 && out->L != L)
+        rc = st_err(NULL, STRAND_E_ARG, "%s: appending length %zu to a set of length %zu", path, L, out->L);
+    int32_t *ids = rc == 0 ? malloc(L * sizeof *ids) : NULL;
+    if (rc == 0 && !ids) rc = st_err(NULL, STRAND_E_NOMEM, "%s: out of memory", path);
     if (rc == 0 && out->n == 0 && label >= 0 && !out->labels) out->labels = malloc(sizeof(int32_t));
-    for (uint32_t c = 0; rc == 0 && c < in->n_chunks; c++) {
-        size_t n = st_shard_chunk_records(sh, c);
-        if ((rc = st_shard_read_chunk(sh, c, tok, contig, start)) < 0) break;
-        for (size_t r = 0; rc == 0 && r < n; r++)
-            for (size_t w = 0; rc == 0 && w + L <= R; w += L) {
-                for (size_t l = 0; l < L; l++) {
-                    ids[l] = tok[r * R + w + l];
-                    if (ids[l] >= vocab) {
-                        rc = st_err(NULL, STRAND_E_FORMAT, "%s: chunk %u record %zu: token id %d outside the model's %d ids",
-                                    path, c, r, ids[l], vocab);
-                        break;
-                    }
+    for (size_t r = 0; rc == 0 && r < w.n; r++)
+        for (size_t k = 0; rc == 0 && k + L <= w.len; k += L) {
+            const uint8_t *tok = w.tok + r * w.len + k;
+            for (size_t l = 0; l < L; l++) {
+                ids[l] = tok[l];
+                if (ids[l] >= vocab) {
+                    rc = st_err(NULL, STRAND_E_FORMAT, "%s: record %zu position %zu: token id %d outside the model's %d ids",
+                                path, r, k + l, ids[l], vocab);
+                    break;
                 }
-                if (rc == 0) rc = diff_seqs_push(out, ids, label, NAN);
             }
-    }
-    free(tok), free(contig), free(start), free(ids);
-    st_shard_close(sh);
+            if (rc == 0) rc = diff_seqs_push(out, ids, label, NAN);
+        }
+    free(ids);
+    st_window_set_free(&w);
     return rc;
 }
 
@@ -282,33 +266,14 @@ int diff_source_init(diff_source *src, const diff_seqs *s, uint64_t seed)
     memset(src, 0, sizeof *src);
     if (s->n == 0 || s->n > UINT32_MAX) return st_err(NULL, STRAND_E_ARG, "diffusion source: %zu sequences", s->n);
     src->s = s;
-    src->seed = seed;
-    src->perm = malloc(s->n * sizeof *src->perm);
-    if (!src->perm) return st_err(NULL, STRAND_E_NOMEM, "diffusion source: out of memory");
-    src->perm_epoch = -1;
-    return 0;
+    return train_order_init(&src->order, s->n, seed);
 }
 
 void diff_source_free(diff_source *src)
 {
     if (!src) return;
-    free(src->perm);
+    train_order_free(&src->order);
     memset(src, 0, sizeof *src);
-}
-
-static void make_perm(diff_source *src, int64_t epoch)
-{
-    strand_rng r;
-    strand_rng_seed(&r, src->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(epoch + 1)));
-    size_t n = src->s->n;
-    for (size_t i = 0; i < n; i++) src->perm[i] = (uint32_t)i;
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)strand_rng_below(&r, (uint64_t)i + 1);
-        uint32_t tmp = src->perm[i];
-        src->perm[i] = src->perm[j];
-        src->perm[j] = tmp;
-    }
-    src->perm_epoch = epoch;
 }
 
 int diff_source_next(void *user, int32_t *ids, int32_t *labels, size_t B, size_t L, uint64_t cursor[TRAIN_CURSOR_WORDS])
@@ -316,16 +281,10 @@ int diff_source_next(void *user, int32_t *ids, int32_t *labels, size_t B, size_t
     diff_source *src = user;
     const diff_seqs *s = src->s;
     if (L != s->L) return st_err(NULL, STRAND_E_ARG, "diffusion source: asked for length %zu, data has %zu", L, s->L);
-    int64_t epoch = (int64_t)cursor[0];
-    uint64_t pos = cursor[1];
     for (size_t b = 0; b < B; b++) {
-        if (pos >= s->n) epoch++, pos = 0;
-        if (epoch != src->perm_epoch) make_perm(src, epoch);
-        size_t item = src->perm[pos++];
+        size_t item = train_order_next(&src->order, cursor);
         memcpy(ids + b * L, s->ids + item * L, L * sizeof *ids);
         if (labels) labels[b] = s->labels ? s->labels[item] : -1;
     }
-    cursor[0] = (uint64_t)epoch;
-    cursor[1] = pos;
     return 0;
 }

@@ -6,14 +6,16 @@
  *     training set's q-quantile, e.g. q = 0.9 for "top decile = 1");
  *   - DNA window shards (io/shards.h), each shard with one label (the species), every record cut
  *     into record_len / L sub-windows of L ids.
- * and a train_source over such a set: a fresh permutation per epoch drawn from (seed, epoch), the
- * cursor {epoch, position}, so a resumed run continues the stream exactly. */
+ * and a train_source over such a set in core/train_order.h's order: a fresh permutation per epoch
+ * drawn from (seed, epoch), the cursor {epoch, position}, so a resumed run continues the stream
+ * exactly. */
 #ifndef STRAND_GUIDANCE_DIFF_DATA_H
 #define STRAND_GUIDANCE_DIFF_DATA_H
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/train.h"
+#include "core/train_order.h"
 #include "strand.h"
 
 typedef struct diff_seqs {
@@ -58,9 +60,7 @@ int diff_seqs_from_shard(const char *path, size_t L, int32_t label, int vocab, d
 /* ---- train_source ---- */
 typedef struct diff_source {
     const diff_seqs *s;
-    uint64_t seed;
-    uint32_t *perm;
-    int64_t perm_epoch;
+    train_order order; /* core/train_order.h */
 } diff_source;
 
 int diff_source_init(diff_source *src, const diff_seqs *s, uint64_t seed);
