@@ -66,7 +66,7 @@ static void eval_usage(FILE *fp)
             d.samples, (unsigned long long)d.seed, d.batch);
 }
 
-static int deterministic(const eval_opts *o, diff_net *net)
+static int deterministic(const eval_opts *o, diff_model *net)
 {
     npy_array ax = {0}, az = {0}, at = {0}, ay = {0};
     int rc = 1;
@@ -111,7 +111,7 @@ static int deterministic(const eval_opts *o, diff_net *net)
     }
     if (!o->labels)
         for (size_t b = 0; b < B; b++) y[b] = nc;
-    if (diff_net_per_token(net, x0, zt, t, nc ? y : NULL, B, L, loss) < 0) {
+    if (diff_model_per_token(net, x0, zt, t, nc ? y : NULL, B, L, loss) < 0) {
         cli_error("%s", strand_last_error());
         goto done;
     }
@@ -201,9 +201,9 @@ int cmd_eval_main(int argc, char **argv)
     if (o.have_label && o.label_col) return cli_error("--label and --label-col exclude each other");
     strand_set_threads(o.threads);
 
-    diff_net net;
+    diff_model net;
     strand_tokenizer *tok = NULL;
-    if (diff_net_load(&net, o.model, &tok) < 0) return cli_error("%s", strand_last_error());
+    if (diff_model_load(&net, o.model, &tok) < 0) return cli_error("%s", strand_last_error());
     int rc = 1, nc = net.w->cfg.num_classes;
     diff_seqs s = {0};
     double *nl = NULL;
@@ -278,7 +278,7 @@ fail:
 done:
     free(nl);
     diff_seqs_free(&s);
-    diff_net_free(&net);
+    diff_model_free(&net);
     strand_tokenizer_free(tok);
     return rc;
 }

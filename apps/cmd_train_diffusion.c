@@ -303,7 +303,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
 
     strand_tokenizer *tok = NULL;
     diff_seqs tr = {0}, va = {0};
-    diff_net net = {0};
+    diff_model net = {0};
     diff_trainer trn = {0};
     diff_source src = {0};
     paramblock ema;
@@ -374,7 +374,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     dc.num_classes = n_classes;
     dc.model_length = (int)L;
     diff_loss_spec spec = {proc, sched, vocab, proc == DIFF_MASKED ? mask_id : -1, (int)o.T};
-    if (diff_net_create(&net, &dc, &spec) < 0) goto err;
+    if (diff_model_create(&net, &dc, &spec) < 0) goto err;
     strand_rng irng;
     strand_rng_seed(&irng, o.tp.seed ^ 0x5DEECE66Dull);
     dit_init_weights(net.w, &irng);
@@ -427,7 +427,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     const char *extra[] = {"strand.train.steps", steps_s, "strand.train.val_nelbo_live", nelbo_s,
                            o.prop_col ? "strand.train.class1_threshold" : NULL, thr_s,
                            o.prop_col ? "strand.train.class1_property" : NULL, o.prop_col, NULL, NULL};
-    if (diff_net_save(&net, have_ema ? ema.params : NULL, tok, extra, o.out) < 0) goto err;
+    if (diff_model_save(&net, have_ema ? ema.params : NULL, tok, extra, o.out) < 0) goto err;
     if (r == STRAND_E_CANCELLED) {
         cli_info("stopped after step %lld of %lld; model saved to %s%s%s", (long long)res.steps_done, (long long)tp->steps,
                  o.out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
@@ -448,7 +448,7 @@ done:
     if (have_ema) pb_free(&ema);
     diff_source_free(&src);
     diff_trainer_free(&trn);
-    diff_net_free(&net);
+    diff_model_free(&net);
     diff_seqs_free(&tr);
     diff_seqs_free(&va);
     for (size_t i = 0; i < n_smi; i++) free(smi[i]);

@@ -96,7 +96,7 @@ static char *read_text(const char *path, size_t max)
     return buf;
 }
 
-void diff_net_free(diff_net *net)
+void diff_model_free(diff_model *net)
 {
     if (!net) return;
     dit_ctx_free(net->ctx);
@@ -104,17 +104,17 @@ void diff_net_free(diff_net *net)
     memset(net, 0, sizeof *net);
 }
 
-int diff_net_create(diff_net *net, const dit_config *cfg, const diff_loss_spec *spec)
+int diff_model_create(diff_model *net, const dit_config *cfg, const diff_loss_spec *spec)
 {
     memset(net, 0, sizeof *net);
     if (spec) net->spec = *spec;
     int rc = dit_weights_create(&net->w, cfg, "backbone.");
     if (rc == 0) rc = dit_ctx_create(&net->ctx, &net->w->cfg);
-    if (rc < 0) diff_net_free(net);
+    if (rc < 0) diff_model_free(net);
     return rc;
 }
 
-int diff_net_load(diff_net *net, const char *path, strand_tokenizer **tok)
+int diff_model_load(diff_model *net, const char *path, strand_tokenizer **tok)
 {
     memset(net, 0, sizeof *net);
     if (tok) *tok = NULL;
@@ -158,13 +158,13 @@ int diff_net_load(diff_net *net, const char *path, strand_tokenizer **tok)
     }
     if (tok && sft_meta_get(f, STRAND_TOKENIZER_META_KEY) && (rc = st_tokenizer_read_meta(tok, f, wpath)) < 0) goto done;
 done:
-    if (rc < 0) diff_net_free(net);
+    if (rc < 0) diff_model_free(net);
     sft_close(f);
     free(json);
     return rc;
 }
 
-int diff_net_save(const diff_net *net, const float *params, const strand_tokenizer *tok, const char *const *extra,
+int diff_model_save(const diff_model *net, const float *params, const strand_tokenizer *tok, const char *const *extra,
                   const char *path)
 {
     sft_writer *w = sft_writer_create();
@@ -184,7 +184,7 @@ int diff_net_save(const diff_net *net, const float *params, const strand_tokeniz
 }
 
 /* ---- network calls ---------------------------------------------------------------------------- */
-static int forward(diff_net *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
+static int forward(diff_model *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
                    float *logits)
 {
     float *sig = malloc(B * sizeof *sig);
@@ -195,7 +195,43 @@ static int forward(diff_net *net, const int32_t *zt, const double *t, const int3
     return rc;
 }
 
-static int check_labels(const diff_net *net, const int32_t *labels, size_t B)
+static int net_ctx_create(void *self, void **ctx)
+{
+    const dit_weights *w = self;
+    dit_ctx *c = NULL;
+    int rc = dit_ctx_create(&c, &w->cfg);
+    *ctx = c;
+    return rc;
+}
+
+static void net_ctx_free(void *ctx) { dit_ctx_free(ctx); }
+
+static int net_logits(void *self, void *ctx, const int32_t *ids, const float *sigma, const int32_t *labels, size_t B,
+                      size_t L, float *out)
+{
+    const dit_weights *w = self;
+    return dit_forward(w, ctx, ids, NULL, sigma, w->cfg.num_classes ? labels : NULL, B, L, out);
+}
+
+void diff_model_net(const diff_model *m, diff_net *net, diff_sampler_params *p)
+{
+    memset(net, 0, sizeof *net);
+    net->self = m->w;
+    net->vocab = m->w->cfg.vocab;
+    net->num_classes = m->w->cfg.num_classes;
+    net->time_cond = m->w->cfg.time_cond;
+    net->max_len = (size_t)m->w->cfg.model_length;
+    net->ctx_create = net_ctx_create;
+    net->ctx_free = net_ctx_free;
+    net->logits = net_logits;
+    if (p) {
+        p->proc = m->spec.proc;
+        p->sched = m->spec.sched;
+        p->mask_id = m->spec.mask_id;
+    }
+}
+
+static int check_labels(const diff_model *net, const int32_t *labels, size_t B)
 {
     if (!labels) return 0;
     int nc = net->w->cfg.num_classes;
@@ -206,27 +242,27 @@ static int check_labels(const diff_net *net, const int32_t *labels, size_t B)
     return 0;
 }
 
-int diff_net_logits(diff_net *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
+int diff_model_logits(diff_model *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
                     float *logits)
 {
     int rc = check_labels(net, labels, B);
     return rc < 0 ? rc : forward(net, zt, t, labels, B, L, logits);
 }
 
-int diff_net_per_token(diff_net *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *labels,
+int diff_model_per_token(diff_model *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *labels,
                        size_t B, size_t L, float *loss)
 {
     if (L > (size_t)net->w->cfg.model_length)
         return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %d", L, net->w->cfg.model_length);
     float *logits = malloc(B * L * (size_t)net->spec.vocab * sizeof *logits);
     if (!logits) return st_err(NULL, STRAND_E_NOMEM, "diffusion: out of memory");
-    int rc = diff_net_logits(net, zt, t, labels, B, L, logits);
+    int rc = diff_model_logits(net, zt, t, labels, B, L, logits);
     if (rc == 0) rc = diff_loss(&net->spec, logits, x0, zt, t, B, L, loss, NULL, 0.0f);
     free(logits);
     return rc;
 }
 
-int diff_nelbo(diff_net *net, const int32_t *ids, const int32_t *labels, size_t n, size_t L, int K, uint64_t seed,
+int diff_nelbo(diff_model *net, const int32_t *ids, const int32_t *labels, size_t n, size_t L, int K, uint64_t seed,
                size_t batch, double *nelbo)
 {
     if (K < 1 || batch < 1 || n < 1) return st_err(NULL, STRAND_E_ARG, "NELBO: %zu sequences, %d samples, batch %zu", n, K, batch);
@@ -269,7 +305,7 @@ int diff_nelbo(diff_net *net, const int32_t *ids, const int32_t *labels, size_t 
             diff_corrupt(sp->proc, sp->vocab, sp->mask_id, diff_alpha(&sp->sched, t[j]), ids + i * L, L, &rng, zt + j * L);
             lab[j] = labels ? labels[i] : net->w->cfg.num_classes;
         }
-        if ((rc = diff_net_per_token(net, x0, zt, t, lab, batch, L, loss)) < 0) break;
+        if ((rc = diff_model_per_token(net, x0, zt, t, lab, batch, L, loss)) < 0) break;
         for (size_t j = 0; j < nb; j++) {
             double s = 0;
             for (size_t l = 0; l < L; l++) s += loss[j * L + l];
@@ -281,7 +317,7 @@ int diff_nelbo(diff_net *net, const int32_t *ids, const int32_t *labels, size_t 
 }
 
 /* ---- training --------------------------------------------------------------------------------- */
-int diff_trainer_init(diff_trainer *tr, diff_net *net, size_t B, size_t L)
+int diff_trainer_init(diff_trainer *tr, diff_model *net, size_t B, size_t L)
 {
     memset(tr, 0, sizeof *tr);
     tr->net = net;
@@ -316,7 +352,7 @@ int diff_trainer_fb(void *user, const int32_t *ids, const int32_t *labels, size_
                     float *loss_out)
 {
     diff_trainer *tr = user;
-    diff_net *net = tr->net;
+    diff_model *net = tr->net;
     const diff_loss_spec *sp = &net->spec;
     if (B != tr->B || L != tr->L) return st_err(NULL, STRAND_E_SHAPE, "diffusion trainer: batch (%zu,%zu), built for (%zu,%zu)", B, L, tr->B, tr->L);
     diff_sample_t(rng, B, tr->antithetic, DIFF_T_EPS, tr->t);

@@ -11,18 +11,19 @@
 #include "core/safetensors.h"
 #include "guidance/diff_data.h"
 #include "guidance/loss.h"
+#include "guidance/sampler.h"
 #include "strand.h"
 
 /* A DiT with its diffusion process. The network is fed diff_model_sigma(t) (0 without time
  * conditioning); labels in [0, num_classes], num_classes = the null label. */
-typedef struct diff_net {
+typedef struct diff_model {
     dit_weights *w;      /* owned; read-only during forward/backward */
     dit_ctx *ctx;        /* this thread's run state (grows on demand) */
     diff_loss_spec spec; /* process, schedule, vocab, mask id, T */
-} diff_net;
+} diff_model;
 
 /* Weights declared for cfg (zeroed; NULL prefix: "backbone.") and a fresh context. */
-int diff_net_create(diff_net *net, const dit_config *cfg, const diff_loss_spec *spec);
+int diff_model_create(diff_model *net, const dit_config *cfg, const diff_loss_spec *spec);
 
 /* The "strand.config" fields beyond the DiT's: "diffusion" ("mdlm"/"udlm"; HF model_type as
  * fallback), "noise" ("loglinear"/"cosine"), "T", "mask_id". Missing keys: udlm -> time
@@ -35,18 +36,23 @@ char *diff_config_json(const dit_config *cfg, const diff_loss_spec *spec);
 /* Load a DiT diffusion model: a strand .safetensors[.zst] with "strand.config", or a HF directory
  * (config.json + model.safetensors[.zst]). *tok (may be NULL) receives the tokenizer stored in
  * the file's metadata, or NULL when there is none (HF directories). */
-int diff_net_load(diff_net *net, const char *path, strand_tokenizer **tok);
-void diff_net_free(diff_net *net);
+int diff_model_load(diff_model *net, const char *path, strand_tokenizer **tok);
+void diff_model_free(diff_model *net);
 /* Save weights `params` (NULL: the live ones) with config, tokenizer and `extra` metadata pairs
  * (NULL-terminated key, value list; may be NULL), atomically. */
-int diff_net_save(const diff_net *net, const float *params, const strand_tokenizer *tok, const char *const *extra,
+int diff_model_save(const diff_model *net, const float *params, const strand_tokenizer *tok, const char *const *extra,
                   const char *path);
 
+/* The sampler's network interface (guidance/sampler.h diff_net) over this model's weights: `net`
+ * references m->w (keep m alive); each sampler thread gets its own dit_ctx. Also fills p's
+ * process fields (proc, sched, mask_id) when p is not NULL. */
+void diff_model_net(const diff_model *m, diff_net *net, diff_sampler_params *p);
+
 /* logits (B,L,N) for z_t at times t (B) with labels (B; NULL = null label). */
-int diff_net_logits(diff_net *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
+int diff_model_logits(diff_model *net, const int32_t *zt, const double *t, const int32_t *labels, size_t B, size_t L,
                     float *logits);
 /* Per-token loss terms (B,L) for exactly these x0, z_t, t, labels: no randomness. */
-int diff_net_per_token(diff_net *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *labels,
+int diff_model_per_token(diff_model *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *labels,
                        size_t B, size_t L, float *loss);
 
 /* Monte-Carlo NELBO: for sequence i, K samples with times stratified over [eps_t, 1) and
@@ -54,12 +60,12 @@ int diff_net_per_token(diff_net *net, const int32_t *x0, const int32_t *zt, cons
  * its batch or position in the file. nelbo[i] = mean over samples of the sum over its L tokens
  * (nats per sequence). Rows go through the network exactly `batch` at a time (a short last batch is
  * padded), so pick batch <= n*K for small sets. labels NULL: null label. */
-int diff_nelbo(diff_net *net, const int32_t *ids, const int32_t *labels, size_t n, size_t L, int K, uint64_t seed,
+int diff_nelbo(diff_model *net, const int32_t *ids, const int32_t *labels, size_t n, size_t L, int K, uint64_t seed,
                size_t batch, double *nelbo);
 
 /* ---- training ---- */
 typedef struct diff_trainer {
-    diff_net *net;
+    diff_model *net;
     double label_dropout; /* 0.1: labels replaced by the null label with this probability */
     int antithetic;       /* 1: stratified times over the batch */
     size_t B, L;
@@ -73,7 +79,7 @@ typedef struct diff_trainer {
     uint64_t val_seed;
 } diff_trainer;
 
-int diff_trainer_init(diff_trainer *tr, diff_net *net, size_t B, size_t L);
+int diff_trainer_init(diff_trainer *tr, diff_model *net, size_t B, size_t L);
 void diff_trainer_free(diff_trainer *tr);
 /* core/train.h callbacks (user = diff_trainer). RNG order per batch: B times, then for each
  * sequence its corruption draws, then B label-dropout draws. */

@@ -16,13 +16,13 @@
 
 enum { N = 7, B = 3, L = 5, MASK = 2, NC = 2 };
 
-static void make_net(diff_net *net, diff_process proc, int time_cond, uint64_t seed)
+static void make_net(diff_model *net, diff_process proc, int time_cond, uint64_t seed)
 {
     dit_config c = dit_default_config();
     c.vocab = N, c.dim = 16, c.depth = 1, c.heads = 2, c.cond_dim = 8, c.model_length = 8;
     c.time_cond = time_cond, c.num_classes = NC;
     diff_loss_spec sp = {proc, diff_schedule_default(), N, proc == DIFF_MASKED ? MASK : -1, 0};
-    CU_ASSERT_FATAL(diff_net_create(net, &c, &sp) == 0);
+    CU_ASSERT_FATAL(diff_model_create(net, &c, &sp) == 0);
     CU_ASSERT_FATAL(pb_alloc_grads(&net->w->pb) == 0);
     strand_rng r;
     strand_rng_seed(&r, seed);
@@ -30,10 +30,10 @@ static void make_net(diff_net *net, diff_process proc, int time_cond, uint64_t s
     for (size_t i = 0; i < net->w->pb.total; i++) net->w->pb.params[i] = (float)(0.35 * strand_rng_normal(&r));
 }
 
-static double batch_loss(diff_net *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *lab)
+static double batch_loss(diff_model *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *lab)
 {
     float loss[B * L];
-    CU_ASSERT_FATAL(diff_net_per_token(net, x0, zt, t, lab, B, L, loss) == 0);
+    CU_ASSERT_FATAL(diff_model_per_token(net, x0, zt, t, lab, B, L, loss) == 0);
     double s = 0;
     for (int i = 0; i < B * L; i++) s += loss[i];
     return s / (B * L);
@@ -41,7 +41,7 @@ static double batch_loss(diff_net *net, const int32_t *x0, const int32_t *zt, co
 
 static void grad_check(diff_process proc)
 {
-    diff_net net;
+    diff_model net;
     make_net(&net, proc, 1, proc == DIFF_MASKED ? 11 : 12);
     int32_t x0[B * L] = {0, 1, 3, 4, 5, 6, 5, 4, 3, 1, 0, 3, 3, 6, 1};
     int32_t zt[B * L];
@@ -50,7 +50,7 @@ static void grad_check(diff_process proc)
     int32_t lab[B] = {0, 1, NC};
     /* analytic: the trainer's path (dlogits scaled by 1/(B L), backward) */
     float logits[B * L * N], dlog[B * L * N], loss[B * L];
-    CU_ASSERT_FATAL(diff_net_logits(&net, zt, t, lab, B, L, logits) == 0);
+    CU_ASSERT_FATAL(diff_model_logits(&net, zt, t, lab, B, L, logits) == 0);
     memset(dlog, 0, sizeof dlog);
     CU_ASSERT_FATAL(diff_loss(&net.spec, logits, x0, zt, t, B, L, loss, dlog, 1.0f / (B * L)) == 0);
     pb_zero_grad(&net.w->pb);
@@ -87,7 +87,7 @@ static void grad_check(diff_process proc)
             diff_process_name(proc), checked, pb->n, worst, bad);
     CU_ASSERT_EQUAL(bad, 0);
     free(g);
-    diff_net_free(&net);
+    diff_model_free(&net);
 }
 
 static void test_dit_grad_mdlm(void) { grad_check(DIFF_MASKED); }
@@ -121,7 +121,7 @@ static int rec_loss(void *user, const train_progress *p)
 /* `steps` loop steps of an 8-step schedule (warmup 2, cosine), EMA 0.9, checkpoint at the end. */
 static void run(diff_process proc, const diff_seqs *data, int steps, const char *resume, const char *ckpt, run_out *o)
 {
-    diff_net net;
+    diff_model net;
     make_net(&net, proc, proc == DIFF_UNIFORM, 3);
     diff_trainer tr;
     CU_ASSERT_FATAL(diff_trainer_init(&tr, &net, 4, L) == 0);
@@ -146,7 +146,7 @@ static void run(diff_process proc, const diff_seqs *data, int steps, const char 
     pb_free(&ema);
     diff_source_free(&src);
     diff_trainer_free(&tr);
-    diff_net_free(&net);
+    diff_model_free(&net);
 }
 
 static void test_resume_exact(void)
@@ -179,7 +179,7 @@ static void test_nelbo_batching(void)
 {
     diff_seqs data;
     synth(&data, 6, L, 2);
-    diff_net net;
+    diff_model net;
     make_net(&net, DIFF_UNIFORM, 1, 4);
     double a[6], c[6];
     CU_ASSERT_FATAL(diff_nelbo(&net, data.ids, data.labels, 6, L, 3, 42, 4, a) == 0);
@@ -191,7 +191,7 @@ static void test_nelbo_batching(void)
     }
     fprintf(stderr, "    NELBO batch 4 vs batch 7: max rel diff %.2e (tol 1e-5)\n", worst);
     CU_ASSERT(worst < 1e-5);
-    diff_net_free(&net);
+    diff_model_free(&net);
     diff_seqs_free(&data);
 }
 
@@ -235,6 +235,41 @@ static void test_table(void)
     strand_tokenizer_free(tok);
 }
 
+/* The sampler's interface over a trained-model handle: same logits as diff_model_logits, and a
+ * short MDLM sample ends with no [MASK] left. */
+static void test_sampler_adapter(void)
+{
+    diff_model m;
+    make_net(&m, DIFF_MASKED, 0, 21);
+    diff_net net;
+    diff_sampler_params sp = diff_sampler_default_params();
+    diff_model_net(&m, &net, &sp);
+    CU_ASSERT_EQUAL(sp.proc, DIFF_MASKED);
+    CU_ASSERT_EQUAL(sp.mask_id, MASK);
+    int32_t zt[B * L];
+    for (int i = 0; i < B * L; i++) zt[i] = i % 2 ? MASK : i % N;
+    double t[B] = {0.5, 0.5, 0.5};
+    float sig[B] = {0, 0, 0}, a[B * L * N], b[B * L * N];
+    int32_t lab[B] = {0, 1, NC};
+    CU_ASSERT_FATAL(diff_model_logits(&m, zt, t, lab, B, L, a) == 0);
+    void *ctx = NULL;
+    CU_ASSERT_FATAL(net.ctx_create(net.self, &ctx) == 0);
+    CU_ASSERT_FATAL(net.logits(net.self, ctx, zt, sig, lab, B, L, b) == 0);
+    net.ctx_free(ctx);
+    CU_ASSERT(memcmp(a, b, sizeof a) == 0);
+    sp.L = L;
+    sp.steps = 4;
+    sp.batch = 2;
+    sp.threads = 1;
+    int32_t out[5 * L];
+    CU_ASSERT_FATAL(diff_sample(&net, &sp, 5, out, NULL) == 0);
+    int masks = 0, bad = 0;
+    for (int i = 0; i < 5 * L; i++) masks += out[i] == MASK, bad += out[i] < 0 || out[i] >= N;
+    CU_ASSERT_EQUAL(masks, 0);
+    CU_ASSERT_EQUAL(bad, 0);
+    diff_model_free(&m);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("diffusion_train", NULL, NULL);
@@ -243,4 +278,5 @@ void register_suites(void)
     ADD_TEST(s, test_resume_exact);
     ADD_TEST(s, test_nelbo_batching);
     ADD_TEST(s, test_table);
+    ADD_TEST(s, test_sampler_adapter);
 }
