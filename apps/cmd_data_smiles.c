@@ -30,11 +30,12 @@ typedef struct smiles_opts {
     int batch;
     int quiet;
     int show_errors;    /* invalid rows reported one by one on stderr */
+    long max_length;    /* longer SMILES are invalid rows (RDKit time grows fast with size) */
 } smiles_opts;
 
 static smiles_opts default_opts(void)
 {
-    smiles_opts o = {NULL, NULL, NULL, NULL, "qed,rings,logp,mw,tpsa,hbd,hba", 1, -1, 1024, 0, 5};
+    smiles_opts o = {NULL, NULL, NULL, NULL, "qed,rings,logp,mw,tpsa,hbd,hba", 1, -1, 1024, 0, 5, 1000};
     return o;
 }
 
@@ -53,11 +54,15 @@ static void usage(FILE *fp)
             "  -f, --format FMT     smi, csv or tsv [default: from the file name]\n"
             "  -p, --props LIST     comma-separated: qed,rings,logp,mw,tpsa,hbd,hba, \"all\" or \"none\"\n"
             "                       [default: %s]\n"
-            "  -o, --output FILE    output TSV, written atomically [default: stdout]\n"
-            "  -@, --threads N      worker threads [default: %d]\n"
+            "  -o, --output FILE    output TSV, written atomically [default: stdout, also \"-\"]\n"
+            "      --threads N      worker threads [default: %d]\n"
             "  -n, --max-rows N     stop after N input rows [default: all]\n"
+            "  -L, --max-length N   SMILES longer than N characters are invalid rows (RDKit time grows\n"
+            "                       quickly with size) [default: %ld; 0 = no limit]\n"
             "  -e, --show-errors N  print the first N invalid rows on stderr [default: %d]\n"
             "  -q, --quiet          no progress or summary on stderr\n\n"
+            "SMILES must be printable ASCII: a row with another byte (UTF-8, control characters) is an\n"
+            "invalid row naming the byte and its position; a NUL byte stops with an error naming the line.\n\n"
             "Properties: qed = QED.qed (mean weights), rings = SSSR ring count, logp = Crippen logP,\n"
             "mw = average molecular weight, tpsa = topological PSA, hbd/hba = NumHDonors/NumHAcceptors\n"
             "(RDKit Descriptors definitions).\n\n"
@@ -65,7 +70,25 @@ static void usage(FILE *fp)
             "  strand data smiles -i first_5K.smi -o nci.tsv\n"
             "  strand data smiles -i smiles_500K.csv --column canonical_smiles --props qed,logp \\\n"
             "      --threads 2 -n 20000 -o sample.tsv\n\n",
-            d.props, d.threads, d.show_errors);
+            d.props, d.threads, d.max_length, d.show_errors);
+}
+
+/* Why a SMILES is refused before RDKit sees it (NULL: fine): a byte that is not printable ASCII
+ * (RDKit would stop at it and parse the prefix: "CéC" became methane), or too long. */
+static const char *refuse(const char *s, long max_length, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++)
+        if (*p < 0x21 || *p > 0x7e) {
+            snprintf(buf, cap, "byte 0x%02X at character %zu is not printable ASCII (SMILES are printable ASCII)", *p,
+                     n + 1);
+            return buf;
+        }
+    if (max_length > 0 && (long)n > max_length) {
+        snprintf(buf, cap, "SMILES of %zu characters is longer than --max-length %ld", n, max_length);
+        return buf;
+    }
+    return NULL;
 }
 
 /* Write a field with tabs and line breaks replaced by spaces (the TSV stays rectangular). */
@@ -87,11 +110,11 @@ int cmd_data_smiles_main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},  {"threads", required_argument, NULL, '@'},
         {"max-rows", required_argument, NULL, 'n'}, {"show-errors", required_argument, NULL, 'e'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"max-length", required_argument, NULL, 'L'}, {NULL, 0, NULL, 0},
     };
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "i:c:f:p:o:@:n:e:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:c:f:p:o:@:n:e:L:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'i': o.input = optarg; break;
         case 'c': o.column = optarg; break;
@@ -101,6 +124,7 @@ int cmd_data_smiles_main(int argc, char **argv)
         case '@': o.threads = cli_int("--threads", optarg, 1, 1024); break;
         case 'n': o.max_rows = cli_long("--max-rows", optarg, 0, LONG_MAX); break;
         case 'e': o.show_errors = cli_int("--show-errors", optarg, 0, INT_MAX); break;
+        case 'L': o.max_length = cli_long("--max-length", optarg, 0, LONG_MAX); break;
         case 'q': o.quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
@@ -131,6 +155,8 @@ int cmd_data_smiles_main(int argc, char **argv)
         return 1;
     }
 
+    const char *inputs[1] = {o.input};
+    if (o.output && st_output_check(o.output, inputs, 1) < 0) return cli_error("%s", strand_last_error());
     st_table *tab = NULL;
     if (st_table_open(&tab, o.input, fmt, o.column) < 0) {
         cli_error("%s", strand_last_error());
@@ -189,9 +215,18 @@ int cmd_data_smiles_main(int argc, char **argv)
         if (o.max_rows >= 0 && nrows + (long)n >= o.max_rows) eof = 1;
         /* Rows are independent; results land in rows[i], written below in input order. */
 #pragma omp parallel for schedule(dynamic, 4) num_threads(o.threads) if (o.threads > 1 && n > 1)
-        for (size_t i = 0; i < n; i++) smiles_props_compute(smi[i], props, nprops, &rows[i]);
         for (size_t i = 0; i < n; i++) {
-            put_clean(out, smi[i]);
+            char why[SP_ERR_MAX];
+            const char *bad = refuse(smi[i], o.max_length, why, sizeof why);
+            if (bad) {
+                memset(&rows[i], 0, sizeof rows[i]);
+                snprintf(rows[i].err, sizeof rows[i].err, "%s", bad);
+            } else {
+                smiles_props_compute(smi[i], props, nprops, &rows[i]);
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            put_clean(out, rows[i].ok || !strstr(rows[i].err, "not printable") ? smi[i] : "(not printable)");
             fputc('\t', out);
             if (rows[i].ok) {
                 fputs(rows[i].canonical, out);
@@ -217,8 +252,8 @@ int cmd_data_smiles_main(int argc, char **argv)
         nrows += (long)n;
         if (ferror(out)) rc = st_err(NULL, STRAND_E_IO, "%s: write error: %s", o.output ? o.output : "stdout", strerror(errno));
         double t = st_clock_s();
-        if (!o.quiet && t - last_report > 5.0) {
-            cli_info("%ld rows (%.0f SMILES/s)", nrows, nrows / (t - t0));
+        if (!o.quiet && (t - last_report > 5.0 || (isatty(2) && t - last_report > 0.5))) {
+            cli_info("%ld rows, %ld invalid (%.0f SMILES/s)", nrows, ninvalid, nrows / (t - t0));
             last_report = t;
         }
     }

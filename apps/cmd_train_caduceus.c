@@ -255,15 +255,14 @@ int cmd_train_caduceus_main(int argc, char **argv)
     prog_state ps = {bar, o.quiet, st_clock_s()};
     tp->progress = on_progress;
     tp->progress_user = &ps;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    void (*old_int)(int) = signal(SIGINT, on_signal), (*old_term)(int) = signal(SIGTERM, on_signal);
 
     train_result res;
     int r = mlm_train(&o.model, tp, &wtrain, &wval, (size_t)o.val_windows, &m, &res);
     st_progress_finish(bar);
     bar = NULL;
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, old_int); /* back to the temporaries' cleanup (apps/main.c) */
+    signal(SIGTERM, old_term);
     if (r < 0 && r != STRAND_E_CANCELLED) goto err;
     if (!o.quiet) cli_info("%zu parameters", caduceus_param_count(m));
     if (caduceus_save(m, o.out) < 0) goto err;

@@ -5,6 +5,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "core/atomic_file.h"
 #include "strand.h"
 
 static void print_commands(FILE *fp)
@@ -34,5 +35,6 @@ int main(int argc, char **argv)
         print_version();
         return 0;
     }
+    st_atomic_cleanup_on_signals(); /* SIGINT/SIGTERM/SIGHUP remove every command's temporaries */
     return cli_dispatch(strand_commands, "command", print_commands, argc, argv);
 }

@@ -316,7 +316,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         } else {
             char *s = NULL;
             int64_t got = 0;
-            if ((rc = st_fasta_fetch(v->fa, x->contig, pos, pos + rlen, ST_FASTA_UPPER, &s, &got)) < 0) {
+            if ((rc = st_fasta_fetch(v->fa, st_fasta_contig_name(v->fa, cid), pos, pos + rlen, ST_FASTA_UPPER, &s, &got)) < 0) {
                 st_err_capture(&v->err);
                 goto done;
             }

@@ -98,8 +98,13 @@ int st_vep_options_load(strand_vep *v)
         if (!s) return st_err(NULL, STRAND_E_NOMEM, "out of memory");
         for (char *tok = strtok_r(s, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
             st_region g;
-            if ((rc = st_region_parse(tok, &g)) < 0) st_err_prefix("targets \"%s\"", tok);
-            else rc = add_targets(v, &g, 1);
+            if ((rc = st_region_parse(tok, &g)) < 0) {
+                st_err_prefix("targets \"%s\"", tok);
+            } else {
+                const char *colon = strrchr(tok, ':'); /* bcftools: "chr:POS" is that one position */
+                if (colon && !strchr(colon, '-') && g.end == INT64_MAX) g.end = g.beg + 1;
+                rc = add_targets(v, &g, 1);
+            }
         }
         free(s);
         if (rc < 0) return rc;

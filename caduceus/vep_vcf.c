@@ -214,6 +214,7 @@ int strand_vep_annotate_vcf(strand_vep *v, const char *in_path, const char *out_
                 if (!vars || !buf) { rc = st_err(NULL, STRAND_E_NOMEM, "out of memory"); break; }
             }
             rc = flush(v, w, recs, recno, nrec, vars, &sum, buf, st_vcf_path(r));
+            if (rc == 0) rc = st_vcf_writer_flush(w); /* a pipe downstream sees each batch as it is done */
             for (int i = 0; i < nrec; i++) bcf_destroy(recs[i]), recs[i] = NULL;
             nrec = 0, nalt = 0;
             if (rc < 0) break;

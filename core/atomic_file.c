@@ -72,14 +72,31 @@ void st_atomic_cleanup_on_signals(void)
 
 /* ---- where a name really goes ------------------------------------------------------------- */
 
-/* Follow symbolic links (also dangling ones: the file they would create). Returns a malloc'd
+/* A descriptor named by the path itself: "-" → 1, /dev/stdout → 1, /dev/stderr → 2,
+ * /dev/fd/N and /proc/self/fd/N → N; else -1. */
+static int named_fd(const char *p)
+{
+    if (!strcmp(p, "-") || !strcmp(p, "/dev/stdout")) return 1;
+    if (!strcmp(p, "/dev/stderr")) return 2;
+    const char *n = NULL;
+    if (!strncmp(p, "/dev/fd/", 8)) n = p + 8;
+    else if (!strncmp(p, "/proc/self/fd/", 14)) n = p + 14;
+    if (!n || !*n) return -1;
+    char *end;
+    long x = strtol(n, &end, 10);
+    return *end || x < 0 || x > INT_MAX ? -1 : (int)x;
+}
+
+/* Follow symbolic links (also dangling ones: the file they would create) up to a descriptor's
+ * name (/dev/stdout, /proc/self/fd/N). Returns a malloc'd
  * path, or NULL with errno set (ELOOP after 40 links). */
 static char *resolve_links(const char *path)
 {
     char *p = strdup(path);
     for (int hop = 0; p && hop < 40; hop++) {
         struct stat st;
-        if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+        /* /dev/stdout -> /proc/self/fd/1 -> "pipe:[123]": stop at the descriptor's name */
+        if (named_fd(p) >= 0 || lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) return p;
         char buf[PATH_MAX];
         ssize_t k = readlink(p, buf, sizeof buf - 1);
         if (k < 0) {
@@ -107,21 +124,6 @@ static char *resolve_links(const char *path)
         errno = ELOOP;
     }
     return NULL;
-}
-
-/* A descriptor named by the path itself: "-" → 1, /dev/stdout → 1, /dev/stderr → 2,
- * /dev/fd/N and /proc/self/fd/N → N; else -1. */
-static int named_fd(const char *p)
-{
-    if (!strcmp(p, "-") || !strcmp(p, "/dev/stdout")) return 1;
-    if (!strcmp(p, "/dev/stderr")) return 2;
-    const char *n = NULL;
-    if (!strncmp(p, "/dev/fd/", 8)) n = p + 8;
-    else if (!strncmp(p, "/proc/self/fd/", 14)) n = p + 14;
-    if (!n || !*n) return -1;
-    char *end;
-    long x = strtol(n, &end, 10);
-    return *end || x < 0 || x > INT_MAX ? -1 : (int)x;
 }
 
 int st_output_is_direct(const char *path)

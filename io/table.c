@@ -57,6 +57,10 @@ static int read_line(st_table *t)
                               t->path, t->lineno + 1);
     t->lineno++;
     if (t->next.l && t->next.s[t->next.l - 1] == '\r') t->next.s[--t->next.l] = '\0';
+    const char *nul = t->next.l ? memchr(t->next.s, '\0', t->next.l) : NULL;
+    if (nul)
+        return st_err(NULL, STRAND_E_FORMAT, "%s: line %zu: NUL byte at character %zu (not a text table?)", t->path,
+                      t->lineno, (size_t)(nul - t->next.s) + 1);
     if (!t->next.s) { /* an empty line may leave s NULL */
         if (ks_resize(&t->next, 1) < 0) return st_err(NULL, STRAND_E_NOMEM, "%s: out of memory", t->path);
         t->next.s[0] = '\0';

@@ -216,6 +216,9 @@ int st_vcf_open(st_vcf_reader **out, const char *path, const char *const *region
             } else {
                 if ((rc = st_region_parse(regions[i], &g)) != 0) { st_err_prefix("%s", path); goto fail; }
                 tid = bcf_hdr_name2id(r->hdr, g.name);
+                /* bcftools: "chr:POS" is that one position (samtools: to the end) */
+                const char *colon = strrchr(regions[i], ':');
+                if (colon && !strchr(colon, '-') && g.end == INT64_MAX) g.end = g.beg + 1;
             }
             if (tid < 0) {
                 rc = st_err(NULL, STRAND_E_NOTFOUND, "%s: region \"%s\": unknown contig \"%s\" (not in the header)",
@@ -743,6 +746,17 @@ int st_vcf_write(st_vcf_writer *w, bcf1_t *rec)
                       (long long)w->nrec, bcf_hdr_id2name(w->hdr, rec->rid), (long long)rec->pos + 1,
                       e ? strerror(e) : "htslib could not format it (see its message above)");
     }
+    return 0;
+}
+
+int st_vcf_writer_flush(st_vcf_writer *w)
+{
+    int rc = write_header(w);
+    if (rc) return rc;
+    if (!w->af.direct) return 0;
+    errno = 0;
+    if (hts_flush(w->fp) != 0)
+        return st_err(NULL, STRAND_E_IO, "cannot write \"%s\": %s", w->af.final_path, errno ? strerror(errno) : "write error");
     return 0;
 }
 

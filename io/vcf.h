@@ -84,6 +84,8 @@ int st_vcf_writer_open(st_vcf_writer **out, const char *path, char mode, const b
 int st_vcf_writer_open_shared(st_vcf_writer **out, const char *path, const char *otype, st_vcf_reader *r, int index);
 bcf_hdr_t *st_vcf_writer_header(st_vcf_writer *w);
 int st_vcf_write(st_vcf_writer *w, bcf1_t *rec);
+/* Push what was written so far to a direct output (a pipe reader sees it now); no-op for files. */
+int st_vcf_writer_flush(st_vcf_writer *w);
 int st_vcf_writer_close(st_vcf_writer *w); /* finish, index, rename; frees w */
 void st_vcf_writer_abort(st_vcf_writer *w); /* frees w, removes temporaries */
 

@@ -5,18 +5,19 @@
 # Contigs absent from the small test FASTA pass through unscored (--missing-contig skip).
 #
 # Usage: tests/vcf_sweep.sh STRAND_BIN SOURCE_DIR TMPDIR [DIR...]
-#   DIR... default: /usr/share/htslib-test /usr/share/python-pysam-tests (the pysam tests' data)
-#   and the VariantAnnotation package's extdata (r-bioc-variantannotation).
+#   DIR... default: /usr/share/htslib-test, /usr/share/doc/python-pysam/tests (python-pysam-tests)
+#   and /usr/lib/R/site-library/VariantAnnotation (r-bioc-variantannotation: extdata, unitTests).
 # Prints one line per file and "sweep: N files bcftools reads, N read by strand vep, N accepted";
 # exits non-zero when any file bcftools reads fails, or when no file was found.
 set -u
 BIN=$1 SRC=$2 TMP=$3
 shift 3
-[ $# -gt 0 ] || set -- /usr/share/htslib-test /usr/share/python-pysam-tests \
-    /usr/lib/R/site-library/VariantAnnotation/extdata
+[ $# -gt 0 ] || set -- /usr/share/htslib-test /usr/share/doc/python-pysam/tests \
+    /usr/lib/R/site-library/VariantAnnotation
 MODEL=$SRC/tests/data/vep/model_ps_tiny
-FA=$SRC/tests/data/vep/ref.fa
 mkdir -p "$TMP"
+FA=$TMP/ref.fa # a copy: its .fai is built beside it, not in the source tree
+cp "$SRC/tests/data/vep/ref.fa" "$FA" || exit 1
 n_seen=0 n_read=0 n_ok=0 n_fail=0 n_refused=0
 list=$TMP/sweep.list
 : > "$list"
