@@ -15,7 +15,7 @@ shift 3
 [ $# -gt 0 ] || set -- /usr/share/htslib-test /usr/share/doc/python-pysam/tests \
     /usr/lib/R/site-library/VariantAnnotation
 MODEL=$SRC/tests/data/vep/model_ps_tiny
-mkdir -p "$TMP"
+rm -rf "$TMP" && mkdir -p "$TMP" || exit 1
 FA=$TMP/ref.fa # a copy: its .fai is built beside it, not in the source tree
 cp "$SRC/tests/data/vep/ref.fa" "$FA" || exit 1
 n_seen=0 n_read=0 n_ok=0 n_fail=0 n_refused=0
