@@ -92,6 +92,24 @@ uint64_t cli_u64(const char *opt, const char *text)
     return (uint64_t)v;
 }
 
+void cli_strs_push(cli_strs *l, const char *s)
+{
+    if (l->n == l->cap) {
+        int nc = l->cap ? 2 * l->cap : 8;
+        const char **nv = realloc(l->v, (size_t)nc * sizeof *nv);
+        if (!nv) cli_die("out of memory");
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n++] = s;
+}
+
+void cli_strs_free(cli_strs *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
 void cli_list(FILE *fp, const cli_cmd *cmds)
 {
     for (const cli_cmd *c = cmds; c->name; c++) {

@@ -12,6 +12,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* A growing list of option values (repeatable -r REGION, say); the strings are not copied. */
+typedef struct cli_strs {
+    const char **v;
+    int n, cap;
+} cli_strs;
+void cli_strs_push(cli_strs *l, const char *s); /* out of memory: cli_die */
+void cli_strs_free(cli_strs *l);
+
 /* One row of a command table. A row with func NULL is a section heading (name = its title). The
  * table ends with a row whose name is NULL. */
 typedef struct cli_cmd {

@@ -41,28 +41,13 @@ static void usage(FILE *fp, const st_windows_params *d)
             (long long)d->len, d->max_n, d->records_per_chunk);
 }
 
-typedef struct strlist { const char **v; int n, cap; } strlist;
-
-static int push(strlist *l, const char *s)
-{
-    if (l->n == l->cap) {
-        int nc = l->cap ? 2 * l->cap : 8;
-        const char **nv = realloc(l->v, (size_t)nc * sizeof *nv);
-        if (!nv) return -1;
-        l->v = nv;
-        l->cap = nc;
-    }
-    l->v[l->n++] = s;
-    return 0;
-}
-
 /* "val=20:1,000-2,000,test=20:5000-6000": items start at a "val=" / "test=" key, so commas inside
  * numbers stay part of the region. Pieces point into `arg` (modified in place). */
-static int parse_splits(char *arg, strlist *val, strlist *test)
+static int parse_splits(char *arg, cli_strs *val, cli_strs *test)
 {
     char *p = arg;
     while (*p) {
-        strlist *dst;
+        cli_strs *dst;
         if (!strncmp(p, "val=", 4)) { dst = val; p += 4; }
         else if (!strncmp(p, "test=", 5)) { dst = test; p += 5; }
         else return -1;
@@ -73,7 +58,8 @@ static int parse_splits(char *arg, strlist *val, strlist *test)
         }
         int more = *q == ',';
         *q = '\0';
-        if (!*start || push(dst, start)) return -1;
+        if (!*start) return -1;
+        cli_strs_push(dst, start);
         p = more ? q + 1 : q;
     }
     return 0;
@@ -103,13 +89,13 @@ int cmd_data_windows_main(int argc, char **argv)
         for (int i = 0; i < argc; i++) { strcat(cmdline, " "); strcat(cmdline, argv[i]); }
     }
     const char *fasta = NULL, *out = NULL;
-    strlist regs = {0}, val = {0}, test = {0};
+    cli_strs regs = {0}, val = {0}, test = {0};
     int quiet = 0, c, rc = 1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:r:L:s:n:o:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'f': fasta = optarg; break;
-        case 'r': push(&regs, optarg); break;
+        case 'r': cli_strs_push(&regs, optarg); break;
         case 'L': p.len = cli_long("--len", optarg, 1, LONG_MAX); break;
         case 's': p.stride = cli_long("--stride", optarg, 1, LONG_MAX); break;
         case 'n': p.max_n = cli_double("--max-n", optarg, 0, 1); break;
@@ -167,6 +153,6 @@ int cmd_data_windows_main(int argc, char **argv)
     rc = 0;
 done:
     free(cmdline);
-    free(regs.v); free(val.v); free(test.v);
+    cli_strs_free(&regs); cli_strs_free(&val); cli_strs_free(&test);
     return rc;
 }

@@ -18,8 +18,7 @@
 /* Options go straight into the model config and the loop's train_params; the rest is data. */
 typedef struct opts {
     const char *fasta, *shards, *val_shards, *out;
-    const char **regions, **val_regions;
-    int n_regions, n_val_regions;
+    cli_strs regions, val_regions;
     int threads, quiet;
     long val_windows;
     double warmup_frac, min_lr_frac; /* -> tp.sched once --steps is known */
@@ -116,15 +115,6 @@ static int on_progress(void *user, const train_progress *p)
     return g_stop != 0;
 }
 
-static int push(const char ***v, int *n, const char *s)
-{
-    const char **nv = realloc(*v, (size_t)(*n + 1) * sizeof *nv);
-    if (!nv) return -1;
-    nv[(*n)++] = s;
-    *v = nv;
-    return 0;
-}
-
 int cmd_train_caduceus_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -161,8 +151,8 @@ int cmd_train_caduceus_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "f:r:L:B:o:qh", lopts, NULL)) != -1) {
         switch (c) {
         case 'f': o.fasta = optarg; break;
-        case 'r': if (push(&o.regions, &o.n_regions, optarg)) goto oom; break;
-        case O_VAL_REGION: if (push(&o.val_regions, &o.n_val_regions, optarg)) goto oom; break;
+        case 'r': cli_strs_push(&o.regions, optarg); break;
+        case O_VAL_REGION: cli_strs_push(&o.val_regions, optarg); break;
         case O_SHARDS: o.shards = optarg; break;
         case O_VAL_SHARDS: o.val_shards = optarg; break;
         case O_VAL_WINDOWS: o.val_windows = cli_long("--val-windows", optarg, 0, LONG_MAX); break;
@@ -210,7 +200,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
         cli_error("give exactly one of -f FASTA or --shards TRAIN.shard");
         goto done;
     }
-    if (o.shards && (o.n_regions || o.n_val_regions)) {
+    if (o.shards && (o.regions.n || o.val_regions.n)) {
         cli_error("-r/--val-region need -f (shards are already windowed)");
         goto done;
     }
@@ -227,10 +217,10 @@ int cmd_train_caduceus_main(int argc, char **argv)
     /* data */
     double t_load = st_clock_s();
     if (o.fasta) {
-        if (st_window_set_from_fasta(o.fasta, L, o.regions, o.n_regions, o.val_regions, o.n_val_regions, &wtrain,
+        if (st_window_set_from_fasta(o.fasta, L, o.regions.v, o.regions.n, o.val_regions.v, o.val_regions.n, &wtrain,
                                      &wval) < 0)
             goto err;
-        if (o.n_val_regions && wval.n == 0) {
+        if (o.val_regions.n && wval.n == 0) {
             cli_error("no validation window of %zu bases in the --val-region(s)", L);
             goto done;
         }
@@ -285,9 +275,6 @@ int cmd_train_caduceus_main(int argc, char **argv)
                 (long long)res.steps_done, res.last_loss, res.last_val_loss, o.out, st_clock_s() - ps.t0);
     rc = 0;
     goto done;
-oom:
-    cli_error("out of memory");
-    goto done;
 err:
     cli_error("%s", strand_last_error());
 done:
@@ -295,7 +282,7 @@ done:
     caduceus_free(m);
     st_window_set_free(&wtrain);
     st_window_set_free(&wval);
-    free(o.regions);
-    free(o.val_regions);
+    cli_strs_free(&o.regions);
+    cli_strs_free(&o.val_regions);
     return rc;
 }
