@@ -11,7 +11,8 @@
 #define CAD_CHUNK 8 /* sequences per forward call */
 
 struct strand_caduceus {
-    caduceus_model *m;
+    caduceus_weights *m;
+    caduceus_ctx *ctx;
     st_errbuf err;
 };
 
@@ -23,7 +24,9 @@ int strand_caduceus_load(const char *path, strand_caduceus **out)
     strand_caduceus *h = calloc(1, sizeof *h);
     if (!h) return st_err(NULL, STRAND_E_NOMEM, "strand_caduceus_load: out of memory");
     int rc = caduceus_load(&h->m, path);
+    if (rc == 0) rc = caduceus_ctx_create(&h->ctx, &h->m->cfg);
     if (rc < 0) {
+        caduceus_free(h->m);
         free(h);
         return rc;
     }
@@ -35,6 +38,7 @@ void strand_caduceus_free(strand_caduceus *h)
 {
     if (!h) return;
     caduceus_free(h->m);
+    caduceus_ctx_free(h->ctx);
     free(h);
 }
 
@@ -63,7 +67,7 @@ static int run(strand_caduceus *h, const int32_t *ids, size_t n, size_t L, float
                           i % L, ids[i], V - 1);
     for (size_t s = 0; s < n; s += CAD_CHUNK) {
         size_t nb = n - s < CAD_CHUNK ? n - s : CAD_CHUNK;
-        int rc = caduceus_forward(h->m, ids + s * L, nb, L, CADUCEUS_INFER, logits ? logits + s * L * V : NULL,
+        int rc = caduceus_forward(h->m, h->ctx, ids + s * L, nb, L, CADUCEUS_INFER, logits ? logits + s * L * V : NULL,
                                   embed ? embed + s * L * D : NULL, pooled ? pooled + s * D : NULL);
         if (rc < 0) {
             st_err_prefix("%s", fn);

@@ -23,7 +23,8 @@ struct strand_model {
     char *config_json; /* the config as found (strand.config or config.json) */
     dit_weights *dit;  /* read-only, shared by every call */
     dit_ctx *dctx;     /* run state, grows with the largest shape seen */
-    caduceus_model *cad;
+    caduceus_weights *cad;
+    caduceus_ctx *cctx;
     dit_config dcfg;
     char prefix[64];
     size_t B, L;       /* shape the chunk buffers hold (0: not yet) */
@@ -141,6 +142,7 @@ int strand_model_load(const char *path, strand_model **out)
         if ((rc = load_dit(m, f, wpath)) < 0) goto fail;
     } else if (!strcmp(m->kind, "caduceus_ps") || !strcmp(m->kind, "caduceus_ph")) {
         if ((rc = caduceus_load(&m->cad, path)) < 0) goto fail;
+        if ((rc = caduceus_ctx_create(&m->cctx, &m->cad->cfg)) < 0) goto fail;
         if ((m->cad->cfg.rcps != 0) != (strcmp(m->kind, "caduceus_ps") == 0)) {
             rc = st_err(NULL, STRAND_E_FORMAT, "%s: config says \"%s\" but \"rcps\" is %s", path, m->kind,
                         m->cad->cfg.rcps ? "true" : "false");
@@ -166,6 +168,7 @@ void strand_model_free(strand_model *m)
     dit_weights_free(m->dit);
     dit_ctx_free(m->dctx);
     caduceus_free(m->cad);
+    caduceus_ctx_free(m->cctx);
     free(m->config_json);
     free(m->chunk_sigma);
     free(m->chunk_logits);
@@ -264,7 +267,7 @@ static int logits_caduceus(strand_model *m, const int32_t *ids, size_t n, size_t
                           i / L, i % L, ids[i], V - 1);
     for (size_t s = 0; s < n; s += MODEL_CHUNK) {
         size_t nb = n - s < MODEL_CHUNK ? n - s : MODEL_CHUNK;
-        int rc = caduceus_forward(m->cad, ids + s * L, nb, L, CADUCEUS_INFER, out + s * L * V, NULL, NULL);
+        int rc = caduceus_forward(m->cad, m->cctx, ids + s * L, nb, L, CADUCEUS_INFER, out + s * L * V, NULL, NULL);
         if (rc < 0) {
             st_err_prefix("strand_model_logits");
             st_err_capture(&m->err);

@@ -144,7 +144,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
     opts o = default_opts();
     int c, rc = 1;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     st_window_set wtrain = {0}, wval = {0};
     st_progress *bar = NULL;
     optind = 1;

@@ -58,7 +58,7 @@ static int fail(const char *what)
 }
 
 /* DIR/check.safetensors: ids, logits (and for training: targets, mlm_loss, two gradients). */
-static int write_check(caduceus_model *m, const char *dir, int train)
+static int write_check(caduceus_weights *m, const char *dir, int train)
 {
     size_t B = CHECK_B, L = CHECK_L, V = (size_t)m->cfg.vocab, n = B * L;
     int32_t *ids = malloc(n * sizeof *ids), *tgt = malloc(n * sizeof *tgt);
@@ -79,12 +79,17 @@ static int write_check(caduceus_model *m, const char *dir, int train)
             if (k < 0) rc = (int)k;
         }
     }
-    if (rc == 0) rc = caduceus_forward(m, ids, B, L, train ? CADUCEUS_TRAIN : CADUCEUS_INFER, logits, NULL, NULL);
+    caduceus_ctx *cx = NULL;
+    if (rc == 0) rc = caduceus_ctx_create(&cx, &m->cfg);
+    if (rc == 0 && train) rc = pb_alloc_grads(&m->pb);
+    if (rc == 0) rc = caduceus_forward(m, cx, ids, B, L, train ? CADUCEUS_TRAIN : CADUCEUS_INFER, logits, NULL, NULL);
     if (rc == 0 && train) {
+        memset(dlog, 0, n * V * sizeof *dlog);
         loss = caduceus_mlm_loss(logits, tgt, B, L, V, dlog);
         pb_zero_grad(&m->pb);
-        rc = caduceus_backward(m, dlog);
+        rc = caduceus_backward(m, cx, dlog, m->pb.grads);
     }
+    caduceus_ctx_free(cx);
     int64_t s2[2] = {(int64_t)B, (int64_t)L}, s3[3] = {(int64_t)B, (int64_t)L, (int64_t)V};
     for (size_t i = 0; rc == 0 && i < n; i++) ids64[i] = ids[i], tgt64[i] = tgt[i];
     if (rc == 0) rc = sft_writer_add(w, "ids", SFT_I64, 2, s2, ids64);
@@ -157,9 +162,11 @@ int main(int argc, char **argv)
     caduceus_config cfg;
     caduceus_default_config(&cfg); /* PS, d=256, vocab 16 */
     cfg.n_layer = nl;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     if (caduceus_create(&m, &cfg) < 0) return fail("create");
     caduceus_init_weights(m, 1);
+    caduceus_ctx *cx = NULL;
+    if (caduceus_ctx_create(&cx, &cfg) < 0 || (train && pb_alloc_grads(&m->pb) < 0)) return fail("create");
     if (dump) {
         char path[4096];
         snprintf(path, sizeof path, "%s/model.safetensors", dump);
@@ -187,13 +194,14 @@ int main(int argc, char **argv)
     double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0;
     for (int it = warm ? -1 : 0; it < iters; it++) { /* iteration -1 warms up and allocates */
         double t0 = st_clock_s();
-        int rc = caduceus_forward(m, ids, B, L, train ? CADUCEUS_TRAIN : CADUCEUS_INFER, logits, NULL, NULL);
+        int rc = caduceus_forward(m, cx, ids, B, L, train ? CADUCEUS_TRAIN : CADUCEUS_INFER, logits, NULL, NULL);
         if (rc < 0) return fail("forward");
         double t1 = st_clock_s(), t2 = t1, t3 = t1;
         if (train) {
+            memset(dlog, 0, n * V * sizeof *dlog);
             loss = caduceus_mlm_loss(logits, tgt, B, L, V, dlog);
             pb_zero_grad(&m->pb);
-            if (caduceus_backward(m, dlog) < 0) return fail("backward");
+            if (caduceus_backward(m, cx, dlog, m->pb.grads) < 0) return fail("backward");
             t2 = st_clock_s();
             if (adamw_step(&m->pb, &ap, 1e-4, it + 2) < 0) return fail("adamw");
             t3 = st_clock_s();
@@ -219,6 +227,7 @@ int main(int argc, char **argv)
     if (train) printf(", \"strand_loss\": %.5f}\n", loss);
     fflush(stdout);
     caduceus_free(m);
+    caduceus_ctx_free(cx);
     free(ids), free(tgt), free(logits), free(dlog), free(t);
     return 0;
 }

@@ -22,12 +22,17 @@ int main(int argc, char **argv)
     caduceus_config c;
     caduceus_default_config(&c);
     c.rcps = rcps, c.d_model = D, c.n_layer = nl;
-    caduceus_model *m;
+    caduceus_weights *m;
     if (caduceus_create(&m, &c) < 0) {
         fprintf(stderr, "%s\n", strand_last_error());
         return 1;
     }
     caduceus_init_weights(m, 1);
+    caduceus_ctx *cx = NULL;
+    if (caduceus_ctx_create(&cx, &c) < 0) {
+        fprintf(stderr, "%s\n", strand_last_error());
+        return 1;
+    }
     int32_t *ids = malloc(B * L * sizeof(int32_t));
     strand_rng r;
     strand_rng_seed(&r, 2);
@@ -36,7 +41,7 @@ int main(int argc, char **argv)
     double best = 1e30;
     for (int i = 0; i < reps + 1; i++) { /* first call allocates: not timed */
         double t0 = st_clock_s();
-        if (caduceus_forward(m, ids, B, L, CADUCEUS_INFER, logits, NULL, NULL) < 0) {
+        if (caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, logits, NULL, NULL) < 0) {
             fprintf(stderr, "%s\n", strand_last_error());
             return 1;
         }
@@ -47,5 +52,6 @@ int main(int argc, char **argv)
            strand_get_threads(), best, (double)(B * L) / best);
     free(ids), free(logits);
     caduceus_free(m);
+    caduceus_ctx_free(cx);
     return 0;
 }

@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     caduceus_config c;
     caduceus_default_config(&c);
     c.rcps = 1, c.d_model = D, c.n_layer = nl;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     if (caduceus_create(&m, &c) < 0) return fprintf(stderr, "bench_vep: %s\n", strand_last_error()), 1;
     caduceus_init_weights(m, 1);
     if (caduceus_save(m, model) < 0) return fprintf(stderr, "bench_vep: %s\n", strand_last_error()), 1;

@@ -12,22 +12,30 @@ void flip_L(float *dst, const float *src, size_t B, size_t L, size_t C)
             memcpy(dst + (b * L + t) * C, src + (b * L + L - 1 - t) * C, C * sizeof(float));
 }
 
-size_t bimamba_acts_floats(const mamba_dims *d, size_t B, size_t L, int training)
+void bimamba_acts_layout(bimamba_acts *a, arena *ar, const mamba_dims *d, size_t B, size_t L, int training)
 {
     size_t BL = B * L, di = d->d_inner;
-    return BL * 6 * di + mamba_cache_floats(d, B, L, training) * (training ? 2 : 1);
+    a->xz = arena_take(ar, BL * 2 * di);
+    a->xzr = arena_take(ar, BL * 2 * di);
+    a->o = arena_take(ar, BL * di);
+    a->orv = arena_take(ar, BL * di);
+    mamba_cache_layout(&a->cf, ar, d, B, L, training);
+    if (training) mamba_cache_layout(&a->cr, ar, d, B, L, training);
+    else a->cr = a->cf; /* the directions run one after the other */
+}
+
+size_t bimamba_acts_floats(const mamba_dims *d, size_t B, size_t L, int training)
+{
+    bimamba_acts a;
+    arena ar = arena_count();
+    bimamba_acts_layout(&a, &ar, d, B, L, training);
+    return ar.used;
 }
 
 void bimamba_acts_point(bimamba_acts *a, float *mem, const mamba_dims *d, size_t B, size_t L, int training)
 {
-    size_t BL = B * L, di = d->d_inner;
-    a->xz = mem, mem += BL * 2 * di;
-    a->xzr = mem, mem += BL * 2 * di;
-    a->o = mem, mem += BL * di;
-    a->orv = mem, mem += BL * di;
-    mamba_cache_point(&a->cf, mem, d, B, L, training);
-    if (training) mem += mamba_cache_floats(d, B, L, 1);
-    mamba_cache_point(&a->cr, mem, d, B, L, training);
+    arena ar = arena_on(mem);
+    bimamba_acts_layout(a, &ar, d, B, L, training);
 }
 
 void bimamba_forward(float *out, bimamba_acts *a, const float *u, const bimamba_params *w, const mamba_dims *d,
@@ -76,23 +84,31 @@ int bimamba_backward(float *du, const bimamba_params *g, const float *dout, cons
 }
 
 /* ---- tiled inference -------------------------------------------------------------------------- */
-size_t bimamba_tile_floats(const mamba_dims *d, size_t B, size_t T)
+void bimamba_tile_layout(bimamba_tile_acts *a, arena *ar, const mamba_dims *d, size_t B, size_t T)
 {
     size_t BT = B * T, D = d->D, di = d->d_inner;
-    return BT * (2 * D + 3 * di) + B * (d->d_conv - 1) * di + B * di * d->d_state + mamba_cache_floats(d, B, T, 0);
+    a->B = B, a->T = T;
+    a->ut = arena_take(ar, BT * D);
+    a->xz = arena_take(ar, BT * 2 * di);
+    a->o = arena_take(ar, BT * di);
+    a->yt = arena_take(ar, BT * D);
+    a->conv_x = arena_take(ar, B * (d->d_conv - 1) * di);
+    a->h = arena_take(ar, B * di * d->d_state);
+    mamba_cache_layout(&a->c, ar, d, B, T, 0);
+}
+
+size_t bimamba_tile_floats(const mamba_dims *d, size_t B, size_t T)
+{
+    bimamba_tile_acts a;
+    arena ar = arena_count();
+    bimamba_tile_layout(&a, &ar, d, B, T);
+    return ar.used;
 }
 
 void bimamba_tile_point(bimamba_tile_acts *a, float *mem, const mamba_dims *d, size_t B, size_t T)
 {
-    size_t BT = B * T, D = d->D, di = d->d_inner;
-    a->B = B, a->T = T;
-    a->ut = mem, mem += BT * D;
-    a->xz = mem, mem += BT * 2 * di;
-    a->o = mem, mem += BT * di;
-    a->yt = mem, mem += BT * D;
-    a->conv_x = mem, mem += B * (d->d_conv - 1) * di;
-    a->h = mem, mem += B * di * d->d_state;
-    mamba_cache_point(&a->c, mem, d, B, T, 0);
+    arena ar = arena_on(mem);
+    bimamba_tile_layout(a, &ar, d, B, T);
 }
 
 /* One direction over all tiles. rev: walk from the end with the tile rows reversed and add into out. */

@@ -21,6 +21,8 @@ typedef struct bimamba_acts {
     mamba_cache cf, cr; /* at inference cr shares cf's memory (the directions run one after the other) */
 } bimamba_acts;
 
+/* Layout (core/arena.h), its size, and the layout over `mem` of that many floats. */
+void bimamba_acts_layout(bimamba_acts *a, arena *ar, const mamba_dims *d, size_t B, size_t L, int training);
 size_t bimamba_acts_floats(const mamba_dims *d, size_t B, size_t L, int training);
 void bimamba_acts_point(bimamba_acts *a, float *mem, const mamba_dims *d, size_t B, size_t L, int training);
 
@@ -48,6 +50,7 @@ typedef struct bimamba_tile_acts {
     mamba_cache c; /* inference cache for (B,T) */
 } bimamba_tile_acts;
 
+void bimamba_tile_layout(bimamba_tile_acts *a, arena *ar, const mamba_dims *d, size_t B, size_t T);
 size_t bimamba_tile_floats(const mamba_dims *d, size_t B, size_t T);
 void bimamba_tile_point(bimamba_tile_acts *a, float *mem, const mamba_dims *d, size_t B, size_t T);
 /* out (B,L,D) from u (B,L,D), same result as bimamba_forward up to rounding (≤ 1e-6 relative). */

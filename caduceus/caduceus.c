@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/linear.h"
+#include "core/softmax.h"
 #include "core/rmsnorm.h"
 
 static const int64_t k_comp[CADUCEUS_VOCAB] = {0, 1, 2, 3, 4, 5, 6, 10, 9, 8, 7, 11, 12, 13, 14, 15};
@@ -22,112 +23,127 @@ void caduceus_default_config(caduceus_config *c)
     memcpy(c->comp, k_comp, sizeof k_comp);
 }
 
-struct caduceus_acts {
-    size_t B, L, nseq, gseq;
-    int mode, two;
-    float *mem;
-    int32_t *ids;  /* (B,L) copy for the embedding backward */
-    float **X, **U, **rstd; /* per layer (training) or one shared set (inference) */
-    bimamba_acts *ba;
-    bimamba_tile_acts ta; /* inference: BiMamba in tiles of `tile` positions */
-    size_t tile;
-    float *T, *Y, *rstdf, *F, *G;
-    float *scratch; /* backward: dT dX dU dF (nseq·L·D each), dG (nseq·L·V), BiMamba scratch */
-};
-
-static void acts_free(struct caduceus_acts *a)
+/* ---- run context ------------------------------------------------------------------------------------ */
+/* The one layout of a context's block (core/arena.h), for c->B, c->L, c->mode, c->tile:
+ * per layer X, U, rstd and the BiMamba set (training), or one shared set and the tile working
+ * set (inference); then T, Y, F, rstdf, G and (training) the backward scratch. */
+static void layout(caduceus_ctx *c, arena *ar)
 {
-    if (!a) return;
-    free(a->mem), free(a->ids), free(a->X), free(a->U), free(a->rstd), free(a->ba);
-    free(a);
-}
-
-/* Sizes of the activation set for (B, L, mode). */
-static size_t acts_size(const caduceus_config *c, const mamba_dims *md, size_t B, size_t L, int mode, size_t tile,
-                        size_t *nseq_out, size_t *gseq_out)
-{
-    int two = c->rcps || mode == CADUCEUS_INFER;
-    size_t nseq = two ? 2 * B : B, D = (size_t)c->d_model, V = (size_t)c->vocab, NL = (size_t)c->n_layer;
-    size_t nl = mode == CADUCEUS_TRAIN ? NL : 1;
-    size_t gseq = nseq;
+    const caduceus_config *cf = &c->cfg;
+    size_t B = c->B, L = c->L, D = (size_t)cf->d_model, V = (size_t)cf->vocab, NL = (size_t)cf->n_layer;
+    int mode = c->mode;
+    c->two = cf->rcps || mode == CADUCEUS_INFER;
+    size_t nseq = c->two ? 2 * B : B, nl = mode == CADUCEUS_TRAIN ? NL : 1, gseq = nseq;
     if (mode == CADUCEUS_INFER) { /* BiMamba works on groups of sequences: O(group·L·D) */
         gseq = 65536 / (L ? L : 1);
         if (gseq < 1) gseq = 1;
         if (gseq > nseq) gseq = nseq;
     }
-    size_t SLD = nseq * L * D;
-    size_t T = tile < L ? tile : L;
-    size_t per_layer = 2 * SLD + nseq * L +
-                       (mode == CADUCEUS_TRAIN ? bimamba_acts_floats(md, gseq, L, 1) : bimamba_tile_floats(md, gseq, T));
-    size_t total = nl * per_layer + 3 * SLD + nseq * L + nseq * L * V;
-    if (mode == CADUCEUS_TRAIN) total += 4 * SLD + nseq * L * V + bimamba_backward_scratch_floats(md, nseq, L);
-    if (nseq_out) *nseq_out = nseq;
-    if (gseq_out) *gseq_out = gseq;
-    return total;
-}
-
-size_t caduceus_activation_floats(const caduceus_config *c, size_t B, size_t L, int mode)
-{
-    mamba_dims md;
-    mamba_dims_default(&md, (size_t)c->d_model);
-    return acts_size(c, &md, B, L, mode, CADUCEUS_INFER_TILE, NULL, NULL);
-}
-
-static size_t model_tile(const caduceus_model *m) { return m->infer_tile ? m->infer_tile : CADUCEUS_INFER_TILE; }
-
-static int acts_alloc(caduceus_model *m, size_t B, size_t L, int mode)
-{
-    const caduceus_config *c = &m->cfg;
-    int two = c->rcps || mode == CADUCEUS_INFER;
-    size_t nseq, gseq, D = (size_t)c->d_model, NL = (size_t)c->n_layer;
-    size_t nl = mode == CADUCEUS_TRAIN ? NL : 1;
-    size_t tile = model_tile(m), T = tile < L ? tile : L;
-    size_t total = acts_size(c, &m->md, B, L, mode, tile, &nseq, &gseq);
-    size_t SLD = nseq * L * D, V = (size_t)c->vocab;
-    struct caduceus_acts *a = calloc(1, sizeof *a);
-    if (!a) return st_err(&m->err, STRAND_E_NOMEM, "caduceus: out of memory");
-    a->B = B, a->L = L, a->nseq = nseq, a->gseq = gseq, a->mode = mode, a->two = two, a->tile = tile;
-    a->mem = malloc(total * sizeof(float));
-    a->ids = malloc((B * L > 0 ? B * L : 1) * sizeof(int32_t));
-    a->X = calloc(nl, sizeof(float *)), a->U = calloc(nl, sizeof(float *)), a->rstd = calloc(nl, sizeof(float *));
-    a->ba = calloc(nl, sizeof(bimamba_acts));
-    if (!a->mem || !a->ids || !a->X || !a->U || !a->rstd || !a->ba) {
-        acts_free(a);
-        return st_err(&m->err, STRAND_E_NOMEM, "caduceus: cannot allocate activations for B=%zu L=%zu (%zu MB)", B,
-                      L, total * sizeof(float) >> 20);
-    }
-    float *p = a->mem;
+    c->nseq = nseq, c->gseq = gseq;
+    size_t SLD = nseq * L * D, T = c->tile < L ? c->tile : L;
     for (size_t l = 0; l < nl; l++) {
-        a->X[l] = p, p += SLD;
-        a->U[l] = p, p += SLD;
-        a->rstd[l] = p, p += nseq * L;
-        if (mode == CADUCEUS_TRAIN) {
-            bimamba_acts_point(&a->ba[l], p, &m->md, gseq, L, 1);
-            p += bimamba_acts_floats(&m->md, gseq, L, 1);
-        } else {
-            bimamba_tile_point(&a->ta, p, &m->md, gseq, T);
-            p += bimamba_tile_floats(&m->md, gseq, T);
+        float *X = arena_take(ar, SLD), *U = arena_take(ar, SLD), *r = arena_take(ar, nseq * L);
+        bimamba_acts ba;
+        if (mode == CADUCEUS_TRAIN) bimamba_acts_layout(&ba, ar, &c->md, gseq, L, 1);
+        else bimamba_tile_layout(&c->ta, ar, &c->md, gseq, T);
+        if (ar->base) {
+            c->X[l] = X, c->U[l] = U, c->rstd[l] = r;
+            if (mode == CADUCEUS_TRAIN) c->ba[l] = ba;
         }
     }
-    a->T = p, p += SLD;
-    a->Y = p, p += SLD;
-    a->F = p, p += SLD;
-    a->rstdf = p, p += nseq * L;
-    a->G = p, p += nseq * L * V;
-    a->scratch = mode == CADUCEUS_TRAIN ? p : NULL;
-    acts_free(m->acts);
-    m->acts = a;
+    c->T = arena_take(ar, SLD);
+    c->Y = arena_take(ar, SLD);
+    c->F = arena_take(ar, SLD);
+    c->rstdf = arena_take(ar, nseq * L);
+    c->G = arena_take(ar, nseq * L * V);
+    c->scratch = mode == CADUCEUS_TRAIN ? arena_take(ar, 4 * SLD + nseq * L * V +
+                                                         bimamba_backward_scratch_floats(&c->md, nseq, L))
+                                        : NULL;
+}
+
+size_t caduceus_activation_floats(const caduceus_config *cfg, size_t B, size_t L, int mode)
+{
+    caduceus_ctx c;
+    memset(&c, 0, sizeof c);
+    c.cfg = *cfg;
+    mamba_dims_default(&c.md, (size_t)cfg->d_model);
+    c.B = B, c.L = L, c.mode = mode, c.tile = CADUCEUS_INFER_TILE;
+    arena ar = arena_count();
+    layout(&c, &ar);
+    return ar.used;
+}
+
+int caduceus_ctx_create(caduceus_ctx **out, const caduceus_config *cfg)
+{
+    *out = NULL;
+    if (cfg->d_model <= 0 || cfg->n_layer <= 0 || cfg->vocab <= 0 || cfg->vocab > CADUCEUS_VOCAB)
+        return st_err(NULL, STRAND_E_ARG, "caduceus: bad config (d_model %d, n_layer %d, vocab %d; vocab must be 1..%d)",
+                      cfg->d_model, cfg->n_layer, cfg->vocab, CADUCEUS_VOCAB);
+    caduceus_ctx *c = calloc(1, sizeof *c);
+    size_t nl = (size_t)cfg->n_layer;
+    if (c) {
+        c->X = calloc(nl, sizeof(float *)), c->U = calloc(nl, sizeof(float *)), c->rstd = calloc(nl, sizeof(float *));
+        c->ba = calloc(nl, sizeof(bimamba_acts));
+        c->g = calloc(nl, sizeof(bimamba_params));
+    }
+    if (!c || !c->X || !c->U || !c->rstd || !c->ba || !c->g) {
+        caduceus_ctx_free(c);
+        return st_err(NULL, STRAND_E_NOMEM, "caduceus: out of memory");
+    }
+    c->cfg = *cfg;
+    mamba_dims_default(&c->md, (size_t)cfg->d_model);
+    *out = c;
     return 0;
 }
 
+void caduceus_ctx_free(caduceus_ctx *c)
+{
+    if (!c) return;
+    arena_block_free(&c->mem);
+    free(c->ids), free(c->X), free(c->U), free(c->rstd), free(c->ba), free(c->g);
+    free(c);
+}
+
+static size_t ctx_tile(const caduceus_ctx *c) { return c->infer_tile ? c->infer_tile : CADUCEUS_INFER_TILE; }
+
+/* Lay the context out for (B, L, mode) when it holds another layout. */
+static int ctx_reserve(caduceus_ctx *c, size_t B, size_t L, int mode)
+{
+    size_t tile = ctx_tile(c);
+    if (c->B == B && c->L == L && c->mode == mode && (mode == CADUCEUS_TRAIN || c->tile == tile)) return 0;
+    c->B = B, c->L = L, c->mode = mode, c->tile = tile;
+    arena ar = arena_count();
+    layout(c, &ar);
+    int rc = arena_block_reserve(&c->mem, ar.used);
+    if (rc == 0 && B * L > c->cap_ids) {
+        free(c->ids);
+        c->ids = malloc(B * L * sizeof(int32_t));
+        c->cap_ids = c->ids ? B * L : 0;
+        if (!c->ids) rc = STRAND_E_NOMEM;
+    }
+    if (rc < 0) {
+        c->B = c->L = 0;
+        return st_err(&c->err, STRAND_E_NOMEM, "caduceus: cannot allocate activations for B=%zu L=%zu (%zu MB)", B, L,
+                      ar.used * sizeof(float) >> 20);
+    }
+    ar = arena_on(c->mem.p);
+    layout(c, &ar);
+    return 0;
+}
+
+static int same_dims(const caduceus_config *a, const caduceus_config *b)
+{
+    return a->d_model == b->d_model && a->n_layer == b->n_layer && a->vocab == b->vocab && a->rcps == b->rcps;
+}
+
 /* ---- parameters -------------------------------------------------------------------------------- */
-static int add1(caduceus_model *m, const char *name, int64_t n0, int decay)
+static int add1(caduceus_weights *m, const char *name, int64_t n0, int decay)
 {
     int64_t s[1] = {n0};
     return pb_add(&m->pb, name, 1, s, decay);
 }
 
-int caduceus_create(caduceus_model **out, const caduceus_config *cfg)
+int caduceus_create(caduceus_weights **out, const caduceus_config *cfg)
 {
     *out = NULL;
     if (cfg->d_model <= 0 || cfg->n_layer <= 0 || cfg->vocab <= 0 || cfg->vocab > CADUCEUS_VOCAB)
@@ -137,7 +153,7 @@ int caduceus_create(caduceus_model **out, const caduceus_config *cfg)
         if (cfg->comp[v] < 0 || cfg->comp[v] >= cfg->vocab || cfg->comp[cfg->comp[v]] != v)
             return st_err(NULL, STRAND_E_ARG, "caduceus: complement map is not an involution on 0..%d (comp[%d] = %lld)",
                           cfg->vocab - 1, v, (long long)cfg->comp[v]);
-    caduceus_model *m = calloc(1, sizeof *m);
+    caduceus_weights *m = calloc(1, sizeof *m);
     if (!m) return st_err(NULL, STRAND_E_NOMEM, "caduceus: out of memory");
     m->cfg = *cfg;
     mamba_dims_default(&m->md, (size_t)cfg->d_model);
@@ -164,15 +180,15 @@ int caduceus_create(caduceus_model **out, const caduceus_config *cfg)
         rc = ly->norm = add1(m, pre, cfg->d_model, 0);
     }
     if (rc >= 0) rc = m->norm_f = add1(m, "norm_f.weight", cfg->d_model, 0);
-    if (rc >= 0) rc = pb_alloc(&m->pb);
+    if (rc >= 0) rc = pb_alloc_params(&m->pb);
     if (rc < 0) {
         caduceus_free(m);
         return rc;
     }
     for (int i = 0; i < cfg->n_layer; i++) {
         caduceus_layer *ly = &m->layers[i];
-        mamba_bind(&ly->w.fwd, &ly->g.fwd, &m->pb, ly->fwd);
-        mamba_bind(&ly->w.rev, &ly->g.rev, &m->pb, ly->rev);
+        mamba_bind(&ly->w.fwd, NULL, &m->pb, ly->fwd);
+        mamba_bind(&ly->w.rev, NULL, &m->pb, ly->rev);
         ly->w.rev.p[MAMBA_IN_PROJ] = ly->w.fwd.p[MAMBA_IN_PROJ]; /* tied (docs/mamba.md "BiMamba") */
         ly->w.rev.p[MAMBA_OUT_PROJ] = ly->w.fwd.p[MAMBA_OUT_PROJ];
     }
@@ -180,16 +196,15 @@ int caduceus_create(caduceus_model **out, const caduceus_config *cfg)
     return 0;
 }
 
-void caduceus_free(caduceus_model *m)
+void caduceus_free(caduceus_weights *m)
 {
     if (!m) return;
-    acts_free(m->acts);
     pb_free(&m->pb);
     free(m->layers);
     free(m);
 }
 
-void caduceus_init_weights(caduceus_model *m, uint64_t seed)
+void caduceus_init_weights(caduceus_weights *m, uint64_t seed)
 {
     strand_rng r;
     strand_rng_seed(&r, seed);
@@ -208,14 +223,14 @@ void caduceus_init_weights(caduceus_model *m, uint64_t seed)
     for (int j = 0; j < m->cfg.d_model; j++) wf[j] = 1.0f;
 }
 
-size_t caduceus_param_count(const caduceus_model *m)
+size_t caduceus_param_count(const caduceus_weights *m)
 {
     size_t n = 0;
     for (size_t i = 0; i < m->pb.n; i++) n += m->pb.entries[i].numel;
     return n;
 }
 
-int caduceus_find(const caduceus_model *m, const char *name) { return pb_find(&m->pb, name); }
+int caduceus_find(const caduceus_weights *m, const char *name) { return pb_find(&m->pb, name); }
 
 /* ---- strand-space helpers ------------------------------------------------------------------------------ */
 /* dst[s] = rc(src[s']) with s' the other strand: [a ; b] → [rc(b) ; rc(a)]; rc flips L and channels. */
@@ -231,23 +246,25 @@ static void rcswap(float *dst, const float *src, size_t B, size_t L, size_t D)
     }
 }
 
-static const float *norm_w(const caduceus_model *m, int i) { return pb_param(&m->pb, m->layers[i].norm); }
+static const float *norm_w(const caduceus_weights *m, int i) { return pb_param(&m->pb, m->layers[i].norm); }
 
-int caduceus_forward(caduceus_model *m, const int32_t *ids, size_t B, size_t L, int mode, float *logits,
-                     float *embed, float *pooled)
+int caduceus_forward(const caduceus_weights *m, caduceus_ctx *a, const int32_t *ids, size_t B, size_t L, int mode,
+                     float *logits, float *embed, float *pooled)
 {
     const caduceus_config *c = &m->cfg;
-    if (!ids || B == 0 || L == 0) return st_err(&m->err, STRAND_E_ARG, "caduceus forward: empty input (B=%zu, L=%zu)", B, L);
+    if (!same_dims(c, &a->cfg))
+        return st_err(&a->err, STRAND_E_ARG, "caduceus forward: the context was made for other dimensions than the weights");
+    if (!ids || B == 0 || L == 0) return st_err(&a->err, STRAND_E_ARG, "caduceus forward: empty input (B=%zu, L=%zu)", B, L);
     for (size_t i = 0; i < B * L; i++)
         if (ids[i] < 0 || ids[i] >= c->vocab)
-            return st_err(&m->err, STRAND_E_ARG, "caduceus forward: sequence %zu position %zu: token id %d outside 0..%d",
+            return st_err(&a->err, STRAND_E_ARG, "caduceus forward: sequence %zu position %zu: token id %d outside 0..%d",
                           i / L, i % L, ids[i], c->vocab - 1);
-    struct caduceus_acts *a = m->acts;
-    if (!a || a->B != B || a->L != L || a->mode != mode || (mode == CADUCEUS_INFER && a->tile != model_tile(m))) {
-        int rc = acts_alloc(m, B, L, mode);
-        if (rc < 0) return rc;
-        a = m->acts;
+    if (memcmp(&a->md, &m->md, sizeof m->md) != 0) { /* e.g. another scan chunk: lay out again */
+        a->md = m->md;
+        a->B = 0;
     }
+    int rc = ctx_reserve(a, B, L, mode);
+    if (rc < 0) return rc;
     memcpy(a->ids, ids, B * L * sizeof(int32_t));
     size_t D = (size_t)c->d_model, V = (size_t)c->vocab, nseq = a->nseq, SL = nseq * L;
     const float *E = pb_param(&m->pb, m->emb);
@@ -305,17 +322,20 @@ int caduceus_forward(caduceus_model *m, const int32_t *ids, size_t B, size_t L, 
     return 0;
 }
 
-int caduceus_backward(caduceus_model *m, const float *dlogits)
+int caduceus_backward(const caduceus_weights *m, caduceus_ctx *a, const float *dlogits, float *grads)
 {
-    struct caduceus_acts *a = m->acts;
-    if (!a || a->mode != CADUCEUS_TRAIN)
-        return st_err(&m->err, STRAND_E_ARG, "caduceus backward: no training forward to differentiate");
+    if (!a->B || a->mode != CADUCEUS_TRAIN)
+        return st_err(&a->err, STRAND_E_ARG, "caduceus backward: no training forward to differentiate");
+    if (!same_dims(&m->cfg, &a->cfg) || !grads)
+        return st_err(&a->err, STRAND_E_ARG, "caduceus backward: %s",
+                      grads ? "the context was made for other dimensions than the weights" : "no gradient block");
     const caduceus_config *c = &m->cfg;
     size_t B = a->B, L = a->L, D = (size_t)c->d_model, V = (size_t)c->vocab, nseq = a->nseq, SL = nseq * L;
     size_t SLD = SL * D;
     float *dT = a->scratch, *dX = dT + SLD, *dU = dX + SLD, *dF = dU + SLD, *dG = dF + SLD, *rest = dG + SL * V;
     const float *E = pb_param(&m->pb, m->emb);
-    float *dE = pb_grad(&m->pb, m->emb);
+#define GRAD(idx) (grads + m->pb.entries[idx].offset)
+    float *dE = GRAD(m->emb);
     /* head: logits[b,t,v] = G[b,t,v] (+ G[B+b, L−1−t, comp v] for PS) */
     memset(dG, 0, SL * V * sizeof(float));
     for (size_t b = 0; b < B; b++)
@@ -331,14 +351,20 @@ int caduceus_backward(caduceus_model *m, const float *dlogits)
     memset(dF, 0, SLD * sizeof(float));
     linear_backward(dF, dE, NULL, dG, a->F, E, SL, D, V);
     memset(dT, 0, SLD * sizeof(float));
-    rmsnorm_backward(dT, pb_grad(&m->pb, m->norm_f), dF, a->T, pb_param(&m->pb, m->norm_f), a->rstdf, SL, D);
+    rmsnorm_backward(dT, GRAD(m->norm_f), dF, a->T, pb_param(&m->pb, m->norm_f), a->rstdf, SL, D);
     for (int i = c->n_layer - 1; i >= 0; i--) {
-        caduceus_layer *ly = &m->layers[i];
+        const caduceus_layer *ly = &m->layers[i];
+        bimamba_params *g = &a->g[i]; /* views of grads; rev's tied in/out stay NULL (fwd's slots get both) */
+        memset(g, 0, sizeof *g);
+        for (int k = 0; k < MAMBA_NPARAM; k++) {
+            if (ly->fwd[k] >= 0) g->fwd.p[k] = GRAD(ly->fwd[k]);
+            if (ly->rev[k] >= 0) g->rev.p[k] = GRAD(ly->rev[k]);
+        }
         memcpy(dX, dT, SLD * sizeof(float)); /* residual: T = X + Y */
         memset(dU, 0, SLD * sizeof(float));
-        int rc = bimamba_backward(dU, &ly->g, dT, a->U[i], &a->ba[i], &ly->w, &m->md, nseq, L, rest);
+        int rc = bimamba_backward(dU, g, dT, a->U[i], &a->ba[i], &ly->w, &m->md, nseq, L, rest);
         if (rc < 0) return rc;
-        rmsnorm_backward(dX, pb_grad(&m->pb, ly->norm), dU, a->X[i], norm_w(m, i), a->rstd[i], SL, D);
+        rmsnorm_backward(dX, GRAD(ly->norm), dU, a->X[i], norm_w(m, i), a->rstd[i], SL, D);
         if (c->rcps) rcswap(dT, dX, B, L, D); /* the permutation is its own inverse */
         else memcpy(dT, dX, SLD * sizeof(float));
     }
@@ -353,29 +379,22 @@ int caduceus_backward(caduceus_model *m, const float *dlogits)
                 for (size_t j = 0; j < D; j++) e2[j] += g2[j];
             }
         }
+#undef GRAD
     return 0;
 }
 
 double caduceus_mlm_loss(const float *logits, const int32_t *targets, size_t B, size_t L, size_t V,
                          float *dlogits)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < B * L; i++) n += targets[i] >= 0 && (size_t)targets[i] < V;
-    if (dlogits) memset(dlogits, 0, B * L * V * sizeof(float));
-    if (n == 0) return 0.0;
-    double loss = 0;
-    for (size_t i = 0; i < B * L; i++) {
-        int32_t y = targets[i];
-        if (y < 0 || (size_t)y >= V) continue;
-        const float *z = logits + i * V;
-        double mx = z[0], s = 0;
-        for (size_t v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-        for (size_t v = 0; v < V; v++) s += exp(z[v] - mx);
-        double lse = mx + log(s);
-        loss += lse - z[y];
-        if (dlogits)
-            for (size_t v = 0; v < V; v++)
-                dlogits[i * V + v] = (float)((exp(z[v] - lse) - (v == (size_t)y)) / (double)n);
+    size_t BL = B * L;
+    float *lse = malloc((BL ? BL : 1) * sizeof(float));
+    if (!lse) {
+        st_err(NULL, STRAND_E_NOMEM, "caduceus MLM loss: out of memory");
+        return NAN;
     }
-    return loss / (double)n;
+    float loss = 0.0f, norm = 0.0f;
+    int rc = crossentropy_forward(&loss, lse, &norm, logits, targets, NULL, -1, 0.0f, BL, (size_t)V);
+    if (rc == 0 && dlogits) crossentropy_backward(dlogits, 1.0f, logits, lse, targets, NULL, -1, norm, BL, V);
+    free(lse);
+    return rc < 0 ? NAN : (double)loss;
 }

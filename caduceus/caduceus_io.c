@@ -140,7 +140,7 @@ static int read_cmap(const sft_file *f, const char *name, int64_t out[CADUCEUS_V
 }
 
 /* A tied tensor that a file does carry must equal its source. */
-static int check_tied(const caduceus_model *m, const sft_file *f, const char *name, int src_idx)
+static int check_tied(const caduceus_weights *m, const sft_file *f, const char *name, int src_idx)
 {
     const sft_tensor *t = sft_find(f, name);
     if (!t) return 0;
@@ -155,7 +155,7 @@ static int check_tied(const caduceus_model *m, const sft_file *f, const char *na
     return rc;
 }
 
-int caduceus_load_from(caduceus_model **out, const caduceus_config *cfg_in, const sft_file *f)
+int caduceus_load_from(caduceus_weights **out, const caduceus_config *cfg_in, const sft_file *f)
 {
     *out = NULL;
     caduceus_config cfg = *cfg_in;
@@ -169,7 +169,7 @@ int caduceus_load_from(caduceus_model **out, const caduceus_config *cfg_in, cons
         return st_err(NULL, STRAND_E_FORMAT, "the embedding's and the LM head's complement_map tensors differ");
     if (ra) memcpy(cfg.comp, a, (size_t)cfg.vocab * sizeof(int64_t));
     else if (rb) memcpy(cfg.comp, b, (size_t)cfg.vocab * sizeof(int64_t));
-    caduceus_model *m;
+    caduceus_weights *m;
     int rc = caduceus_create(&m, &cfg);
     if (rc < 0) return rc;
     rc = pb_load(&m->pb, f, CADUCEUS_PREFIX);
@@ -213,7 +213,7 @@ static char *slurp(const char *path, int *rc)
     return buf;
 }
 
-int caduceus_load(caduceus_model **out, const char *path)
+int caduceus_load(caduceus_weights **out, const char *path)
 {
     *out = NULL;
     char wpath[4096], cpath[4096];
@@ -253,7 +253,7 @@ int caduceus_load(caduceus_model **out, const char *path)
     return rc;
 }
 
-int caduceus_save(const caduceus_model *m, const char *path)
+int caduceus_save(const caduceus_weights *m, const char *path)
 {
     sft_writer *w = sft_writer_create();
     if (!w) return st_err(NULL, STRAND_E_NOMEM, "caduceus save: out of memory");

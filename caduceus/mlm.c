@@ -49,12 +49,18 @@ long mlm_mask_batch(const mlm_params *p, int32_t *ids, int32_t *targets, size_t 
 }
 
 /* ---- trainer ----------------------------------------------------------------------------------- */
-int mlm_trainer_init(mlm_trainer *t, caduceus_model *m, const mlm_params *mp, size_t B, size_t L)
+int mlm_trainer_init(mlm_trainer *t, caduceus_weights *m, const mlm_params *mp, size_t B, size_t L)
 {
     memset(t, 0, sizeof *t);
     if (!m || B == 0 || L == 0) return st_err(NULL, STRAND_E_ARG, "mlm trainer: no model or empty batch");
     t->m = m;
     t->mp = *mp;
+    int rc = pb_alloc_grads(&m->pb);
+    if (rc == 0) rc = caduceus_ctx_create(&t->ctx, &m->cfg);
+    if (rc < 0) {
+        mlm_trainer_free(t);
+        return rc;
+    }
     t->B = B;
     t->L = L;
     size_t V = (size_t)m->cfg.vocab, BL = B * L;
@@ -72,6 +78,7 @@ int mlm_trainer_init(mlm_trainer *t, caduceus_model *m, const mlm_params *mp, si
 void mlm_trainer_free(mlm_trainer *t)
 {
     if (!t) return;
+    caduceus_ctx_free(t->ctx);
     free(t->logits);
     free(t->dlogits);
     free(t->ids);
@@ -128,7 +135,7 @@ int mlm_validate(void *user, float *val_loss)
                 for (size_t k = 0; k < L; k++) t->tgt[b * L + k] = -1;
         }
         /* the training mode keeps the activation buffers of the training steps (same logits) */
-        int rc = caduceus_forward(t->m, t->ids, B, L, CADUCEUS_TRAIN, t->logits, NULL, NULL);
+        int rc = caduceus_forward(t->m, t->ctx, t->ids, B, L, CADUCEUS_TRAIN, t->logits, NULL, NULL);
         if (rc < 0) return rc;
         size_t n = 0;
         for (size_t i = 0; i < B * L; i++) n += t->tgt[i] >= 0;
@@ -150,11 +157,12 @@ int mlm_forward_backward(void *user, const int32_t *ids, const int32_t *labels, 
     memcpy(t->ids, ids, B * L * sizeof(int32_t));
     long sel = mlm_mask_batch(&t->mp, t->ids, t->tgt, B, L, rng);
     if (sel < 0) return (int)sel;
-    int rc = caduceus_forward(t->m, t->ids, B, L, CADUCEUS_TRAIN, t->logits, NULL, NULL);
+    int rc = caduceus_forward(t->m, t->ctx, t->ids, B, L, CADUCEUS_TRAIN, t->logits, NULL, NULL);
     if (rc < 0) return rc;
+    memset(t->dlogits, 0, B * L * (size_t)t->m->cfg.vocab * sizeof(float)); /* the loss accumulates */
     *loss = (float)caduceus_mlm_loss(t->logits, t->tgt, B, L, (size_t)t->m->cfg.vocab, t->dlogits);
     if (sel == 0) return 0; /* nothing selected (an all-pad batch): zero gradient */
-    return caduceus_backward(t->m, t->dlogits);
+    return caduceus_backward(t->m, t->ctx, t->dlogits, t->m->pb.grads);
 }
 
 void mlm_trainer_model(mlm_trainer *t, train_model *out)
@@ -194,10 +202,10 @@ void mlm_default_model_config(caduceus_config *c)
 }
 
 int mlm_train(const caduceus_config *model, const train_params *p, const st_window_set *train,
-              const st_window_set *val, size_t val_rows, caduceus_model **model_out, train_result *res)
+              const st_window_set *val, size_t val_rows, caduceus_weights **model_out, train_result *res)
 {
     *model_out = NULL;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     st_window_source src;
     mlm_trainer tr;
     memset(&src, 0, sizeof src);

@@ -43,7 +43,8 @@ long mlm_mask_batch(const mlm_params *p, int32_t *ids, int32_t *targets, size_t 
 
 /* ---- train_model: a Caduceus model with the masking recipe ---- */
 typedef struct mlm_trainer {
-    caduceus_model *m;
+    caduceus_weights *m;
+    caduceus_ctx *ctx;       /* the trainer's run context over m */
     mlm_params mp;
     size_t B, L;
     float *logits, *dlogits; /* (B,L,V) */
@@ -54,7 +55,7 @@ typedef struct mlm_trainer {
     double last_val_tokens;  /* masked positions scored by the last validation */
 } mlm_trainer;
 
-int mlm_trainer_init(mlm_trainer *t, caduceus_model *m, const mlm_params *mp, size_t B, size_t L);
+int mlm_trainer_init(mlm_trainer *t, caduceus_weights *m, const mlm_params *mp, size_t B, size_t L);
 void mlm_trainer_free(mlm_trainer *t);
 /* Fix the validation set: up to max_rows items of L tokens spread evenly over `val` (all when
  * max_rows is 0), masked once with the recipe (no RC augmentation) from an rng seeded with
@@ -89,5 +90,5 @@ void mlm_default_model_config(caduceus_config *c);
  * (p->stop_at or p->progress: *model_out is still set, the checkpoint written) or another
  * STRAND_E_* (then *model_out is NULL). */
 int mlm_train(const caduceus_config *model, const train_params *p, const st_window_set *train,
-              const st_window_set *val, size_t val_rows, caduceus_model **model_out, train_result *res);
+              const st_window_set *val, size_t val_rows, caduceus_weights **model_out, train_result *res);
 #endif

@@ -36,9 +36,9 @@ strand_vep_params strand_vep_default_params(void)
 void strand_vep_free(strand_vep *v)
 {
     if (!v) return;
-    if (v->wm)
-        for (int w = 1; w < v->nw; w++) caduceus_free(v->wm[w]);
-    free(v->wm);
+    if (v->wc)
+        for (int w = 0; w < v->nw; w++) caduceus_ctx_free(v->wc[w]);
+    free(v->wc);
     caduceus_free(v->m);
     st_fasta_close(v->fa);
     free(v->model_path), free(v->fasta_path);
@@ -99,18 +99,17 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
     if ((rc = st_fasta_open(&v->fa, fasta_path, 0)) < 0) goto fail;
     size_t D = (size_t)v->m->cfg.d_model;
     if (p.threads > 0) strand_set_threads(p.threads);
-    /* one worker per thread, each with its own model copy (its activations live in the model) */
+    /* one worker per thread: each has a run context; the weights are loaded once and shared */
     v->nw = st_threads();
     if (v->nw < 1) v->nw = 1;
     if (v->nw > 64) v->nw = 64;
-    v->wm = calloc((size_t)v->nw, sizeof *v->wm);
-    if (!v->wm) {
+    v->wc = calloc((size_t)v->nw, sizeof *v->wc);
+    if (!v->wc) {
         rc = st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory");
         goto fail;
     }
-    v->wm[0] = v->m;
-    for (int w = 1; w < v->nw; w++)
-        if ((rc = caduceus_load(&v->wm[w], model_path)) < 0) goto fail;
+    for (int w = 0; w < v->nw; w++)
+        if ((rc = caduceus_ctx_create(&v->wc[w], &v->m->cfg)) < 0) goto fail;
     size_t nw = (size_t)v->nw;
     v->ids = malloc(nw * (size_t)W * sizeof(int32_t));
     v->logits = malloc(nw * (size_t)W * ST_DNA_VOCAB * sizeof(float));
@@ -230,7 +229,7 @@ static void note_example(strand_vep *v, const char *fmt, const char *contig, lon
     snprintf(v->examples[v->n_examples++], sizeof v->examples[0], fmt, contig, pos1, a, b);
 }
 
-/* One distinct window on worker w (its model copy and buffers): the centre logits (masked) or the
+/* One distinct window on worker w (its run context and buffers): the centre logits (masked) or the
  * pooled embedding into pooled (D); tmp (D) is the worker's scratch. 0 or STRAND_E_*. */
 static int run_window(strand_vep *v, int w, wreq *q, double *pooled, double *tmp)
 {
@@ -243,11 +242,12 @@ static int run_window(strand_vep *v, int w, wreq *q, double *pooled, double *tmp
     rc = st_vep_window(v, q->cid, q->pos, q->rlen, q->alt, q->kind, ids);
     if (rc < 0) return rc;
     int masked = q->kind == ST_VEP_WIN_MASKED;
-    caduceus_model *m = v->wm[w];
-    rc = caduceus_forward(m, ids, 1, W, CADUCEUS_INFER, masked ? logits : NULL, masked ? NULL : embed, NULL);
+    const caduceus_weights *m = v->m;
+    caduceus_ctx *cx = v->wc[w];
+    rc = caduceus_forward(m, cx, ids, 1, W, CADUCEUS_INFER, masked ? logits : NULL, masked ? NULL : embed, NULL);
     if (rc == 0 && v->p.rc_average) {
         st_dna_revcomp(ids, ids_rc, W);
-        rc = caduceus_forward(m, ids_rc, 1, W, CADUCEUS_INFER, masked ? logits_rc : NULL, masked ? NULL : embed_rc,
+        rc = caduceus_forward(m, cx, ids_rc, 1, W, CADUCEUS_INFER, masked ? logits_rc : NULL, masked ? NULL : embed_rc,
                               NULL);
     }
     if (rc < 0) return rc;

@@ -19,8 +19,8 @@
  * pooling pairs mirror the forward ones), which is symmetric term by term, so a variant and its
  * reverse-complement representation give bit-identical scores.
  * A batch deduplicates windows: every (contig, pos, kind, REF length, ALT) window runs once, and the
- * distinct windows of a batch are spread over the threads (one B=1 forward per window on a
- * per-thread model copy, BLAS single-threaded inside), so scores do not depend on --batch or
+ * distinct windows of a batch are spread over the threads (one B=1 forward per window in a
+ * per-thread run context over the one shared weights object, BLAS single-threaded inside), so scores do not depend on --batch or
  * --threads bit for bit (see docs/vep.md "Throughput and determinism" for why windows are not stacked into
  * B>1 forwards). */
 #ifndef STRAND_CADUCEUS_VEP_H
@@ -35,17 +35,17 @@
 #define ST_VEP_DEFAULT_MODEL "caduceus-ps-chr20.safetensors"
 
 struct strand_vep {
-    caduceus_model *m;
+    caduceus_weights *m; /* one read-only copy, shared by every worker */
     st_fasta *fa;
     strand_vep_params p;
     int W, h, H; /* window (odd), centre index, pooling half-width */
     char sha256[65];
     char *model_path, *fasta_path;
     st_errbuf err;
-    /* nw workers (the threads), each runs one B=1 forward at a time on its own model copy
-     * (wm[0] = m): (nw,W) ids, (nw,W,16) logits, (nw,W,D) embeddings */
+    /* nw workers (the threads), each runs one B=1 forward at a time in its own run context over
+     * the shared weights m: (nw,W) ids, (nw,W,16) logits, (nw,W,D) embeddings */
     int nw;
-    caduceus_model **wm;
+    caduceus_ctx **wc;   /* [nw] one run context per worker */
     int32_t *ids;
     float *logits, *embed;
     int32_t *ids_rc;            /* rc_average: the reverse-complemented window */

@@ -102,29 +102,35 @@ void mamba_init(const mamba_params *w, const mamba_dims *d, int n_layer, strand_
 /* ---- cache ---------------------------------------------------------------------------------- */
 size_t mamba_nchunk(const mamba_dims *d, size_t L) { return (L + d->chunk - 1) / d->chunk; }
 
-size_t mamba_cache_floats(const mamba_dims *d, size_t B, size_t L, int training)
+void mamba_cache_layout(mamba_cache *c, arena *a, const mamba_dims *d, size_t B, size_t L, int training)
 {
     size_t di = d->d_inner, ns = d->d_state, nbc = d->dt_rank + 2 * ns, BL = B * L;
-    size_t n = di * ns + di * d->d_conv + BL * (3 * di + nbc);
-    if (training) n += BL * 2 * di + B * mamba_nchunk(d, L) * di * ns;
-    return n;
+    memset(c, 0, sizeof *c);
+    c->A = arena_take(a, di * ns);
+    c->convT = arena_take(a, di * d->d_conv);
+    c->xc = arena_take(a, BL * di);
+    c->dbc = arena_take(a, BL * nbc);
+    c->delta = arena_take(a, BL * di);
+    c->y = arena_take(a, BL * di);
+    if (training) {
+        c->xcp = arena_take(a, BL * di);
+        c->dtp = arena_take(a, BL * di);
+        c->hck = arena_take(a, B * mamba_nchunk(d, L) * di * ns);
+    }
+}
+
+size_t mamba_cache_floats(const mamba_dims *d, size_t B, size_t L, int training)
+{
+    mamba_cache c;
+    arena a = arena_count();
+    mamba_cache_layout(&c, &a, d, B, L, training);
+    return a.used;
 }
 
 void mamba_cache_point(mamba_cache *c, float *mem, const mamba_dims *d, size_t B, size_t L, int training)
 {
-    size_t di = d->d_inner, ns = d->d_state, nbc = d->dt_rank + 2 * ns, BL = B * L;
-    memset(c, 0, sizeof *c);
-    c->A = mem, mem += di * ns;
-    c->convT = mem, mem += di * d->d_conv;
-    c->xc = mem, mem += BL * di;
-    c->dbc = mem, mem += BL * nbc;
-    c->delta = mem, mem += BL * di;
-    c->y = mem, mem += BL * di;
-    if (training) {
-        c->xcp = mem, mem += BL * di;
-        c->dtp = mem, mem += BL * di;
-        c->hck = mem;
-    }
+    arena a = arena_on(mem);
+    mamba_cache_layout(c, &a, d, B, L, training);
 }
 
 size_t mamba_inner_scratch_floats(const mamba_dims *d, size_t B, size_t L)

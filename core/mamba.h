@@ -16,6 +16,7 @@
 #define STRAND_CORE_MAMBA_H
 #include <stddef.h>
 
+#include "core/arena.h"
 #include "core/paramblock.h"
 #include "strand.h"
 
@@ -84,8 +85,10 @@ typedef struct mamba_cache {
 } mamba_cache;
 
 size_t mamba_nchunk(const mamba_dims *d, size_t L);
+/* The one layout of a cache (core/arena.h): carve its views from `a` (counting when a->base is NULL). */
+void mamba_cache_layout(mamba_cache *c, arena *a, const mamba_dims *d, size_t B, size_t L, int training);
+/* Floats mamba_cache_layout takes, and the layout over `mem` of that many floats. */
 size_t mamba_cache_floats(const mamba_dims *d, size_t B, size_t L, int training);
-/* Lay a cache out over `mem` (mamba_cache_floats floats). */
 void mamba_cache_point(mamba_cache *c, float *mem, const mamba_dims *d, size_t B, size_t L, int training);
 /* Scratch floats mamba_inner_backward needs. */
 size_t mamba_inner_scratch_floats(const mamba_dims *d, size_t B, size_t L);

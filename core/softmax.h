@@ -22,7 +22,8 @@ int crossentropy_forward(float *loss, float *lse, float *norm_used, const float 
                          const int32_t *targets, const float *weights, int32_t ignore_index, float norm,
                          size_t BT, size_t V);
 /* dlogits (BT,V) += dloss · w[t]/norm · (softmax(logits[t]) − onehot(targets[t])); ignored rows get 0.
- * norm is the value returned in *norm_used. */
+ * norm is the value returned in *norm_used. The softmax is recomputed from each row's max (lse is
+ * accepted for the forward's cache but not needed). */
 void crossentropy_backward(float *dlogits, float dloss, const float *logits, const float *lse,
                            const int32_t *targets, const float *weights, int32_t ignore_index, float norm,
                            size_t BT, size_t V);

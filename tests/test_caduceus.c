@@ -153,8 +153,20 @@ static int32_t *get_ids(const sft_file *f, const char *name, size_t *B, size_t *
     return ids;
 }
 
+/* A forward in a fresh run context (tests that keep state across calls hold their own). */
+static int fwd(const caduceus_weights *m, const int32_t *ids, size_t B, size_t L, int mode, float *lg, float *em,
+               float *po)
+{
+    caduceus_ctx *c = NULL;
+    int rc = caduceus_ctx_create(&c, &m->cfg);
+    if (rc == 0) rc = caduceus_forward(m, c, ids, B, L, mode, lg, em, po);
+    caduceus_ctx_free(c);
+    return rc;
+}
+
 typedef struct mctx {
-    caduceus_model *m;
+    caduceus_weights *m;
+    caduceus_ctx *cx;
     const int32_t *ids;
     size_t B, L;
     float *logits, *Rc;
@@ -163,7 +175,7 @@ typedef struct mctx {
 static double model_loss(void *ctx)
 {
     mctx *c = ctx;
-    caduceus_forward(c->m, c->ids, c->B, c->L, CADUCEUS_TRAIN, c->logits, NULL, NULL);
+    caduceus_forward(c->m, c->cx, c->ids, c->B, c->L, CADUCEUS_TRAIN, c->logits, NULL, NULL);
     return fx_dot(c->logits, c->Rc, c->B * c->L * (size_t)c->m->cfg.vocab);
 }
 
@@ -175,7 +187,7 @@ static void model_vs_pytorch(const char *file, int rcps)
     cfg.d_model = atoi(sft_meta_get(f, "d_model"));
     cfg.n_layer = atoi(sft_meta_get(f, "n_layer"));
     cfg.rcps = rcps;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     int rc = caduceus_load_from(&m, &cfg, f);
     if (rc) fprintf(stderr, "    load: %s\n", strand_last_error());
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -183,13 +195,16 @@ static void model_vs_pytorch(const char *file, int rcps)
     int32_t *ids = get_ids(f, "ids", &B, &L);
     float *logits = calloc(B * L * V, 4), *embed = calloc(B * L * D, 4);
     m->md.chunk = 5; /* several chunks in the checkpointed scan */
-    CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_TRAIN, logits, embed, NULL), 0);
+    caduceus_ctx *cx = NULL;
+    CU_ASSERT_EQUAL_FATAL(caduceus_ctx_create(&cx, &m->cfg), 0);
+    CU_ASSERT_EQUAL_FATAL(pb_alloc_grads(&m->pb), 0);
+    CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_TRAIN, logits, embed, NULL), 0);
     float *want = fx_f32(f, "logits", NULL), *wemb = fx_f32(f, "embed", NULL);
     CHECK_CLOSE(rcps ? "PS logits" : "PH logits", logits, want, B * L * V, 1e-4);
     CHECK_CLOSE(rcps ? "PS embed (strand-collapsed)" : "PH embed", embed, wemb, B * L * D, 1e-4);
     float *Rc = fx_f32(f, "Rc", NULL);
     pb_zero_grad(&m->pb);
-    CU_ASSERT_EQUAL(caduceus_backward(m, Rc), 0);
+    CU_ASSERT_EQUAL(caduceus_backward(m, cx, Rc, m->pb.grads), 0);
     for (size_t i = 0; i < m->pb.n; i++) {
         char nm[300];
         snprintf(nm, sizeof nm, "grad." CADUCEUS_PREFIX "%s", m->pb.entries[i].name);
@@ -208,7 +223,7 @@ static void model_vs_pytorch(const char *file, int rcps)
     /* finite differences through the whole model (a few entries of every tensor) */
     float *an = malloc(m->pb.total * 4);
     memcpy(an, m->pb.grads, m->pb.total * 4);
-    mctx c = {m, ids, B, L, logits, Rc};
+    mctx c = {m, cx, ids, B, L, logits, Rc};
     /* rounding noise of the float forward: ~eps_f·Σ|logit·Rc| in the loss, / 2h in fd */
     model_loss(&c);
     double S = 0;
@@ -224,6 +239,7 @@ static void model_vs_pytorch(const char *file, int rcps)
     CU_ASSERT(worst <= 1.0);
     free(an), free(tg), free(dl), free(wdl), free(wl);
     free(ids), free(logits), free(embed), free(want), free(wemb), free(Rc);
+    caduceus_ctx_free(cx);
     caduceus_free(m);
     sft_close(f);
 }
@@ -236,12 +252,12 @@ static void test_ps_vs_pytorch(void) { model_vs_pytorch("caduceus/ps.safetensors
 static void test_ps_one_layer_vs_pytorch(void) { model_vs_pytorch("caduceus/ps_l1.safetensors", 1); }
 static void test_ps_three_layers_vs_pytorch(void) { model_vs_pytorch("caduceus/ps_l3.safetensors", 1); }
 
-static caduceus_model *random_model(int rcps, int D, int nl, uint64_t seed)
+static caduceus_weights *random_model(int rcps, int D, int nl, uint64_t seed)
 {
     caduceus_config cfg;
     caduceus_default_config(&cfg);
     cfg.d_model = D, cfg.n_layer = nl, cfg.rcps = rcps;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     CU_ASSERT_EQUAL(caduceus_create(&m, &cfg), 0);
     if (!m) return NULL;
     caduceus_init_weights(m, seed);
@@ -267,7 +283,7 @@ static void rc_ids(int32_t *out, const int32_t *ids, size_t B, size_t L)
 }
 
 /* logits(rc x)[t, v] = logits(x)[L−1−t, comp v]; embed(rc x)[t] = embed(x)[L−1−t]. */
-static void check_rc(caduceus_model *m, int mode, const char *what)
+static void check_rc(caduceus_weights *m, int mode, const char *what)
 {
     size_t B = 2, L = 37, V = 16, D = (size_t)m->cfg.d_model;
     int32_t ids[2 * 37], rids[2 * 37];
@@ -275,8 +291,8 @@ static void check_rc(caduceus_model *m, int mode, const char *what)
     rc_ids(rids, ids, B, L);
     float *l1 = malloc(B * L * V * 4), *l2 = malloc(B * L * V * 4), *e1 = malloc(B * L * D * 4), *e2 = malloc(B * L * D * 4);
     float *p1 = malloc(B * D * 4), *p2 = malloc(B * D * 4);
-    CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, mode, l1, e1, p1), 0);
-    CU_ASSERT_EQUAL(caduceus_forward(m, rids, B, L, mode, l2, e2, p2), 0);
+    CU_ASSERT_EQUAL(fwd(m, ids, B, L, mode, l1, e1, p1), 0);
+    CU_ASSERT_EQUAL(fwd(m, rids, B, L, mode, l2, e2, p2), 0);
     float *lt = malloc(B * L * V * 4), *et = malloc(B * L * D * 4);
     for (size_t b = 0; b < B; b++)
         for (size_t t = 0; t < L; t++) {
@@ -299,7 +315,7 @@ static void check_rc(caduceus_model *m, int mode, const char *what)
 
 static void test_ps_rc_equivariance(void)
 {
-    caduceus_model *m = random_model(1, 24, 3, 10);
+    caduceus_weights *m = random_model(1, 24, 3, 10);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     check_rc(m, CADUCEUS_INFER, "PS infer");
     check_rc(m, CADUCEUS_TRAIN, "PS train");
@@ -313,7 +329,7 @@ static void test_ps_rc_equivariance(void)
 
 static void test_param_counts(void)
 {
-    caduceus_model *ps = random_model(1, 32, 2, 1), *ph = random_model(0, 32, 2, 1);
+    caduceus_weights *ps = random_model(1, 32, 2, 1), *ph = random_model(0, 32, 2, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ph);
     size_t nps = caduceus_param_count(ps), nph = caduceus_param_count(ph);
@@ -340,18 +356,18 @@ static void test_param_counts(void)
 /* The inference path (groups of sequences, no checkpoints) == the training path. */
 static void test_infer_equals_train(void)
 {
-    caduceus_model *m = random_model(1, 16, 2, 4);
+    caduceus_weights *m = random_model(1, 16, 2, 4);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     size_t B = 3, L = 50, V = 16;
     int32_t ids[150];
     random_ids(ids, B * L, 5);
     float *a = malloc(B * L * V * 4), *b = malloc(B * L * V * 4);
-    CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_TRAIN, a, NULL, NULL), 0);
-    CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_INFER, b, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(fwd(m, ids, B, L, CADUCEUS_TRAIN, a, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(fwd(m, ids, B, L, CADUCEUS_INFER, b, NULL, NULL), 0);
     CHECK_CLOSE("PS infer vs train logits", b, a, B * L * V, 1e-5);
     /* a bad token id is an error naming the position, not a crash */
     ids[7] = 16;
-    CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_INFER, b, NULL, NULL), STRAND_E_ARG);
+    CU_ASSERT_EQUAL(fwd(m, ids, B, L, CADUCEUS_INFER, b, NULL, NULL), STRAND_E_ARG);
     CU_ASSERT_PTR_NOT_NULL(strstr(strand_last_error(), "position 7"));
     free(a), free(b);
     caduceus_free(m);
@@ -378,23 +394,26 @@ static void test_infer_equals_train(void)
 static void test_infer_tiled(void)
 {
     for (int rcps = 1; rcps >= 0; rcps--) {
-        caduceus_model *m = random_model(rcps, 16, 2, 40 + (uint64_t)rcps);
+        caduceus_weights *m = random_model(rcps, 16, 2, 40 + (uint64_t)rcps);
         CU_ASSERT_PTR_NOT_NULL_FATAL(m);
         size_t B = 2, L = 61, V = 16, D = 16;
         int32_t ids[122];
         random_ids(ids, B * L, 9);
         float *a = malloc(B * L * V * 4), *b = malloc(B * L * V * 4);
         float *ea = malloc(B * L * D * 4), *eb = malloc(B * L * D * 4);
-        m->infer_tile = 1u << 20; /* one tile: the untiled computation */
-        CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_INFER, a, ea, NULL), 0);
-        m->infer_tile = 7;
-        CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_INFER, b, eb, NULL), 0);
+        caduceus_ctx *cx = NULL;
+        CU_ASSERT_EQUAL_FATAL(caduceus_ctx_create(&cx, &m->cfg), 0);
+        cx->infer_tile = 1u << 20; /* one tile: the untiled computation */
+        CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, a, ea, NULL), 0);
+        cx->infer_tile = 7;
+        CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, b, eb, NULL), 0);
         CHECK_REL(rcps ? "PS tiled logits (T=7, L=61)" : "PH tiled logits (T=7, L=61)", b, a, B * L * V, 1e-6);
         CHECK_REL(rcps ? "PS tiled embed" : "PH tiled embed", eb, ea, B * L * D, 1e-6);
         if (rcps) { /* and == the training path (untiled BiMamba) */
-            CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_TRAIN, a, NULL, NULL), 0);
+            CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_TRAIN, a, NULL, NULL), 0);
             CHECK_REL("PS tiled vs train logits", b, a, B * L * V, 1e-6);
         }
+        caduceus_ctx_free(cx);
         free(a), free(b), free(ea), free(eb);
         caduceus_free(m);
     }
@@ -405,7 +424,7 @@ static void test_hf_checkpoint(void)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/caduceus/hf_ps_tiny", STRAND_TEST_DATA);
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     int rc = caduceus_load(&m, dir);
     if (rc) fprintf(stderr, "    %s\n", strand_last_error());
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -418,7 +437,7 @@ static void test_hf_checkpoint(void)
     size_t B, L, V = 16, D = (size_t)m->cfg.d_model;
     int32_t *ids = get_ids(f, "ids", &B, &L);
     float *lg = malloc(B * L * V * 4), *em = malloc(B * L * D * 4);
-    CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_INFER, lg, em, NULL), 0);
+    CU_ASSERT_EQUAL(fwd(m, ids, B, L, CADUCEUS_INFER, lg, em, NULL), 0);
     float *want = fx_f32(f, "logits", NULL), *wem = fx_f32(f, "embed", NULL);
     CHECK_CLOSE("hf_ps_tiny logits", lg, want, B * L * V, 1e-4);
     CHECK_CLOSE("hf_ps_tiny embed", em, wem, B * L * D, 1e-4);
@@ -426,7 +445,7 @@ static void test_hf_checkpoint(void)
     const char *out = tu_tmp("caduceus_rt.safetensors");
     unlink(out);
     CU_ASSERT_EQUAL(caduceus_save(m, out), 0);
-    caduceus_model *m2 = NULL;
+    caduceus_weights *m2 = NULL;
     rc = caduceus_load(&m2, out);
     if (rc) fprintf(stderr, "    %s\n", strand_last_error());
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -470,7 +489,7 @@ static void test_hf_checkpoint(void)
     const char *bad = tu_tmp("caduceus_missing.safetensors");
     CU_ASSERT_EQUAL(sft_writer_write(w, bad), 0);
     sft_writer_free(w);
-    caduceus_model *m3 = NULL;
+    caduceus_weights *m3 = NULL;
     rc = caduceus_load(&m3, bad);
     fprintf(stderr, "    missing tensor -> %d: %s\n", rc, strand_last_error());
     CU_ASSERT_EQUAL(rc, STRAND_E_NOTFOUND);
@@ -490,12 +509,12 @@ static void test_hf_checkpoint(void)
  * published config.json's complement_map, whose keys are in string order, is read by key. */
 static void test_ph_roundtrip_and_config_map(void)
 {
-    caduceus_model *m = random_model(0, 16, 2, 21);
+    caduceus_weights *m = random_model(0, 16, 2, 21);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     const char *out = tu_tmp("caduceus_ph_rt.safetensors");
     unlink(out);
     CU_ASSERT_EQUAL_FATAL(caduceus_save(m, out), 0);
-    caduceus_model *m2 = NULL;
+    caduceus_weights *m2 = NULL;
     CU_ASSERT_EQUAL_FATAL(caduceus_load(&m2, out), 0);
     CU_ASSERT_EQUAL(m2->cfg.rcps, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(m2->pb.entries[m2->emb].name, "embeddings.word_embeddings.weight"));
@@ -503,8 +522,8 @@ static void test_ph_roundtrip_and_config_map(void)
     int32_t ids[40];
     random_ids(ids, B * L, 3);
     float a[40 * 16], b[40 * 16];
-    CU_ASSERT_EQUAL(caduceus_forward(m, ids, B, L, CADUCEUS_INFER, a, NULL, NULL), 0);
-    CU_ASSERT_EQUAL(caduceus_forward(m2, ids, B, L, CADUCEUS_INFER, b, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(fwd(m, ids, B, L, CADUCEUS_INFER, a, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(fwd(m2, ids, B, L, CADUCEUS_INFER, b, NULL, NULL), 0);
     CHECK_CLOSE("PH saved/loaded logits", b, a, B * L * V, 0.0);
     caduceus_free(m);
     caduceus_free(m2);
@@ -568,6 +587,61 @@ static void test_public_api(void)
     sft_close(f);
 }
 
+/* Weights apart from run state: two run contexts over one weights object, in two threads at
+ * once, give bitwise the logits and embeddings of two separate loads (each with its own context),
+ * and a context reused across shapes and modes gives bitwise a fresh context's output. */
+static void test_shared_weights_two_contexts(void)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/caduceus/hf_ps_tiny", STRAND_TEST_DATA);
+    caduceus_weights *w = NULL, *sep[2] = {NULL, NULL};
+    CU_ASSERT_EQUAL_FATAL(caduceus_load(&w, dir), 0);
+    CU_ASSERT_EQUAL_FATAL(caduceus_load(&sep[0], dir), 0);
+    CU_ASSERT_EQUAL_FATAL(caduceus_load(&sep[1], dir), 0);
+    size_t B = 2, L = 45, V = 16, D = (size_t)w->cfg.d_model;
+    int32_t ids[2][2 * 45];
+    random_ids(ids[0], B * L, 101);
+    random_ids(ids[1], B * L, 202);
+    float *lg[2][2], *em[2][2]; /* [shared/separate][input] */
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 2; t++) lg[k][t] = malloc(B * L * V * 4), em[k][t] = malloc(B * L * D * 4);
+    caduceus_ctx *cx[2] = {NULL, NULL}, *cs[2] = {NULL, NULL};
+    for (int t = 0; t < 2; t++) {
+        CU_ASSERT_EQUAL_FATAL(caduceus_ctx_create(&cx[t], &w->cfg), 0);
+        CU_ASSERT_EQUAL_FATAL(caduceus_ctx_create(&cs[t], &w->cfg), 0);
+    }
+    int rc[2] = {-1, -1};
+#pragma omp parallel for num_threads(2)
+    for (int t = 0; t < 2; t++) rc[t] = caduceus_forward(w, cx[t], ids[t], B, L, CADUCEUS_INFER, lg[0][t], em[0][t], NULL);
+    CU_ASSERT(rc[0] == 0 && rc[1] == 0);
+    for (int t = 0; t < 2; t++)
+        CU_ASSERT_EQUAL(caduceus_forward(sep[t], cs[t], ids[t], B, L, CADUCEUS_INFER, lg[1][t], em[1][t], NULL), 0);
+    CHECK_CLOSE("thread 0: shared weights == own load (logits)", lg[0][0], lg[1][0], B * L * V, 0);
+    CHECK_CLOSE("thread 1: shared weights == own load (logits)", lg[0][1], lg[1][1], B * L * V, 0);
+    CHECK_CLOSE("thread 0: shared weights == own load (embed)", em[0][0], em[1][0], B * L * D, 0);
+    CHECK_CLOSE("thread 1: shared weights == own load (embed)", em[0][1], em[1][1], B * L * D, 0);
+    /* one context through other shapes and the training layout, then back */
+    const float *params = w->pb.params;
+    CU_ASSERT_EQUAL(caduceus_forward(w, cx[0], ids[1], 1, 20, CADUCEUS_INFER, lg[1][0], NULL, NULL), 0);
+    CU_ASSERT_EQUAL(caduceus_forward(w, cx[0], ids[1], B, L, CADUCEUS_TRAIN, lg[1][0], NULL, NULL), 0);
+    CU_ASSERT_EQUAL(caduceus_forward(w, cx[0], ids[0], B, L, CADUCEUS_INFER, lg[1][0], em[1][0], NULL), 0);
+    CHECK_CLOSE("reused context == fresh context (logits)", lg[1][0], lg[0][0], B * L * V, 0);
+    CHECK_CLOSE("reused context == fresh context (embed)", em[1][0], em[0][0], B * L * D, 0);
+    CU_ASSERT(w->pb.params == params && w->pb.grads == NULL); /* inference allocates no gradients */
+    /* a context for other dimensions is refused */
+    caduceus_config other = w->cfg;
+    other.d_model *= 2;
+    caduceus_ctx *bad = NULL;
+    CU_ASSERT_EQUAL_FATAL(caduceus_ctx_create(&bad, &other), 0);
+    CU_ASSERT_EQUAL(caduceus_forward(w, bad, ids[0], B, L, CADUCEUS_INFER, lg[1][0], NULL, NULL), STRAND_E_ARG);
+    caduceus_ctx_free(bad);
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 2; t++) free(lg[k][t]), free(em[k][t]);
+    for (int t = 0; t < 2; t++) caduceus_ctx_free(cx[t]), caduceus_ctx_free(cs[t]), caduceus_free(sep[t]);
+    caduceus_ctx_free(NULL);
+    caduceus_free(w);
+}
+
 void register_suites(void)
 {
     ADD_TEST(CU_add_suite("caduceus_api", NULL, NULL), test_public_api);
@@ -584,4 +658,5 @@ void register_suites(void)
     ADD_TEST(s, test_infer_tiled);
     ADD_TEST(s, test_hf_checkpoint);
     ADD_TEST(s, test_ph_roundtrip_and_config_map);
+    ADD_TEST(s, test_shared_weights_two_contexts);
 }

@@ -205,7 +205,7 @@ static void test_cli_embed_ph(void)
     caduceus_config cfg;
     caduceus_default_config(&cfg);
     cfg.d_model = 16, cfg.n_layer = 2, cfg.rcps = 0;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     CU_ASSERT_EQUAL_FATAL(caduceus_create(&m, &cfg), 0);
     caduceus_init_weights(m, 31);
     strand_rng r;

@@ -280,7 +280,7 @@ static void test_loss_decreases_on_learnable_signal(void)
     c.seed = 4;
     const char *logp = tu_tmp("mlm_learn.tsv");
     c.log_path = logp;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     train_result res;
     int rc = mlm_train(&mc, &c, &tr, &va, 32, &m, &res);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -380,7 +380,7 @@ static void test_cli_end_to_end(void)
     c.sched = lr_schedule_warmup_cosine(c.steps, 0.1, 0.0);
     c.val_every = 3;
     c.seed = 7;
-    caduceus_model *mem = NULL, *file = NULL;
+    caduceus_weights *mem = NULL, *file = NULL;
     train_result res;
     CU_ASSERT_EQUAL_FATAL(mlm_train(&mc, &c, &tr, &va, 8, &mem, &res), 0);
     CU_ASSERT_EQUAL_FATAL(caduceus_load(&file, model), 0);
@@ -394,8 +394,11 @@ static void test_cli_end_to_end(void)
     st_dna_n_to_pad(ids, B * L);
     float *lm = malloc(B * L * V * sizeof(float)), *lf = malloc(B * L * V * sizeof(float));
     CU_ASSERT_FATAL(lm && lf);
-    CU_ASSERT_EQUAL(caduceus_forward(mem, ids, B, L, CADUCEUS_INFER, lm, NULL, NULL), 0);
-    CU_ASSERT_EQUAL(caduceus_forward(file, ids, B, L, CADUCEUS_INFER, lf, NULL, NULL), 0);
+    caduceus_ctx *cx = NULL;
+    CU_ASSERT_EQUAL_FATAL(caduceus_ctx_create(&cx, &mem->cfg), 0);
+    CU_ASSERT_EQUAL(caduceus_forward(mem, cx, ids, B, L, CADUCEUS_INFER, lm, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(caduceus_forward(file, cx, ids, B, L, CADUCEUS_INFER, lf, NULL, NULL), 0);
+    caduceus_ctx_free(cx);
     /* identical code, data, seeds and thread count: the same bits (tolerance only for safety) */
     CHECK_CLOSE("saved vs in-memory logits", lf, lm, B * L * V, 1e-6);
     /* the TSV: 6 rows, losses finite, validation at steps 3 and 6 equal to the in-process values */

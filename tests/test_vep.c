@@ -29,7 +29,7 @@ static int make_model(const char *path, int rcps, uint64_t seed)
     caduceus_config c;
     caduceus_default_config(&c);
     c.d_model = 16, c.n_layer = 2, c.rcps = rcps;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     if (caduceus_create(&m, &c) < 0) return -1;
     caduceus_init_weights(m, seed);
     float *E = pb_param(&m->pb, m->emb);
