@@ -11,7 +11,7 @@
 #include "core/npy.h"
 #include "guidance/diff_data.h"
 #include "guidance/diff_train.h"
-#include "io/seqfile.h"
+#include "io/seqfile.h" /* seq_input_kind */
 #include "strand.h"
 
 typedef struct eval_opts {
@@ -127,28 +127,6 @@ done:
     return rc;
 }
 
-/* FASTA records -> non-overlapping windows of L ids (a shorter tail is dropped). */
-static int fasta_windows(const char *path, strand_tokenizer *tok, size_t L, int32_t label, diff_seqs *out)
-{
-    seq_records r = {0};
-    if (seq_read_fasta(path, &r) < 0) return -1;
-    int32_t *ids = malloc(L * sizeof *ids);
-    int rc = ids ? 0 : -1;
-    out->L = L;
-    for (size_t i = 0; rc == 0 && i < r.n; i++)
-        for (size_t w = 0; rc == 0 && w + L <= r.len[i]; w += L) {
-            char save = r.seq[i][w + L];
-            r.seq[i][w + L] = 0;
-            size_t n = 0;
-            rc = strand_tokenizer_encode(tok, r.seq[i] + w, ids, L, &n);
-            r.seq[i][w + L] = save;
-            if (rc == 0) rc = diff_seqs_push(out, ids, label, NAN);
-        }
-    free(ids);
-    seq_records_free(&r);
-    return rc;
-}
-
 int cmd_eval_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -228,7 +206,7 @@ int cmd_eval_main(int argc, char **argv)
             cli_error("%s: FASTA input needs a DNA model", o.input);
             goto done;
         }
-        if (fasta_windows(o.input, tok, L, lab, &s) < 0) goto fail;
+        if (diff_seqs_from_fasta(o.input, tok, L, lab, &s) < 0) goto fail;
     } else {
         if (!tok || is_dna) {
             cli_error("%s: a SMILES table needs a SMILES model (with a tokenizer in its metadata)", o.input);

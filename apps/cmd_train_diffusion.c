@@ -21,6 +21,7 @@
 typedef struct dopts {
     diff_process proc;
     const char *table, *val_table, *smiles_col, *label_col, *prop_col, *species, *out;
+    cli_strs fasta, val_fasta; /* FILE[:LABEL] */
     const char *noise;
     double prop_q, warmup_frac, min_lr_frac, label_dropout; /* warmup, floor -> tp.sched once --steps is known */
     long dim, depth, heads, cond, val_rows, val_hold, val_samples, max_rows, T;
@@ -63,7 +64,7 @@ static void dusage(FILE *fp, const char *kind)
     dopts d = default_dopts();
     int mdlm = !strcmp(kind, "mdlm");
     fprintf(fp,
-            "\nUsage: strand train %s (-i TABLE | --species-windows DIR) -o MODEL.safetensors [options]\n\n"
+            "\nUsage: strand train %s (-i TABLE | --species-windows DIR | --fasta FILE[:Y]...) -o MODEL.safetensors [options]\n\n"
             "%s discrete diffusion on the DiT (docs/diffusion.md \"Training\"): times t stratified over the batch\n"
             "(eps 1e-3), corruption %s, the continuous-time %s loss (or T-step discrete),\n"
             "label dropout to the null label for classifier-free guidance, AdamW, warmup + cosine, EMA of the\n"
@@ -80,6 +81,9 @@ static void dusage(FILE *fp, const char *kind)
             "      --skip-bad           skip rows that do not tokenise or fit -L (counted), instead of failing\n"
             "      --species-windows DIR  DNA: DIR/species.tsv (label_id, label) and DIR/<label>/{train,val}.shard;\n"
             "                           class = label_id, records cut into windows of -L\n"
+            "      --fasta FILE[:Y]     DNA: a FASTA file (ACGTN) cut into windows of -L, class Y (repeatable;\n"
+            "                           without :Y no labels)\n"
+            "      --val-fasta FILE[:Y] validation windows from a FASTA file (repeatable)\n"
             "      --no-labels          train unconditionally (no label embedding)\n"
             "Model (DiT, docs/dit.md):\n"
             "      --dim D              hidden width (default %ld)\n"
@@ -117,7 +121,8 @@ static void dusage(FILE *fp, const char *kind)
             "Examples:\n"
             "  strand train %s -i smiles_500K.props.tsv --prop-col qed --max-rows 100000 -L 64 --steps 2000 \\\n"
             "      --ckpt run.ckpt --ckpt-every 100 --log log.tsv -o smiles-%s-qed.safetensors\n"
-            "  strand train %s --species-windows out/species_windows -L 256 --steps 1000 -o dna-%s-species.safetensors\n\n",
+            "  strand train %s --species-windows out/species_windows -L 256 --steps 1000 -o dna-%s-species.safetensors\n"
+            "  strand train udlm --fasta ecoli.fa:0 --fasta saureus.fa:1 --val-fasta heldout.fa:1 -L 128 -o dna.safetensors\n\n",
             kind, mdlm ? "Masked (MDLM, SUBS parameterisation)" : "Uniform (UDLM)",
             mdlm ? "to [MASK]" : "to a uniformly random id", mdlm ? "MDLM" : "UDLM", d.prop_q, d.val_hold, d.dim,
             d.depth, d.heads, d.cond, d.noise,
@@ -210,7 +215,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
         return 0;
     }
     enum {
-        O_SMI = 256, O_LABEL, O_PROP, O_PROPQ, O_MAXROWS, O_VALHOLD, O_VAL, O_SKIP, O_SPECIES, O_NOLAB, O_DIM, O_DEPTH,
+        O_FASTA = 200, O_VFASTA, O_SMI = 256, O_LABEL, O_PROP, O_PROPQ, O_MAXROWS, O_VALHOLD, O_VAL, O_SKIP, O_SPECIES, O_NOLAB, O_DIM, O_DEPTH,
         O_HEADS, O_COND, O_NOISE, O_T, O_TC, O_NOTC, O_STEPS, O_LR, O_WARM, O_MINLR, O_WD, O_EMA, O_DROP, O_SEED, O_THREADS,
         O_LOG, O_LOGE, O_VALE, O_VALR, O_VALS, O_CKPT, O_CKPTE, O_RESUME, O_STOP
     };
@@ -220,6 +225,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
         {"prop-quantile", required_argument, NULL, O_PROPQ}, {"max-rows", required_argument, NULL, O_MAXROWS},
         {"val-hold", required_argument, NULL, O_VALHOLD}, {"val", required_argument, NULL, O_VAL},
         {"skip-bad", no_argument, NULL, O_SKIP}, {"species-windows", required_argument, NULL, O_SPECIES},
+        {"fasta", required_argument, NULL, O_FASTA}, {"val-fasta", required_argument, NULL, O_VFASTA},
         {"no-labels", no_argument, NULL, O_NOLAB}, {"dim", required_argument, NULL, O_DIM},
         {"depth", required_argument, NULL, O_DEPTH}, {"heads", required_argument, NULL, O_HEADS},
         {"cond-dim", required_argument, NULL, O_COND}, {"noise", required_argument, NULL, O_NOISE},
@@ -253,6 +259,8 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
         case O_VAL: o.val_table = optarg; break;
         case O_SKIP: o.skip_bad = 1; break;
         case O_SPECIES: o.species = optarg; break;
+        case O_FASTA: cli_strs_push(&o.fasta, optarg); break;
+        case O_VFASTA: cli_strs_push(&o.val_fasta, optarg); break;
         case O_NOLAB: o.no_labels = 1; break;
         case O_DIM: o.dim = cli_long("--dim", optarg, 2, 65536); break;
         case O_DEPTH: o.depth = cli_long("--depth", optarg, 1, 1024); break;
@@ -293,7 +301,8 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     }
     if (optind < argc) return cli_error("unexpected argument \"%s\"", argv[optind]);
     if (!o.out) return cli_error("-o MODEL.safetensors is required");
-    if (!!o.table == !!o.species) return cli_error("give exactly one of -i TABLE or --species-windows DIR");
+    if (!!o.table + !!o.species + (o.fasta.n > 0) != 1)
+        return cli_error("give exactly one of -i TABLE, --species-windows DIR or --fasta FILE[:Y]");
     if (o.label_col && o.prop_col) return cli_error("--label-col and --prop-col exclude each other");
     diff_schedule sched;
     if (diff_schedule_parse(o.noise, &sched) < 0) return cli_error("%s", strand_last_error());
@@ -354,7 +363,26 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
         vocab = 12; /* DNA ids 0..11 (docs/tokenizers.md "DNA tokenizer"); [MASK] = 3 */
         mask_id = 3;
         if (strand_tokenizer_dna_create(&tok) < 0) goto err;
-        if (load_species(o.species, L, vocab, &tr, &va, &n_classes) < 0) goto err;
+        if (o.species && load_species(o.species, L, vocab, &tr, &va, &n_classes) < 0) goto err;
+        for (int k = 0; k < 2; k++) {
+            cli_strs *fl = k ? &o.val_fasta : &o.fasta;
+            for (int i = 0; i < fl->n; i++) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s", fl->v[i]);
+                char *colon = strrchr(path, ':');
+                int32_t y = -1;
+                if (colon && colon[1]) {
+                    y = cli_int("--fasta :LABEL", colon + 1, 0, 1 << 20);
+                    *colon = 0;
+                }
+                if (diff_seqs_from_fasta(path, tok, L, y, k ? &va : &tr) < 0) goto err;
+                if (y + 1 > n_classes) n_classes = y + 1;
+            }
+        }
+        if ((tr.labels == NULL) != (va.n == 0 || va.labels == NULL) && va.n) {
+            cli_error("give labels to every --fasta and --val-fasta file, or to none");
+            goto done;
+        }
         if (o.no_labels) {
             free(tr.labels), free(va.labels);
             tr.labels = va.labels = NULL;
@@ -454,6 +482,8 @@ done:
     for (size_t i = 0; i < n_smi; i++) free(smi[i]);
     free(smi);
     strand_tokenizer_free(tok);
+    cli_strs_free(&o.fasta);
+    cli_strs_free(&o.val_fasta);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "io/seqfile.h"
 #include "io/table.h"
 #include "io/window_set.h"
 
@@ -258,6 +259,36 @@ int diff_seqs_from_shard(const char *path, size_t L, int32_t label, int vocab, d
         }
     free(ids);
     st_window_set_free(&w);
+    return rc;
+}
+
+int diff_seqs_from_fasta(const char *path, strand_tokenizer *tok, size_t L, int32_t label, diff_seqs *out)
+{
+    seq_records r = {0};
+    int rc = seq_read_fasta(path, &r);
+    if (rc < 0) return rc;
+    if (out->n == 0) out->L = L;
+    if (out->L != L) {
+        seq_records_free(&r);
+        return st_err(NULL, STRAND_E_ARG, "%s: appending length %zu to a set of length %zu", path, L, out->L);
+    }
+    int32_t *ids = malloc(L * sizeof *ids);
+    if (!ids) rc = st_err(NULL, STRAND_E_NOMEM, "%s: out of memory", path);
+    if (rc == 0 && out->n == 0 && label >= 0 && !out->labels) out->labels = malloc(sizeof(int32_t));
+    size_t before = out->n;
+    for (size_t i = 0; rc == 0 && i < r.n; i++)
+        for (size_t w = 0; rc == 0 && w + L <= r.len[i]; w += L) {
+            char save = r.seq[i][w + L];
+            r.seq[i][w + L] = 0;
+            size_t n = 0;
+            rc = strand_tokenizer_encode(tok, r.seq[i] + w, ids, L, &n);
+            r.seq[i][w + L] = save;
+            if (rc == 0) rc = diff_seqs_push(out, ids, label, NAN);
+        }
+    if (rc == 0 && out->n == before)
+        rc = st_err(NULL, STRAND_E_FORMAT, "%s: no record of at least %zu bases", path, L);
+    free(ids);
+    seq_records_free(&r);
     return rc;
 }
 

@@ -57,6 +57,10 @@ int diff_seqs_threshold(diff_seqs *s, double thr);
  * the first call decides whether the set has labels). Ids must be < vocab. */
 int diff_seqs_from_shard(const char *path, size_t L, int32_t label, int vocab, diff_seqs *out);
 
+/* Append every FASTA record (io/seqfile.h: ACGTN only) cut into non-overlapping windows of L ids
+ * (DNA tokenizer tok; a shorter tail is dropped) with `label` (-1: none). */
+int diff_seqs_from_fasta(const char *path, strand_tokenizer *tok, size_t L, int32_t label, diff_seqs *out);
+
 /* ---- train_source ---- */
 typedef struct diff_source {
     const diff_seqs *s;

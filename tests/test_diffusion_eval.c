@@ -133,10 +133,40 @@ static void test_train_resume_eval(void)
     CU_ASSERT(rc != 0);
 }
 
+/* DNA from FASTA with class labels: train, then eval with and without a label. */
+static void test_fasta_labels(void)
+{
+    const char *fa = tu_tmp("diff_a.fa"), *fb = tu_tmp("diff_b.fa"), *m = tu_tmp("diff_fa.safetensors");
+    FILE *f = fopen(fa, "w");
+    fprintf(f, ">a\nACGTACGTACGTACGTACGTACGTACGTACGTAAAA\n>b\nTTTTGGGGCCCCAAAATTTTGGGGCCCCAAAA\n");
+    fclose(f);
+    f = fopen(fb, "w");
+    fprintf(f, ">c\nGGGGGGGGCCCCCCCCGGGGGGGGCCCCCCCC\n");
+    fclose(f);
+    char out[4096];
+    int rc = tu_runf(out, sizeof out,
+                     "%s train udlm --fasta %s:0 --fasta %s:1 --val-fasta %s:1 -L 16 -B 2 --dim 16 --depth 1 --heads 2 "
+                     "--cond-dim 8 --steps 3 --val-every 3 --threads 1 -q -o %s 2>&1",
+                     STRAND_BIN, fa, fb, fb, m);
+    if (rc) fprintf(stderr, "%s", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    /* 2 classes + null: labels 0, 1 and 2 evaluate, 3 does not */
+    CU_ASSERT(tu_runf(out, sizeof out, "%s eval -m %s -i %s --label 1 --samples 2", STRAND_BIN, m, fb) == 0);
+    fprintf(stderr, "    %s", strchr(out, '\n') + 1);
+    CU_ASSERT(strstr(out, "\t2\t32\t2\t") != NULL); /* 2 windows of 16, 32 tokens, 2 samples */
+    CU_ASSERT(tu_runf(out, sizeof out, "%s eval -m %s -i %s --label 3 2>&1", STRAND_BIN, m, fb) != 0);
+    /* labels on some files only */
+    rc = tu_runf(out, sizeof out, "%s train udlm --fasta %s:0 --val-fasta %s -L 16 --steps 1 -q -o %s 2>&1", STRAND_BIN, fa,
+                 fb, tu_tmp("diff_fa2.safetensors"));
+    fprintf(stderr, "    mixed labels: exit %d: %s", rc, out);
+    CU_ASSERT(rc != 0);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("diffusion_eval", NULL, NULL);
     ADD_TEST(s, test_per_token_vs_torch);
     ADD_TEST(s, test_bad_input);
     ADD_TEST(s, test_train_resume_eval);
+    ADD_TEST(s, test_fasta_labels);
 }
