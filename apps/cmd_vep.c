@@ -305,16 +305,15 @@ int cmd_vep_main(int argc, char **argv)
         goto out;
     }
     if (!o.p.quiet) {
-        fprintf(stderr,
-                "strand vep: %lld records, %lld ALT alleles: STRAND_LLR set for %lld, STRAND_EMB for %lld; "
-                "not scored: %lld symbolic, %lld unscorable (non-ACGT alleles, POS 0), %lld REF mismatch%s, %lld on "
-                "contigs missing from the FASTA, %lld non-finite (NaN/inf), %lld records without ALT; %lld window "
-                "forwards for %lld windows requested\n",
+        cli_info("%lld records, %lld ALT alleles: STRAND_LLR set for %lld, STRAND_EMB for %lld; "
+                 "not scored: %lld symbolic, %lld unscorable (non-ACGT alleles, POS 0), %lld REF mismatch%s, %lld on "
+                 "contigs missing from the FASTA, %lld non-finite (NaN/inf), %lld records without ALT; %lld window "
+                 "forwards for %lld windows requested",
                 (long long)s.records, (long long)s.alts, (long long)s.llr_scored, (long long)s.emb_scored,
                 (long long)s.symbolic, (long long)s.unscorable, (long long)s.ref_mismatch,
                 o.p.ref_mismatch == STRAND_VEP_REF_ANNOTATE ? " (annotated anyway)" : "", (long long)s.missing_contig,
                 (long long)s.nonfinite, (long long)s.no_alt, (long long)s.forwards, (long long)s.windows_requested);
-        for (int i = 0; i < s.n_examples; i++) fprintf(stderr, "strand vep:   e.g. %s\n", s.examples[i]);
+        for (int i = 0; i < s.n_examples; i++) cli_info("  e.g. %s", s.examples[i]);
     }
     strand_vep_free(v);
     rc = 0;
