@@ -1,0 +1,2 @@
+#include "api/x.h"
+#include "design/y.h"

@@ -1,0 +1,2 @@
+/* planted: core includes io */
+#include "io/fasta.h"

@@ -1,0 +1,2 @@
+#include "guidance/noise.h"
+#include "caduceus/bimamba.h" /* planted: sibling */
