@@ -17,7 +17,7 @@
 typedef struct eval_opts {
     const char *model, *input, *column, *label_col, *per_seq;
     const char *x0, *zt, *t, *labels, *per_token;
-    long samples, batch, label;
+    long samples, batch, label, max_seqs;
     int have_label, threads, skip_bad;
     uint64_t seed;
 } eval_opts;
@@ -56,6 +56,7 @@ static void eval_usage(FILE *fp)
             "      --seed S          (default %llu)\n"
             "      --batch B         rows per network call (default %ld)\n"
             "      --per-seq OUT.tsv one row per sequence: index, label, nelbo_nats, nelbo_per_token, ppl_bound\n"
+            "      --max-seqs N      evaluate N sequences evenly spaced over the data (default all)\n"
             "      --skip-bad        skip table rows that do not tokenise or fit (counted)\n"
             "      --threads N       (default 0 = all cores)\n"
             "      --x0/--zt/--t/--labels FILE.npy, --per-token OUT.npy   deterministic mode\n\n"
@@ -133,13 +134,13 @@ int cmd_eval_main(int argc, char **argv)
         eval_usage(stdout);
         return 0;
     }
-    enum { O_LABEL = 256, O_LABELCOL, O_SAMPLES, O_SEED, O_BATCH, O_PERSEQ, O_SKIP, O_THREADS, O_X0, O_ZT, O_T, O_LABELS, O_PERTOK };
+    enum { O_MAXSEQS = 200, O_LABEL = 256, O_LABELCOL, O_SAMPLES, O_SEED, O_BATCH, O_PERSEQ, O_SKIP, O_THREADS, O_X0, O_ZT, O_T, O_LABELS, O_PERTOK };
     static const struct option lo[] = {
         {"model", required_argument, NULL, 'm'}, {"input", required_argument, NULL, 'i'},
         {"column", required_argument, NULL, 'c'}, {"label", required_argument, NULL, O_LABEL},
         {"label-col", required_argument, NULL, O_LABELCOL}, {"samples", required_argument, NULL, O_SAMPLES},
         {"seed", required_argument, NULL, O_SEED}, {"batch", required_argument, NULL, O_BATCH},
-        {"per-seq", required_argument, NULL, O_PERSEQ}, {"skip-bad", no_argument, NULL, O_SKIP},
+        {"per-seq", required_argument, NULL, O_PERSEQ}, {"max-seqs", required_argument, NULL, O_MAXSEQS}, {"skip-bad", no_argument, NULL, O_SKIP},
         {"threads", required_argument, NULL, O_THREADS}, {"x0", required_argument, NULL, O_X0},
         {"zt", required_argument, NULL, O_ZT}, {"t", required_argument, NULL, O_T},
         {"labels", required_argument, NULL, O_LABELS}, {"per-token", required_argument, NULL, O_PERTOK},
@@ -158,6 +159,7 @@ int cmd_eval_main(int argc, char **argv)
         case O_SEED: o.seed = cli_u64("--seed", optarg); break;
         case O_BATCH: o.batch = cli_long("--batch", optarg, 1, 1 << 20); break;
         case O_PERSEQ: o.per_seq = optarg; break;
+        case O_MAXSEQS: o.max_seqs = cli_long("--max-seqs", optarg, 1, 1L << 40); break;
         case O_SKIP: o.skip_bad = 1; break;
         case O_THREADS: o.threads = cli_int("--threads", optarg, 0, 4096); break;
         case O_X0: o.x0 = optarg; break;
@@ -223,6 +225,15 @@ int cmd_eval_main(int argc, char **argv)
     if (s.n == 0) {
         cli_error("%s: no sequences%s", o.input, skipped ? " (all skipped)" : "");
         goto done;
+    }
+    if (o.max_seqs && (size_t)o.max_seqs < s.n) { /* evenly spaced subset, in order */
+        size_t keep = (size_t)o.max_seqs;
+        for (size_t j = 0; j < keep; j++) {
+            size_t i = (size_t)((double)j * (double)s.n / (double)keep);
+            memmove(s.ids + j * L, s.ids + i * L, L * sizeof *s.ids);
+            if (s.labels) s.labels[j] = s.labels[i];
+        }
+        s.n = keep;
     }
     if (s.labels && !nc) {
         cli_error("the model has no label conditioning: drop --label/--label-col");
