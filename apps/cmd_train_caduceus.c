@@ -255,6 +255,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
     signal(SIGTERM, old_term);
     if (r < 0 && r != STRAND_E_CANCELLED) goto err;
     if (!o.quiet) cli_info("%zu parameters", caduceus_param_count(m));
+    m->cfg.train_len = (int)L; /* saved as strand.train_seq_len: strand vep's default window */
     if (caduceus_save(m, o.out) < 0) goto err;
     if (r == STRAND_E_CANCELLED && tp->stop_at > 0 && res.steps_done == tp->stop_at && !g_stop) {
         if (!o.quiet)

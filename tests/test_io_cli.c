@@ -541,6 +541,25 @@ static void test_window_from_model(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "; Date="));
 }
 
+/* cmake --install puts the bundled models where the installed strand vep looks for its default */
+static void test_install_bundled_models(void)
+{
+    char bin[1024];
+    snprintf(bin, sizeof bin, "%s", STRAND_BIN);
+    char *slash = strrchr(bin, '/');
+    CU_ASSERT_PTR_NOT_NULL_FATAL(slash);
+    *slash = '\0'; /* the build directory */
+    int st = tu_runf(out, sizeof out, "cmake --install '%s' --prefix '%s' > /dev/null 2>&1 && ls '%s/share/strand/models'",
+                     bin, P("inst"), P("inst"));
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "caduceus-ps-chr20.safetensors"));
+    /* the installed binary finds it without -m (and without the source tree's copy: STRAND_MODEL_DIR unset) */
+    st = tu_runf(out, sizeof out, "unset STRAND_MODEL_DIR; '%s/bin/strand' vep -q --threads 1 -f '%s' '%s' | grep -c '^##strand_vepModel=<Name=\"caduceus-ps-chr20.safetensors\".*window=513'",
+                 P("inst"), g_fa, VARS);
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT_EQUAL(atoi(out), 1);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("io_cli", setup, NULL);
@@ -556,4 +575,5 @@ void register_suites(void)
     ADD_TEST(s, test_help_everywhere);
     ADD_TEST(s, test_vep_regions_targets_levels);
     ADD_TEST(s, test_window_from_model);
+    ADD_TEST(s, test_install_bundled_models);
 }
