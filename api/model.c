@@ -14,6 +14,7 @@
 #include "core/dit.h"
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "api/model_internal.h"
 #include "strand.h"
 
 #define MODEL_CHUNK 32 /* sequences per forward call */
@@ -186,6 +187,7 @@ size_t strand_model_vocab_size(const strand_model *m)
 }
 size_t strand_model_max_length(const strand_model *m) { return m && m->dit ? (size_t)m->dcfg.model_length : 0; }
 int strand_model_num_classes(const strand_model *m) { return m && m->dit ? m->dcfg.num_classes : 0; }
+const dit_weights *st_model_dit_weights(const strand_model *m) { return m ? m->dit : NULL; }
 
 /* Chunk buffers for (B, L); the context grows by itself (no weights are copied). */
 static int dit_for_shape(strand_model *m, size_t B, size_t L)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "apps/commands.h"
+#include "apps/model_tokenizer.h"
 #include "io/seqfile.h"
 #include "core/npy.h"
 #include "core/safetensors.h"
@@ -72,34 +73,6 @@ static void logits_usage(FILE *fp)
             d.sigma, d.threads);
 }
 
-/* The model's tokenizer: DNA for Caduceus, else the "strand.tokenizer" metadata of its weights. */
-static int model_tokenizer(const char *path, strand_model *m, strand_tokenizer **tok)
-{
-    const char *kind = strand_model_kind(m);
-    if (!strncmp(kind, "caduceus", 8)) return strand_tokenizer_dna_create(tok);
-    char wpath[4096];
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(wpath, sizeof wpath, "%s/model.safetensors", path);
-        if (stat(wpath, &st) != 0) snprintf(wpath, sizeof wpath, "%s/model.safetensors.zst", path);
-    } else {
-        snprintf(wpath, sizeof wpath, "%s", path);
-    }
-    sft_file *f = NULL;
-    int rc = sft_open(&f, wpath);
-    if (rc < 0) return rc;
-    rc = st_tokenizer_read_meta(tok, f, wpath);
-    sft_close(f);
-    if (rc == STRAND_E_NOTFOUND)
-        cli_error(
-                "%s: the model has no \"%s\" metadata, so text input cannot be tokenised: give token "
-                "ids as .npy",
-                wpath, STRAND_TOKENIZER_META_KEY);
-    else if (rc < 0)
-        cli_error("%s", strand_last_error());
-    return rc;
-}
-
 /* ids (n, L) of the records of a FASTA (DNA tokenizer) or SMILES table (SMILES tokenizer). Caduceus:
  * L = the records' common length; DiT: L = the model length, records padded (encode_padded). */
 static int text_input_ids(const logits_opts *o, strand_model *m, int kind, int32_t **ids_out, size_t *n_out,
@@ -108,7 +81,7 @@ static int text_input_ids(const logits_opts *o, strand_model *m, int kind, int32
     strand_tokenizer *tok = NULL;
     seq_records r = {0};
     int32_t *ids = NULL;
-    int rc = model_tokenizer(o->model, m, &tok);
+    int rc = cli_model_tokenizer(o->model, m, &tok);
     if (rc < 0) return rc;
     int tk = strand_tokenizer_kind(tok), is_cad = !strncmp(strand_model_kind(m), "caduceus", 8);
     rc = -1;

@@ -14,6 +14,8 @@ int cmd_inspect_main(int argc, char **argv);      /* apps/cmd_inspect.c */
 int cmd_logits_main(int argc, char **argv);       /* apps/cmd_logits.c */
 int cmd_embed_main(int argc, char **argv);        /* apps/cmd_embed.c */
 int cmd_vep_main(int argc, char **argv);          /* apps/cmd_vep.c */
+int cmd_sample_main(int argc, char **argv);       /* apps/cmd_sample.c */
+int cmd_posterior_main(int argc, char **argv);    /* apps/cmd_posterior.c */
 int cmd_train_main(int argc, char **argv);        /* apps/cmd_train.c: the `strand train` kind table */
 int cmd_train_caduceus_main(int argc, char **argv); /* apps/cmd_train_caduceus.c */
 int cmd_eval_main(int argc, char **argv);         /* apps/cmd_eval.c */

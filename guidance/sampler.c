@@ -306,12 +306,16 @@ int diff_sample(const diff_net *net, const diff_sampler_params *p, size_t n, int
     if (!rngs) return st_err(NULL, STRAND_E_NOMEM, "sampler: out of memory");
     size_t B = p->batch < n ? p->batch : n, nb = (n + B - 1) / B;
     shared_run sh = {0, (uint64_t)nb * (uint64_t)p->steps, 0, 0, {0, ""}, p};
-    int nt = p->threads > 0 ? p->threads : st_threads();
+    /* one batch per worker; a lone worker lets the network's own loops use the threads (BLAS
+     * stays single-threaded either way, so the arithmetic does not depend on the thread count) */
+    int nt_all = p->threads > 0 ? p->threads : st_threads(), nt = nt_all;
     if ((size_t)nt > nb) nt = (int)nb;
+    int inner = nt == 1 ? nt_all : 1;
     diff_sample_stats tot = {0};
     st_parallel_begin();
 #pragma omp parallel num_threads(nt)
     {
+        omp_set_num_threads(inner);
         diff_worker *w = NULL;
         diff_sample_stats st = {0};
         int trc = diff_worker_create(net, B, p->L, p->guide != NULL, &w);

@@ -304,6 +304,68 @@ STRAND_API const char *strand_vep_model_sha256(const strand_vep *v);
 /* ==== experimental (define STRAND_EXPERIMENTAL to see these; see the top of this file) ==== */
 #ifdef STRAND_EXPERIMENTAL
 /* Second-wave calls go here, each group under its own "---- name ----" heading. */
+
+/* ---- diffusion sampling (docs/diffusion.md "MDLM sampler", "UDLM sampler", "Classifier-free guidance") ---- */
+/* Ancestral samplers of masked (MDLM) and uniform (UDLM) diffusion models (kind "dit" with a
+ * "diffusion" config, or HF model_type mdlm/udlm). Time grid linspace(1, 1e-5, steps + 1); the
+ * step arithmetic and the draws (exponential race) are in double. Without a label (-1) a
+ * label-conditioned model runs with the null label. CFG weight gamma: 0 unconditional, 1
+ * conditional (one call per step), otherwise one call of 2B rows per step. Samples depend on the
+ * seed and the batch size only, not on the number of threads (sample i has its own stream: the
+ * seed's state jumped i times). */
+enum { STRAND_DIFFUSION_MASKED = 0, STRAND_DIFFUSION_UNIFORM = 1 };
+/* Process (STRAND_DIFFUSION_*), [MASK] id (-1 for uniform) and time conditioning of a diffusion
+ * model; any output may be NULL. STRAND_E_UNSUPPORTED for other models (Caduceus, plain DiT). */
+STRAND_API int strand_diffusion_info(const strand_model *m, int *process, int32_t *mask_id, int *time_cond);
+
+/* Progress: called after every batch step by one worker at a time; return non-zero to cancel. */
+typedef int (*strand_sampler_progress_fn)(void *user, uint64_t done, uint64_t total);
+/* Guided steps (classifier-based guidance plugs in here): for n sequences zt (n, L) going t -> s,
+ * add per-position log-probability adjustments to adj (n, L, V), which arrives zeroed; every drawn
+ * position's step distribution becomes q ∝ q·exp(adj). `thread` is the calling worker. Return 0
+ * or a negative STRAND_E_* to stop the sampler. */
+typedef int (*strand_guidance_fn)(void *user, int thread, const int32_t *zt, size_t n, size_t L, size_t V, double t,
+                                  double s, double *adj);
+
+typedef struct strand_sampler_params {
+    int steps;         /* T >= 1 (32) */
+    size_t length;     /* 0: the model's length */
+    size_t batch;      /* sequences per network call (64) */
+    uint64_t seed;     /* (0) */
+    int threads;       /* workers, one batch each at a time (0: strand_get_threads()) */
+    int label;         /* class, or -1 for none (-1) */
+    double gamma;      /* CFG weight >= 0 (1) */
+    double top_p;      /* nucleus on x_theta, (0, 1] (1: off) */
+    int greedy_final;  /* argmax at the last step (0) */
+    int noise_removal; /* masked: one more call at 1e-5 and argmax where [MASK] is left (1) */
+    int use_cache;     /* reuse the logits of unchanged rows (not time-conditioned models) (1) */
+    strand_sampler_progress_fn progress;
+    void *progress_user;
+} strand_sampler_params;
+typedef struct strand_sampler_stats {
+    uint64_t net_calls; /* network calls */
+    uint64_t net_rows;  /* sequences through the network (a CFG pair counts 2) */
+    double nfe;         /* net_rows per sample */
+    double seconds;     /* wall time of the run */
+} strand_sampler_stats;
+typedef struct strand_sampler strand_sampler;
+STRAND_API strand_sampler_params strand_sampler_default_params(void);
+/* The sampler keeps a reference to m (free it after the sampler). Checks every parameter. */
+STRAND_API int strand_sampler_create(strand_model *m, const strand_sampler_params *p, strand_sampler **out);
+STRAND_API void strand_sampler_free(strand_sampler *s); /* accepts NULL */
+STRAND_API size_t strand_sampler_length(const strand_sampler *s);
+/* NULL fn: unguided. */
+STRAND_API int strand_sampler_set_guidance(strand_sampler *s, strand_guidance_fn fn, void *user);
+/* n samples (n, length) of token ids. stats may be NULL. */
+STRAND_API int strand_sampler_run(strand_sampler *s, size_t n, int32_t *out, strand_sampler_stats *stats);
+/* One step t -> s' (0 <= s' < t <= 1) of n sequences zt (n, length) into zs (may alias zt),
+ * sequence i drawing from rngs[i] (advanced). */
+STRAND_API int strand_sampler_step(strand_sampler *s, const int32_t *zt, size_t n, double t, double s_next,
+                                   strand_rng *rngs, int32_t *zs);
+/* q (n, length, V): the distribution strand_sampler_step draws from (copied positions one-hot). */
+STRAND_API int strand_sampler_posterior(strand_sampler *s, const int32_t *zt, size_t n, double t, double s_next,
+                                        double *q);
+STRAND_API const char *strand_sampler_last_error(const strand_sampler *s);
 #endif /* STRAND_EXPERIMENTAL */
 
 #ifdef __cplusplus

@@ -1,0 +1,204 @@
+/* Public diffusion-sampling API (include/strand.h "diffusion sampling"): a strand_model of kind
+ * "dit" with a diffusion config wrapped as a guidance/sampler denoiser (shared read-only DiT
+ * weights, one dit_ctx per worker). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/model_internal.h"
+#include "core/dit.h"
+#include "core/error.h"
+#include "guidance/diff_train.h"
+#include "guidance/noise.h"
+#include "guidance/sampler.h"
+#include "strand.h"
+
+struct strand_sampler {
+    strand_model *model;
+    diff_net net;
+    diff_sampler_params p;
+    diff_worker *step_worker; /* for step/posterior, made on first use */
+    strand_guidance_fn guide;
+    void *guide_user;
+    st_errbuf err;
+};
+
+/* The process of a DiT diffusion model from its config (guidance/diff_train.h
+ * diff_spec_from_json: "diffusion", "noise", "mask_id"). */
+static int diffusion_of(const strand_model *m, diff_process *proc, diff_schedule *sched, int *mask_id)
+{
+    const char *kind = strand_model_kind(m);
+    if (strcmp(kind, "dit") != 0)
+        return st_err(NULL, STRAND_E_UNSUPPORTED,
+                      "a %s model is not a diffusion model: sampling needs an MDLM or UDLM model (kind \"dit\" with a "
+                      "\"diffusion\" config)",
+                      kind);
+    diff_loss_spec spec;
+    if (diff_spec_from_json(&spec, strand_model_config(m), (int)strand_model_vocab_size(m)) < 0)
+        return st_err(NULL, STRAND_E_UNSUPPORTED, "not a diffusion model (%s)", strand_last_error());
+    *proc = spec.proc;
+    *sched = spec.sched;
+    *mask_id = spec.proc == DIFF_MASKED ? spec.mask_id : -1;
+    return 0;
+}
+
+int strand_diffusion_info(const strand_model *m, int *process, int32_t *mask_id, int *time_cond)
+{
+    if (!m) return st_err(NULL, STRAND_E_ARG, "strand_diffusion_info: NULL model");
+    diff_process proc;
+    diff_schedule sched;
+    int mk;
+    int rc = diffusion_of(m, &proc, &sched, &mk);
+    if (rc < 0) return rc;
+    if (process) *process = proc == DIFF_MASKED ? STRAND_DIFFUSION_MASKED : STRAND_DIFFUSION_UNIFORM;
+    if (mask_id) *mask_id = mk;
+    if (time_cond) *time_cond = st_model_dit_weights(m)->cfg.time_cond;
+    return 0;
+}
+
+static int dn_ctx_create(void *self, void **ctx)
+{
+    dit_ctx *c = NULL;
+    int rc = dit_ctx_create(&c, &((const dit_weights *)self)->cfg);
+    *ctx = c;
+    return rc;
+}
+static void dn_ctx_free(void *ctx) { dit_ctx_free(ctx); }
+static int dn_logits(void *self, void *ctx, const int32_t *ids, const float *sigma, const int32_t *labels, size_t B,
+                     size_t L, float *out)
+{
+    return dit_forward(self, ctx, ids, NULL, sigma, labels, B, L, out);
+}
+
+strand_sampler_params strand_sampler_default_params(void)
+{
+    strand_sampler_params p;
+    memset(&p, 0, sizeof p);
+    p.steps = 32;
+    p.batch = 64;
+    p.label = -1;
+    p.gamma = 1;
+    p.top_p = 1;
+    p.noise_removal = 1;
+    p.use_cache = 1;
+    return p;
+}
+
+static int guide_adapter(void *user, int thread, const int32_t *zt, size_t B, size_t L, int N, double t, double s,
+                         double *adj)
+{
+    strand_sampler *sp = user;
+    return sp->guide(sp->guide_user, thread, zt, B, L, (size_t)N, t, s, adj);
+}
+
+int strand_sampler_create(strand_model *m, const strand_sampler_params *p, strand_sampler **out)
+{
+    if (!out) return st_err(NULL, STRAND_E_ARG, "strand_sampler_create: NULL output");
+    *out = NULL;
+    if (!m || !p) return st_err(NULL, STRAND_E_ARG, "strand_sampler_create: NULL model or parameters");
+    strand_sampler *s = calloc(1, sizeof *s);
+    if (!s) return st_err(NULL, STRAND_E_NOMEM, "strand_sampler_create: out of memory");
+    s->model = m;
+    diff_sampler_params *d = &s->p;
+    *d = diff_sampler_default_params();
+    int rc = diffusion_of(m, &d->proc, &d->sched, &d->mask_id);
+    if (rc < 0) goto fail;
+    const dit_weights *w = st_model_dit_weights(m);
+    diff_net net = {(void *)w, w->cfg.vocab, w->cfg.num_classes, w->cfg.time_cond, (size_t)w->cfg.model_length,
+                         dn_ctx_create, dn_ctx_free, dn_logits};
+    s->net = net;
+    d->L = p->length ? p->length : (size_t)w->cfg.model_length;
+    d->steps = p->steps;
+    d->batch = p->batch;
+    d->seed = p->seed;
+    d->threads = p->threads;
+    d->label = p->label;
+    d->gamma = p->gamma;
+    d->top_p = p->top_p;
+    d->greedy_final = p->greedy_final;
+    d->noise_removal = p->noise_removal;
+    d->use_cache = p->use_cache;
+    d->progress = p->progress;
+    d->progress_user = p->progress_user;
+    if ((rc = diff_sampler_check(&s->net, d)) < 0) goto fail;
+    *out = s;
+    return 0;
+fail:
+    st_err_prefix("strand_sampler_create");
+    free(s);
+    return rc;
+}
+
+void strand_sampler_free(strand_sampler *s)
+{
+    if (!s) return;
+    diff_worker_free(s->step_worker);
+    free(s);
+}
+
+size_t strand_sampler_length(const strand_sampler *s) { return s ? s->p.L : 0; }
+const char *strand_sampler_last_error(const strand_sampler *s) { return s ? s->err.msg : ""; }
+
+int strand_sampler_set_guidance(strand_sampler *s, strand_guidance_fn fn, void *user)
+{
+    if (!s) return st_err(NULL, STRAND_E_ARG, "strand_sampler_set_guidance: NULL sampler");
+    s->guide = fn;
+    s->guide_user = user;
+    s->p.guide = fn ? guide_adapter : NULL;
+    s->p.guide_user = fn ? s : NULL;
+    diff_worker_free(s->step_worker); /* its adjustment buffer depends on guidance */
+    s->step_worker = NULL;
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int fail_on(strand_sampler *s, int rc, const char *what)
+{
+    st_err_prefix("%s", what);
+    st_err_capture(&s->err);
+    return rc;
+}
+
+int strand_sampler_run(strand_sampler *s, size_t n, int32_t *out, strand_sampler_stats *stats)
+{
+    if (!s || (!out && n)) return st_err(NULL, STRAND_E_ARG, "strand_sampler_run: NULL sampler or output");
+    double t0 = now_s();
+    diff_sample_stats st;
+    int rc = diff_sample(&s->net, &s->p, n, out, &st);
+    if (stats) {
+        stats->net_calls = st.net_calls;
+        stats->net_rows = st.net_rows;
+        stats->nfe = st.nfe;
+        stats->seconds = now_s() - t0;
+    }
+    return rc < 0 ? fail_on(s, rc, "strand_sampler_run") : 0;
+}
+
+static int step_worker(strand_sampler *s)
+{
+    if (s->step_worker) return 0;
+    return diff_worker_create(&s->net, s->p.batch, s->p.L, s->guide != NULL, &s->step_worker);
+}
+
+int strand_sampler_step(strand_sampler *s, const int32_t *zt, size_t n, double t, double s_next, strand_rng *rngs,
+                        int32_t *zs)
+{
+    if (!s || (n && (!zt || !rngs || !zs))) return st_err(NULL, STRAND_E_ARG, "strand_sampler_step: NULL argument");
+    int rc = step_worker(s);
+    if (rc == 0) rc = diff_sample_step(&s->net, s->step_worker, &s->p, zt, n, t, s_next, rngs, zs, NULL);
+    return rc < 0 ? fail_on(s, rc, "strand_sampler_step") : 0;
+}
+
+int strand_sampler_posterior(strand_sampler *s, const int32_t *zt, size_t n, double t, double s_next, double *q)
+{
+    if (!s || (n && (!zt || !q))) return st_err(NULL, STRAND_E_ARG, "strand_sampler_posterior: NULL argument");
+    int rc = step_worker(s);
+    if (rc == 0) rc = diff_posterior(&s->net, s->step_worker, &s->p, zt, n, t, s_next, q);
+    return rc < 0 ? fail_on(s, rc, "strand_sampler_posterior") : 0;
+}

@@ -1,0 +1,38 @@
+/* The tokenizer of a model file (apps/model_tokenizer.h). */
+#include "apps/model_tokenizer.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "apps/cli.h"
+#include "core/safetensors.h"
+#include "core/tokenizer.h"
+
+int cli_model_tokenizer(const char *path, strand_model *m, strand_tokenizer **tok)
+{
+    const char *kind = strand_model_kind(m);
+    if (!strncmp(kind, "caduceus", 8)) return strand_tokenizer_dna_create(tok);
+    char wpath[4096];
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(wpath, sizeof wpath, "%s/model.safetensors", path);
+        if (stat(wpath, &st) != 0) snprintf(wpath, sizeof wpath, "%s/model.safetensors.zst", path);
+    } else {
+        snprintf(wpath, sizeof wpath, "%s", path);
+    }
+    sft_file *f = NULL;
+    int rc = sft_open(&f, wpath);
+    if (rc < 0) {
+        cli_error("%s", strand_last_error());
+        return rc;
+    }
+    rc = st_tokenizer_read_meta(tok, f, wpath);
+    sft_close(f);
+    if (rc == STRAND_E_NOTFOUND)
+        cli_error("%s: the model has no \"%s\" metadata, so text cannot be tokenised or decoded: use token ids (.npy)",
+                  wpath, STRAND_TOKENIZER_META_KEY);
+    else if (rc < 0)
+        cli_error("%s", strand_last_error());
+    return rc;
+}
