@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "caduceus/vep_sha256.h"
+#include "core/log.h"
 #include "core/threads.h"
 #include "core/tokenizer_dna.h"
 
@@ -103,6 +104,23 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
     v->nw = st_threads();
     if (v->nw < 1) v->nw = 1;
     if (v->nw > 64) v->nw = 64;
+    /* under ulimit -v: fewer workers when they do not all fit, and an error saying what is needed
+     * when one does not, instead of letting OpenBLAS fail to allocate and hang */
+    {
+        size_t per = ST_THREAD_RESERVE + (size_t)W * D * (size_t)v->m->cfg.n_layer * 48 * sizeof(float) +
+                     (size_t)W * (D + 16) * 16;
+        int64_t left = st_address_space_left();
+        if (left >= 0 && v->nw > 1 && (int64_t)((size_t)v->nw * per) > left) {
+            int fit = (int)(left / (int64_t)per);
+            fit = fit < 1 ? 1 : fit;
+            st_warn("vep: the address-space limit (ulimit -v) leaves %lld MiB and each thread needs about %zu MiB: "
+                    "%d thread%s instead of %d", (long long)(left >> 20), per >> 20, fit, fit == 1 ? "" : "s", v->nw);
+            v->nw = fit;
+        }
+        char what[96];
+        snprintf(what, sizeof what, "strand vep with %d thread%s (window %d)", v->nw, v->nw == 1 ? "" : "s", W);
+        if ((rc = st_mem_check((size_t)v->nw * per, what)) < 0) goto fail;
+    }
     v->wc = calloc((size_t)v->nw, sizeof *v->wc);
     if (!v->wc) {
         rc = st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory");

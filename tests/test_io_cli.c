@@ -541,6 +541,18 @@ static void test_window_from_model(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "; Date="));
 }
 
+/* ---- item 7: under ulimit -v the command says what it needs and exits (it used to hang) ---- */
+
+static void test_ulimit_v_reports_and_exits(void)
+{
+    int st = tu_runf(out, sizeof out, "ulimit -v 250000 && timeout 60 %s vep -f '%s' -o /dev/null '%s' 2>&1; echo \"exit $?\"",
+                     STRAND_BIN, g_fa, VARS);
+    fprintf(stderr, "    ulimit -v 250000: %s", out);
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "of address space, but the limit (ulimit -v) leaves"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "exit 1"));
+}
+
 /* cmake --install puts the bundled models where the installed strand vep looks for its default */
 static void test_install_bundled_models(void)
 {
@@ -576,4 +588,5 @@ void register_suites(void)
     ADD_TEST(s, test_vep_regions_targets_levels);
     ADD_TEST(s, test_window_from_model);
     ADD_TEST(s, test_install_bundled_models);
+    ADD_TEST(s, test_ulimit_v_reports_and_exits);
 }
