@@ -1,17 +1,15 @@
 /* `strand train caduceus`: masked-LM pretraining (docs/caduceus.md "Masked-LM pretraining"). */
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/cli_train.h"
 #include "apps/commands.h"
 #include "caduceus/caduceus.h"
 #include "caduceus/mlm.h"
 #include "core/clock.h"
-#include "core/progress.h"
 #include "core/train.h"
 #include "strand.h"
 
@@ -91,30 +89,6 @@ static void usage(FILE *fp)
             (unsigned long long)d.tp.seed, (long long)d.tp.log_every, (long long)d.tp.val_every);
 }
 
-static volatile sig_atomic_t g_stop = 0;
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-typedef struct prog_state {
-    st_progress *bar;
-    int quiet;
-    double t0;
-} prog_state;
-
-static int on_progress(void *user, const train_progress *p)
-{
-    prog_state *s = user;
-    st_progress_update(s->bar, (uint64_t)p->step);
-    if (!s->quiet && !isnan(p->val_loss))
-        cli_info("step %lld/%lld  loss %.4f  val_loss %.4f  lr %.3g  %.0f tok/s  %.0f s",
-                (long long)p->step, (long long)p->steps, p->loss, p->val_loss, p->lr, p->tokens_per_s,
-                st_clock_s() - s->t0);
-    return g_stop != 0;
-}
-
 int cmd_train_caduceus_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -146,7 +120,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
     int c, rc = 1;
     caduceus_weights *m = NULL;
     st_window_set wtrain = {0}, wval = {0};
-    st_progress *bar = NULL;
+    cli_train_watch watch = {0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:r:L:B:o:qh", lopts, NULL)) != -1) {
         switch (c) {
@@ -241,23 +215,16 @@ int cmd_train_caduceus_main(int argc, char **argv)
                  o.model.rcps ? "PS" : "PH", o.model.d_model, o.model.n_layer, items, L, (double)items * (double)L / 1e6,
                  vitems, B, (long long)tp->steps, (double)tp->steps * (double)B / (double)items, st_clock_s() - t_load);
     }
-    bar = st_progress_create("train", (uint64_t)tp->steps, o.quiet, stderr);
-    prog_state ps = {bar, o.quiet, st_clock_s()};
-    tp->progress = on_progress;
-    tp->progress_user = &ps;
-    void (*old_int)(int) = signal(SIGINT, on_signal), (*old_term)(int) = signal(SIGTERM, on_signal);
+    cli_train_watch_start(&watch, tp, o.quiet, "val_loss", "");
 
     train_result res;
     int r = mlm_train(&o.model, tp, &wtrain, &wval, (size_t)o.val_windows, &m, &res);
-    st_progress_finish(bar);
-    bar = NULL;
-    signal(SIGINT, old_int); /* back to the temporaries' cleanup (apps/main.c) */
-    signal(SIGTERM, old_term);
+    cli_train_watch_stop(&watch);
     if (r < 0 && r != STRAND_E_CANCELLED) goto err;
     if (!o.quiet) cli_info("%zu parameters", caduceus_param_count(m));
     m->cfg.train_len = (int)L; /* saved as strand.train_seq_len: strand vep's default window */
     if (caduceus_save(m, o.out) < 0) goto err;
-    if (r == STRAND_E_CANCELLED && tp->stop_at > 0 && res.steps_done == tp->stop_at && !g_stop) {
+    if (r == STRAND_E_CANCELLED && tp->stop_at > 0 && res.steps_done == tp->stop_at && !cli_train_interrupted()) {
         if (!o.quiet)
             cli_info("stopped after step %lld (--stop-at); model saved to %s%s%s",
                     (long long)res.steps_done, o.out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
@@ -273,13 +240,12 @@ int cmd_train_caduceus_main(int argc, char **argv)
     }
     if (!o.quiet)
         cli_info("%lld steps, last loss %.4f, last val_loss %.4f; model saved to %s (%.0f s)",
-                (long long)res.steps_done, res.last_loss, res.last_val_loss, o.out, st_clock_s() - ps.t0);
+                (long long)res.steps_done, res.last_loss, res.last_val_loss, o.out, st_clock_s() - watch.t0);
     rc = 0;
     goto done;
 err:
     cli_error("%s", strand_last_error());
 done:
-    st_progress_finish(bar);
     caduceus_free(m);
     st_window_set_free(&wtrain);
     st_window_set_free(&wval);

@@ -4,14 +4,13 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/cli_train.h"
 #include "apps/commands.h"
 #include "core/clock.h"
-#include "core/progress.h"
 #include "core/train.h"
 #include "guidance/diff_data.h"
 #include "guidance/diff_train.h"
@@ -131,29 +130,6 @@ static void dusage(FILE *fp, const char *kind)
             d.tp.seq_len, d.tp.batch, (long long)d.tp.steps, (double)d.tp.opt.lr, d.warmup_frac, d.min_lr_frac,
             (double)d.tp.opt.weight_decay, (double)d.tp.ema_decay, d.label_dropout, (long long)d.tp.log_every,
             (long long)d.tp.val_every, d.val_rows, d.val_samples, kind, kind, kind, kind);
-}
-
-static volatile sig_atomic_t g_stop = 0;
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-typedef struct dprog {
-    st_progress *bar;
-    int quiet;
-    double t0;
-} dprog;
-
-static int on_progress(void *user, const train_progress *p)
-{
-    dprog *s = user;
-    st_progress_update(s->bar, (uint64_t)p->step);
-    if (!s->quiet && !isnan(p->val_loss))
-        cli_info("step %lld/%lld  loss %.4f  val NELBO %.4f nats/token  lr %.3g  %.0f tok/s  %.0f s", (long long)p->step,
-                 (long long)p->steps, p->loss, p->val_loss, p->lr, p->tokens_per_s, st_clock_s() - s->t0);
-    return g_stop != 0;
 }
 
 /* DIR/species.tsv -> train and val sets (label = label_id). */
@@ -317,7 +293,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     diff_source src = {0};
     paramblock ema;
     int have_ema = 0;
-    st_progress *bar = NULL;
+    cli_train_watch watch = {0};
     char **smi = NULL;
     size_t n_smi = 0, skipped = 0, vskipped = 0;
     int n_classes = 0, vocab = 0, mask_id = -1;
@@ -431,22 +407,14 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     tp->sched.total_steps = tp->steps;
     tp->sched.min_ratio = o.min_lr_frac;
     if (!va.n) tp->val_every = 0;
-    bar = st_progress_create("train", (uint64_t)tp->steps, o.quiet, stderr);
-    dprog ps = {bar, o.quiet, st_clock_s()};
-    tp->progress = on_progress;
-    tp->progress_user = &ps;
     train_model tm = {&net.w->pb, diff_trainer_fb, diff_trainer_validate, &trn};
     train_source ts = {diff_source_next, 1, &src};
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    cli_train_watch_start(&watch, tp, o.quiet, "val NELBO", " nats/token");
     train_result res;
     memset(&ema, 0, sizeof ema);
     int r = train_run(tp, &tm, &ts, tp->ema_decay > 0 ? &ema : NULL, &res);
     have_ema = tp->ema_decay > 0 && ema.params != NULL;
-    st_progress_finish(bar);
-    bar = NULL;
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    cli_train_watch_stop(&watch);
     if (r < 0 && r != STRAND_E_CANCELLED) goto err;
     char steps_s[32], thr_s[64], nelbo_s[64];
     snprintf(steps_s, sizeof steps_s, "%lld", (long long)res.steps_done);
@@ -459,12 +427,12 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     if (r == STRAND_E_CANCELLED) {
         cli_info("stopped after step %lld of %lld; model saved to %s%s%s", (long long)res.steps_done, (long long)tp->steps,
                  o.out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
-        rc = g_stop ? 3 : 0;
+        rc = cli_train_interrupted() ? 3 : 0;
     } else {
         if (!o.quiet)
             cli_info("%lld steps, last loss %.4f, last val NELBO %.4f nats/token (live weights); %s saved to %s (%.0f s)",
                      (long long)res.steps_done, res.last_loss, res.last_val_loss, have_ema ? "EMA weights" : "weights", o.out,
-                     st_clock_s() - ps.t0);
+                     st_clock_s() - watch.t0);
         rc = 0;
     }
     goto done;
@@ -472,7 +440,6 @@ err:
     cli_error("%s", strand_last_error());
     rc = 1;
 done:
-    st_progress_finish(bar);
     if (have_ema) pb_free(&ema);
     diff_source_free(&src);
     diff_trainer_free(&trn);
