@@ -107,21 +107,21 @@ int cmd_data_smiles_main(int argc, char **argv)
     static const struct option longopts[] = {
         {"input", required_argument, NULL, 'i'},   {"column", required_argument, NULL, 'c'},
         {"format", required_argument, NULL, 'f'},  {"props", required_argument, NULL, 'p'},
-        {"output", required_argument, NULL, 'o'},  {"threads", required_argument, NULL, '@'},
+        {"output", required_argument, NULL, 'o'},  {"threads", required_argument, NULL, 1000},
         {"max-rows", required_argument, NULL, 'n'}, {"show-errors", required_argument, NULL, 'e'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"max-length", required_argument, NULL, 'L'}, {NULL, 0, NULL, 0},
     };
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "i:c:f:p:o:@:n:e:L:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:c:f:p:o:n:e:L:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'i': o.input = optarg; break;
         case 'c': o.column = optarg; break;
         case 'f': o.format = optarg; break;
         case 'p': o.props = optarg; break;
         case 'o': o.output = optarg; break;
-        case '@': o.threads = cli_int("--threads", optarg, 1, 1024); break;
+        case 1000: o.threads = cli_int("--threads", optarg, 1, 1024); break;
         case 'n': o.max_rows = cli_long("--max-rows", optarg, 0, LONG_MAX); break;
         case 'e': o.show_errors = cli_int("--show-errors", optarg, 0, INT_MAX); break;
         case 'L': o.max_length = cli_long("--max-length", optarg, 0, LONG_MAX); break;

@@ -19,8 +19,8 @@ static void usage(FILE *fp, const st_windows_params *d)
             "Cut a FASTA (plain or BGZF, indexed; the index is built when missing) into windows of LEN\n"
             "bases, tokenise them (DNA ids of docs/tokenizers.md) and write OUTDIR/{train,val,test}.shard.\n\n"
             "Options:\n"
-            "  -f, --fasta FILE          reference FASTA (required)\n"
-            "  -r, --region REGION       window only this region (samtools syntax; repeatable;\n"
+            "  -f, --fasta-ref FILE      reference FASTA (required; also --fasta)\n"
+            "  -r, --regions REGION      window only this region (samtools syntax; repeatable;\n"
             "                            default: every contig)\n"
             "  -L, --len LEN             window length (default %lld)\n"
             "  -s, --stride S            step between window starts (default: LEN)\n"
@@ -74,6 +74,7 @@ int cmd_data_windows_main(int argc, char **argv)
     }
     static const struct option opts[] = {
         {"fasta", required_argument, NULL, 'f'}, {"region", required_argument, NULL, 'r'},
+        {"fasta-ref", required_argument, NULL, 'f'}, {"regions", required_argument, NULL, 'r'}, /* bcftools' names */
         {"len", required_argument, NULL, 'L'},   {"stride", required_argument, NULL, 's'},
         {"max-n", required_argument, NULL, 'n'}, {"split-by-region", required_argument, NULL, 1},
         {"strict", no_argument, NULL, 2},        {"chunk", required_argument, NULL, 3},

@@ -56,7 +56,7 @@ static void embed_usage(FILE *fp)
             "  -p, --pool none|mean    pooling (default %s)\n"
             "  -w, --window W          cut/pad every record to W bases (default %ld = off)\n"
             "  -b, --batch N           records per model call (default %ld; does not change the result)\n"
-            "  -t, --threads N         threads (default %d = all cores)\n"
+            "      --threads N         threads (default %d = all cores)\n"
             "  -q, --quiet             no summary on stderr\n"
             "  -h, --help              this text\n\n"
             "Examples:\n"
@@ -72,7 +72,7 @@ int cmd_embed_main(int argc, char **argv)
         {"model", required_argument, NULL, 'm'},  {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'}, {"pool", required_argument, NULL, 'p'},
         {"window", required_argument, NULL, 'w'}, {"batch", required_argument, NULL, 'b'},
-        {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
+        {"threads", required_argument, NULL, 1000}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     if (argc <= 1) {
         embed_usage(stdout);
@@ -80,7 +80,7 @@ int cmd_embed_main(int argc, char **argv)
     }
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "m:i:o:p:w:b:t:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:i:o:p:w:b:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o.model = optarg; break;
         case 'i': o.input = optarg; break;
@@ -95,7 +95,7 @@ int cmd_embed_main(int argc, char **argv)
             break;
         case 'w': o.window = cli_long("--window", optarg, 1, LONG_MAX); break;
         case 'b': o.batch = cli_long("--batch", optarg, 1, LONG_MAX); break;
-        case 't': o.threads = cli_int("--threads", optarg, 0, INT_MAX); break;
+        case 1000: o.threads = cli_int("--threads", optarg, 0, INT_MAX); break;
         case 'q': o.quiet = 1; break;
         case 'h': embed_usage(stdout); return 0;
         default: embed_usage(stderr); return 1;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "apps/commands.h"
 #include "core/safetensors.h"
@@ -23,7 +25,7 @@ static inspect_opts inspect_default_opts(void) { return (inspect_opts){0, 0, 72}
 static void inspect_usage(FILE *fp)
 {
     inspect_opts d = inspect_default_opts();
-    fprintf(fp, "\nUsage: strand inspect [options] FILE\n\n"
+    fprintf(fp, "\nUsage: strand inspect [options] FILE|HF_DIR   (a directory: its model.safetensors)\n\n"
                 "Describe a safetensors model file (FILE may end in .zst): its metadata, then each\n"
                 "tensor's name, dtype, shape and size in bytes, and the totals. The whole file is\n"
                 "validated first; a malformed file is reported with the reason and exit status 1.\n\n"
@@ -177,6 +179,18 @@ int cmd_inspect_main(int argc, char **argv)
         return 1;
     }
     const char *path = argv[optind];
+    /* a Hugging Face model directory: its model.safetensors (config.json beside it) */
+    char hf[4096];
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(hf, sizeof hf, "%s/model.safetensors", path);
+        if (access(hf, R_OK) != 0) snprintf(hf, sizeof hf, "%s/model.safetensors.zst", path);
+        if (access(hf, R_OK) != 0) {
+            cli_error("%s: a directory without model.safetensors (a Hugging Face model directory has one)", path);
+            return 1;
+        }
+        path = hf;
+    }
     sft_file *f = NULL;
     if (sft_open(&f, path) != 0) {
         const char *msg = strand_last_error();

@@ -63,7 +63,7 @@ static void logits_usage(FILE *fp)
             "  --label Y               class label for label-conditioned models, all sequences\n"
             "                          (default: the null label = number of classes)\n"
             "  --labels Y.npy          one label per sequence, int64/int32, shape (n,)\n"
-            "  -t, --threads N         threads (default %d = all cores)\n"
+            "      --threads N         threads (default %d = all cores)\n"
             "  -h, --help              this text\n\n"
             "Examples:\n"
             "  strand logits -m models/udlm_qm9 -i ids.npy -o logits.npy --sigma 0.5\n"
@@ -152,7 +152,7 @@ int cmd_logits_main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},    {"sigma", required_argument, NULL, OPT_SIGMA},
         {"sigma-file", required_argument, NULL, OPT_SIGMA_FILE},
         {"label", required_argument, NULL, OPT_LABEL}, {"labels", required_argument, NULL, OPT_LABELS},
-        {"threads", required_argument, NULL, 't'},   {"help", no_argument, NULL, 'h'},
+        {"threads", required_argument, NULL, 1000},   {"help", no_argument, NULL, 'h'},
         {"column", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0}};
     if (argc <= 1) {
@@ -161,13 +161,13 @@ int cmd_logits_main(int argc, char **argv)
     }
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "m:i:o:t:c:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:i:o:c:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o.model = optarg; break;
         case 'i': o.input = optarg; break;
         case 'o': o.output = optarg; break;
         case 'c': o.column = optarg; break;
-        case 't': o.threads = cli_int("--threads", optarg, 0, INT_MAX); break;
+        case 1000: o.threads = cli_int("--threads", optarg, 0, INT_MAX); break;
         case OPT_SIGMA:
             o.sigma = cli_double("--sigma", optarg, 0, HUGE_VAL);
             o.have_sigma = 1;

@@ -46,8 +46,8 @@ static void usage(FILE *fp)
             "bases; AdamW (betas 0.9/0.95, no decay on biases/embeddings/A_log/D/norms), warmup + cosine,\n"
             "gradient clip 1.0. The model is saved with published tensor names and strand.config.\n\n"
             "Data:\n"
-            "  -f, --fasta FILE        reference FASTA (plain or BGZF); windows of -L bases at stride L\n"
-            "  -r, --region REGION     train on this region only (repeatable; default every contig)\n"
+            "  -f, --fasta-ref FILE    reference FASTA (plain or BGZF; also --fasta); windows of -L bases at stride L\n"
+            "  -r, --regions REGION    train on this region only (repeatable; default every contig)\n"
             "      --val-region REGION hold out this region for validation (repeatable; never trained on)\n"
             "      --shards FILE       training windows from a token shard (strand data windows)\n"
             "      --val-shards FILE   validation windows from a token shard\n"
@@ -101,6 +101,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
     };
     static const struct option lopts[] = {
         {"fasta", required_argument, NULL, 'f'},         {"region", required_argument, NULL, 'r'},
+        {"fasta-ref", required_argument, NULL, 'f'}, {"regions", required_argument, NULL, 'r'}, /* bcftools' names */
         {"shards", required_argument, NULL, O_SHARDS},   {"val-shards", required_argument, NULL, O_VAL_SHARDS},
         {"val-region", required_argument, NULL, O_VAL_REGION},
         {"val-windows", required_argument, NULL, O_VAL_WINDOWS},

@@ -181,7 +181,7 @@ static void test_cli_embed(void)
      * (measured: 4.8e-7 on values of O(1)), so TOL_BATCH; gzip input == plain input bitwise */
     const char *o2 = tu_tmp("embed_b1.npy"), *o3 = tu_tmp("embed_b3.npy"), *fgz = tu_tmp("embed_in.fa.gz");
     CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool none --batch 1 --threads 1 -q", PS_MODEL, fa, o2), 0);
-    CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool none -b 3 -t 2 -q", PS_MODEL, fa, o3), 0);
+    CU_ASSERT_EQUAL(cli(NULL, 0, "embed -m %s -i %s -o %s --pool none -b 3 --threads 2 -q", PS_MODEL, fa, o3), 0);
     float *e2 = fx_npy_f32(o2, 3, s3), *e3 = fx_npy_f32(o3, 3, s3);
     if (e2 && e3) {
         CHECK_CLOSE("--batch 1 --threads 1 == default", e2, em, n * L * D, TOL_BATCH);
@@ -534,7 +534,7 @@ static void test_logits_smiles(void)
     strand_tokenizer_free(tok);
 }
 
-/* The CLI's default (-t 0 = all cores), so bitwise CLI == library comparisons use one thread split. */
+/* The CLI's default (--threads 0 = all cores), so bitwise CLI == library comparisons use one thread split. */
 static int suite_init(void)
 {
     strand_set_threads(0);

@@ -498,6 +498,26 @@ static void test_vep_regions_targets_levels(void)
     CU_ASSERT_NOT_EQUAL(tu_runf(out, sizeof out, "%s -O v5 '%s' 2>&1", g_vep, VARS), 0);
 }
 
+/* ---- item 9: one option vocabulary ---- */
+
+static void test_option_vocabulary(void)
+{
+    /* --threads everywhere; -t is bcftools' targets, not threads */
+    CU_ASSERT_EQUAL(tu_runf(out, sizeof out, "printf 'CCO\\n' > '%s' && %s data smiles -q --threads 2 -i '%s' -o /dev/null 2>&1",
+                            P("v.smi"), STRAND_BIN, P("v.smi")),
+                    0);
+    CU_ASSERT_NOT_EQUAL(tu_runf(out, sizeof out, "%s data smiles -q -@ 2 -i '%s' -o /dev/null 2>&1", STRAND_BIN, P("v.smi")), 0);
+    CU_ASSERT_NOT_EQUAL(tu_runf(out, sizeof out, "%s embed -t 2 -m '%s' -i x.fa -o /dev/null 2>&1", STRAND_BIN, MODEL), 0);
+    /* inspect takes a Hugging Face directory */
+    CU_ASSERT_EQUAL(tu_runf(out, sizeof out, "%s inspect '%s'", STRAND_BIN, MODEL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "model_ps_tiny/model.safetensors"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "tensors:"));
+    /* --fasta-ref / --regions (bcftools) accepted by data windows */
+    CU_ASSERT_EQUAL(tu_runf(out, sizeof out, "%s data windows --fasta-ref '%s' --regions CHROMOSOME_II -L 100 -o '%s' 2>&1",
+                            STRAND_BIN, g_fa, P("w.shard")),
+                    0);
+}
+
 /* ---- item 10: the model's training length is the default window; Date= in the command line ---- */
 
 static void test_window_from_model(void)
@@ -586,6 +606,7 @@ void register_suites(void)
     ADD_TEST(s, test_garbage_smiles_rejected);
     ADD_TEST(s, test_help_everywhere);
     ADD_TEST(s, test_vep_regions_targets_levels);
+    ADD_TEST(s, test_option_vocabulary);
     ADD_TEST(s, test_window_from_model);
     ADD_TEST(s, test_install_bundled_models);
     ADD_TEST(s, test_ulimit_v_reports_and_exits);

@@ -207,7 +207,7 @@ static void test_cli_logits(void)
     const char *o = tu_tmp("cli_logits.npy");
     unlink(o);
     snprintf(cmd, sizeof cmd,
-             "%s logits -m %shf_udlm -i %sids.npy -o %s --sigma-file %ssigma.npy --labels %slabels.npy -t 1 2>&1",
+             "%s logits -m %shf_udlm -i %sids.npy -o %s --sigma-file %ssigma.npy --labels %slabels.npy --threads 1 2>&1",
              STRAND_BIN, MD, MD, o, MD, MD);
     int rc = tu_run(cmd, out, sizeof out);
     if (rc) fprintf(stderr, "    %s\n", out);
