@@ -45,7 +45,7 @@ static int diffusion_of(const strand_model *m, diff_process *proc, diff_schedule
 int strand_diffusion_info(const strand_model *m, int *process, int32_t *mask_id, int *time_cond)
 {
     if (!m) return st_err(NULL, STRAND_E_ARG, "strand_diffusion_info: NULL model");
-    diff_process proc;
+    diff_process proc = DIFF_MASKED;
     diff_schedule sched;
     int mk;
     int rc = diffusion_of(m, &proc, &sched, &mk);
