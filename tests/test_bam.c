@@ -17,14 +17,7 @@
 
 static char *got_buf, *want_buf;
 
-static const char *tmpf(const char *name)
-{
-    static char b[8][1024];
-    static int k;
-    char *p = b[k++ & 7];
-    snprintf(p, 1024, "%s/bam/%s", STRAND_TEST_TMP, name);
-    return p;
-}
+#define tmpf(name) tu_tmp_in("bam", name)
 
 static int setup(void)
 {

@@ -491,20 +491,6 @@ static int write_text(const char *path, const char *text)
     return fclose(fp);
 }
 
-static char *read_text(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t r = fread(s, 1, (size_t)n, fp);
-    s[r] = '\0';
-    fclose(fp);
-    return s;
-}
-
 static void test_cli_smiles(void)
 {
     char out[16384], cmd[4096];
@@ -524,7 +510,7 @@ static void test_cli_smiles(void)
     CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "3 rows, 2 valid, 1 invalid"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "line 3"));
-    char *text = read_text(res);
+    char *text = (char *)tu_slurp(res, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     /* expected cells come from the shim, itself checked against RDKit Python above */
     chem_mol *m = NULL;
@@ -560,7 +546,7 @@ static void test_cli_smiles(void)
     CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 0);
     snprintf(cmd, sizeof cmd, "%s data smiles -q -i %s --column 3 -o %s --threads 2 -n 200 2>&1", STRAND_BIN, tsv, o2);
     CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 0);
-    char *a = read_text(o1), *b = read_text(o2);
+    char *a = (char *)tu_slurp(o1, NULL), *b = (char *)tu_slurp(o2, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     CU_ASSERT_STRING_EQUAL(a, b);

@@ -13,14 +13,7 @@
 #define HTS_TEST "/usr/share/htslib-test/test"
 #define SAM_TEST "/usr/share/samtools/test/dat"
 
-static const char *tmpf(const char *name)
-{
-    static char b[8][1024];
-    static int k;
-    char *p = b[k++ & 7];
-    snprintf(p, 1024, "%s/fasta/%s", STRAND_TEST_TMP, name);
-    return p;
-}
+#define tmpf(name) tu_tmp_in("fasta", name)
 
 static int sh(const char *fmt, const char *a, const char *b)
 {

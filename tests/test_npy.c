@@ -12,19 +12,6 @@
 
 #define NPY_DIR STRAND_TEST_DATA "/npy/"
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
-
 typedef struct good_case {
     const char *name;
     npy_dtype dt;
@@ -105,7 +92,7 @@ static void test_write_matches_numpy_bytes(void)
         unlink(outp);
         CU_ASSERT_EQUAL_FATAL(npy_write(outp, a.dtype, a.ndim, a.shape, a.data), 0);
         size_t la, lb;
-        unsigned char *x = slurp(path, &la), *y = slurp(outp, &lb);
+        unsigned char *x = tu_slurp(path, &la), *y = tu_slurp(outp, &lb);
         CU_ASSERT_PTR_NOT_NULL_FATAL(y);
         int same = la == lb && memcmp(x, y, la) == 0;
         fprintf(stderr, "    %-40s %zu bytes, numpy %zu: %s\n", g->name, lb, la, same ? "identical" : "DIFFER");
@@ -165,7 +152,7 @@ static size_t make_v1(unsigned char *buf, const char *dict, size_t nbytes)
 static void test_corrupt_files(void)
 {
     size_t len;
-    unsigned char *good = slurp(NPY_DIR "f32_2x3.npy", &len);
+    unsigned char *good = tu_slurp(NPY_DIR "f32_2x3.npy", &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(good);
     /* every truncation is an error, never a crash (ASan run) */
     int all = 1;

@@ -14,23 +14,6 @@
 
 #define SFT_DIR STRAND_TEST_DATA "/safetensors/"
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && n > 0 && fread(b, 1, (size_t)n, fp) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(fp);
-    *len = (size_t)(n > 0 ? n : 0);
-    return b;
-}
-
 static int is_float_dtype(sft_dtype d) { return d == SFT_F32 || d == SFT_F16 || d == SFT_BF16 || d == SFT_F64; }
 
 static int ends_with(const char *s, const char *suf)
@@ -150,7 +133,7 @@ static void test_good_zst_two_frames(void) { check_good_mixed(SFT_DIR "good_mixe
 static void test_open_buffer_matches_file(void)
 {
     size_t len;
-    unsigned char *b = slurp(SFT_DIR "good_mixed.safetensors", &len);
+    unsigned char *b = tu_slurp(SFT_DIR "good_mixed.safetensors", &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     sft_file *a = NULL, *m = NULL, *z = NULL;
     CU_ASSERT_EQUAL_FATAL(sft_open_buffer(&a, b, len, "buf"), 0);
@@ -174,7 +157,7 @@ static void test_open_buffer_matches_file(void)
     sft_close(NULL);
     free(b);
     /* zstd recognised by its magic: in a buffer, and in a file whose name lacks ".zst" */
-    b = slurp(SFT_DIR "good_mixed.safetensors.zst", &len);
+    b = tu_slurp(SFT_DIR "good_mixed.safetensors.zst", &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     CU_ASSERT_EQUAL(sft_open_buffer(&a, b, len, "zbuf"), 0);
     CU_ASSERT_EQUAL(sft_count(a), 26);
@@ -311,7 +294,7 @@ static void test_boundaries_accepted(void)
 static void test_prefixes_and_mutations(void)
 {
     size_t len;
-    unsigned char *b = slurp(SFT_DIR "good_mixed.safetensors", &len);
+    unsigned char *b = tu_slurp(SFT_DIR "good_mixed.safetensors", &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     size_t accepted = 0;
     for (size_t k = 0; k < len; k++) {
@@ -365,7 +348,7 @@ static void test_zst_size_limit(void)
     uint64_t def = sft_get_max_decompressed();
     CU_ASSERT_EQUAL(def, (uint64_t)1 << 36);
     size_t plain_len;
-    free(slurp(SFT_DIR "good_mixed.safetensors", &plain_len));
+    free(tu_slurp(SFT_DIR "good_mixed.safetensors", &plain_len));
     /* exactly the decompressed size is allowed; one byte less is refused, with or without a
      * content size in the frame */
     sft_set_max_decompressed(plain_len);
@@ -445,7 +428,7 @@ static void test_writer_roundtrip(void)
     }
     /* plain layout: header length 8-aligned, padded with spaces, data right after */
     size_t len;
-    unsigned char *b = slurp(paths[0], &len);
+    unsigned char *b = tu_slurp(paths[0], &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--) hl = hl << 8 | b[i];
@@ -485,7 +468,7 @@ static void test_writer_matches_fixturepy(void)
     sft_writer_free(w);
     sft_close(f);
     size_t la, lb;
-    unsigned char *a = slurp(src, &la), *b = slurp(dst, &lb);
+    unsigned char *a = tu_slurp(src, &la), *b = tu_slurp(dst, &lb);
     CU_ASSERT_FATAL(a && b);
     size_t first = 0;
     while (first < la && first < lb && a[first] == b[first]) first++;

@@ -11,14 +11,7 @@
 
 enum { L = 37, N = 2500, CHUNK = 256 };
 
-static const char *tmpf(const char *name)
-{
-    static char b[8][1024];
-    static int k;
-    char *p = b[k++ & 7];
-    snprintf(p, 1024, "%s/shards/%s", STRAND_TEST_TMP, name);
-    return p;
-}
+#define tmpf(name) tu_tmp_in("shards", name)
 
 static uint8_t tok_of(int rec, int i) /* deterministic content, ids 6..11 */
 {

@@ -13,14 +13,7 @@
 
 #define CE "/usr/share/htslib-test/test/ce.fa"
 
-static const char *tmpf(const char *name)
-{
-    static char b[8][1024];
-    static int k;
-    char *p = b[k++ & 7];
-    snprintf(p, 1024, "%s/species/%s", STRAND_TEST_TMP, name);
-    return p;
-}
+#define tmpf(name) tu_tmp_in("species", name)
 
 static int count_sub(const char *s, const char *sub)
 {

@@ -90,6 +90,37 @@ static inline int tu_same_text(const char *what, const char *got, const char *wa
     return 0;
 }
 
+/* The whole file, malloc'd and NUL-terminated (so text can be searched); *len (may be NULL) = its
+ * size. NULL when it cannot be opened or read. */
+static inline unsigned char *tu_slurp(const char *path, size_t *len)
+{
+    if (len) *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    unsigned char *b = NULL;
+    long n = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
+    if (n >= 0 && fseek(fp, 0, SEEK_SET) == 0 && (b = malloc((size_t)n + 1)) != NULL &&
+        fread(b, 1, (size_t)n, fp) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(fp);
+    if (b) b[n] = 0;
+    if (len) *len = b ? (size_t)n : 0;
+    return b;
+}
+
+/* STRAND_TEST_TMP/<subdir>/<name> (static buffer rotation: up to 8 live at once); a suite keeps its
+ * files in its own subdir (created by the suite) with `#define tmpf(name) tu_tmp_in("bam", name)`. */
+static inline const char *tu_tmp_in(const char *subdir, const char *name)
+{
+    static char bufs[8][1024];
+    static int k;
+    char *b = bufs[k++ & 7];
+    snprintf(b, 1024, "%s/%s/%s", STRAND_TEST_TMP, subdir, name);
+    return b;
+}
+
 /* A path under the build's test temp dir (static buffer rotation: up to 8 live at once). */
 static inline const char *tu_tmp(const char *name)
 {

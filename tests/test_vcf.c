@@ -19,14 +19,7 @@ static char *big_out; /* shared capture buffers */
 static char *big_out2;
 #define BIG (4 << 20)
 
-static const char *tmpf(const char *name)
-{
-    static char b[8][1024];
-    static int k;
-    char *p = b[k++ & 7];
-    snprintf(p, 1024, "%s/vcf/%s", STRAND_TEST_TMP, name);
-    return p;
-}
+#define tmpf(name) tu_tmp_in("vcf", name)
 
 static int setup(void)
 {

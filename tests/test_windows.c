@@ -14,14 +14,7 @@
 
 #define CE "/usr/share/htslib-test/test/ce.fa"
 
-static const char *tmpf(const char *name)
-{
-    static char b[8][1024];
-    static int k;
-    char *p = b[k++ & 7];
-    snprintf(p, 1024, "%s/windows/%s", STRAND_TEST_TMP, name);
-    return p;
-}
+#define tmpf(name) tu_tmp_in("windows", name)
 
 static void setup(void)
 {
