@@ -22,15 +22,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "caduceus/caduceus.h"
 #include "caduceus/mlm.h"
 #include "core/adamw.h"
 #include "core/clock.h"
+#include "core/mamba_scan.h"
 #include "core/safetensors.h"
 #include "strand.h"
 
 enum { CHECK_B = 2, CHECK_L = 200 };
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -191,8 +200,10 @@ int main(int argc, char **argv)
         if (mlm_mask_batch(&mp, ids, tgt, B, L, &r) < 0) return fail("mask");
     }
     adamw_params ap = adamw_default_params();
-    double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0;
+    double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0, cpu_total = 0, scan_total = 0;
     for (int it = warm ? -1 : 0; it < iters; it++) { /* iteration -1 warms up and allocates */
+        mamba_scan_timing(1);
+        double c0 = cpu_s();
         double t0 = st_clock_s();
         int rc = caduceus_forward(m, cx, ids, B, L, train ? CADUCEUS_TRAIN : CADUCEUS_INFER, logits, NULL, NULL);
         if (rc < 0) return fail("forward");
@@ -206,7 +217,10 @@ int main(int argc, char **argv)
             if (adamw_step(&m->pb, &ap, 1e-4, it + 2) < 0) return fail("adamw");
             t3 = st_clock_s();
         }
+        double c1 = cpu_s();
+        mamba_scan_timing(0);
         if (it >= 0) {
+            cpu_total += c1 - c0, scan_total += mamba_scan_timing_cpu_s();
             t[it] = t3 - t0;
             t_fwd += (t1 - t0) / iters, t_bwd += (t2 - t1) / iters, t_opt += (t3 - t2) / iters;
         }
@@ -220,8 +234,10 @@ int main(int argc, char **argv)
            name, (double)n / med, threads, nl, L, B, train ? " fwd+MLM CE+bwd+AdamW" : " forward", med);
     for (int i = 0; i < iters; i++) printf("%s%.4f", i ? ", " : "", t[i]);
     printf("], \"strand_mean_fwd_s\": %.4f, \"strand_mean_bwd_s\": %.4f, \"strand_mean_adamw_s\": %.4f, "
+           "\"strand_cpu_s\": %.4f, \"scan_kernel\": \"%s\", \"scan_share\": %.4f, "
            "\"strand_peak_rss_mb\": %.1f, \"strand_activation_mb\": %.1f, \"params\": %zu%s",
-           t_fwd, t_bwd, t_opt, peak_rss_mb(),
+           t_fwd, t_bwd, t_opt, cpu_total / iters, mamba_scan_kernel_name(mamba_scan_kernel_active()),
+           cpu_total > 0 ? scan_total / cpu_total : 0.0, peak_rss_mb(),
            (double)caduceus_activation_floats(&cfg, B, L, train ? CADUCEUS_TRAIN : CADUCEUS_INFER) * 4.0 / 1048576.0,
            caduceus_param_count(m), train ? "" : "}\n");
     if (train) printf(", \"strand_loss\": %.5f}\n", loss);

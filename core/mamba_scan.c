@@ -10,10 +10,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "core/mamba.h"
 #include "core/mamba_math.h"
+#include "core/mamba_scan.h"
+#include "core/mamba_scan_kernels.h"
 
 #define NS MAMBA_D_STATE
 #define CB 16 /* channels per block: one cache line of Δ, x, y per time step */
@@ -42,6 +45,70 @@ static inline __attribute__((always_inline)) float sum16(const float *p)
 void mamba_exp_array(float *restrict out, const float *restrict in, size_t n)
 {
     for (size_t i = 0; i < n; i++) out[i] = exp_poly(in[i]);
+}
+
+/* ---- kernel selection (core/mamba_scan.h) ---------------------------------------------------- */
+static int g_kernel = -1; /* -1: not chosen yet; else a mamba_scan_kernel other than AUTO */
+
+int mamba_scan_kernel_available(mamba_scan_kernel k)
+{
+    if (k == MAMBA_SCAN_AUTO || k == MAMBA_SCAN_PORTABLE) return 1;
+#if MAMBA_SCAN_HAVE_AVX512
+    if (k == MAMBA_SCAN_AVX512) return mamba_scan_cpu_has_avx512();
+#endif
+    return 0;
+}
+
+static mamba_scan_kernel auto_kernel(void)
+{
+    const char *env = getenv("STRAND_SCAN_KERNEL");
+    if (env && !strcmp(env, "portable")) return MAMBA_SCAN_PORTABLE;
+    /* "avx512", "auto", unset or unknown: the best available */
+    return mamba_scan_kernel_available(MAMBA_SCAN_AVX512) ? MAMBA_SCAN_AVX512 : MAMBA_SCAN_PORTABLE;
+}
+
+int mamba_scan_set_kernel(mamba_scan_kernel k)
+{
+    if (k != MAMBA_SCAN_AUTO && k != MAMBA_SCAN_PORTABLE && k != MAMBA_SCAN_AVX512)
+        return st_err(NULL, STRAND_E_ARG, "mamba scan: unknown kernel %d", (int)k);
+    if (!mamba_scan_kernel_available(k))
+        return st_err(NULL, STRAND_E_UNSUPPORTED, "mamba scan: the %s kernel needs a CPU with AVX-512F",
+                      mamba_scan_kernel_name(k));
+    g_kernel = k == MAMBA_SCAN_AUTO ? (int)auto_kernel() : (int)k;
+    return 0;
+}
+
+mamba_scan_kernel mamba_scan_kernel_active(void)
+{
+    if (g_kernel < 0) g_kernel = (int)auto_kernel();
+    return (mamba_scan_kernel)g_kernel;
+}
+
+static int g_timing = 0;
+static double g_scan_cpu_s = 0;
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void mamba_scan_timing(int on)
+{
+    if (on) g_scan_cpu_s = 0;
+    g_timing = on != 0;
+}
+
+double mamba_scan_timing_cpu_s(void) { return g_scan_cpu_s; }
+
+const char *mamba_scan_kernel_name(mamba_scan_kernel k)
+{
+    switch (k) {
+    case MAMBA_SCAN_PORTABLE: return "portable";
+    case MAMBA_SCAN_AVX512: return "avx512";
+    default: return "auto";
+    }
 }
 
 /* ---- reference ------------------------------------------------------------------------------ */
@@ -142,17 +209,30 @@ SCAN_CLONES static void scan_fwd_block(float *y, float *hck, const float *x, con
         for (size_t j = 0; j < nc; j++) memcpy(hcarry + ((b * di) + c0 + j) * NS, h[j], sizeof h[j]);
 }
 
+typedef void (*fwd_fn)(float *, float *, const float *, const float *, const float *, const float *, const float *,
+                       const mamba_scan_dims *, size_t, size_t, size_t, float *);
+static fwd_fn pick_fwd(void)
+{
+#if MAMBA_SCAN_HAVE_AVX512
+    if (mamba_scan_kernel_active() == MAMBA_SCAN_AVX512) return mamba_scan_fwd_block_avx512;
+#endif
+    return scan_fwd_block;
+}
+
 void mamba_scan_forward(float *y, float *hck, const float *x, const float *delta, const float *A,
                         const float *BC, const float *Dskip, const mamba_scan_dims *s)
 {
     size_t nblk = (s->di + CB - 1) / CB;
     long total = (long)(s->B * nblk);
+    fwd_fn fwd = pick_fwd();
+    double t0 = g_timing ? cpu_now() : 0;
 #pragma omp parallel for schedule(static) if (s->B * s->L * s->di >= MAMBA_PAR_MIN)
     for (long it = 0; it < total; it++) {
         size_t b = (size_t)it / nblk, c0 = ((size_t)it % nblk) * CB;
         size_t nc = s->di - c0 < CB ? s->di - c0 : CB;
-        scan_fwd_block(y, hck, x, delta, A, BC, Dskip, s, b, c0, nc, NULL);
+        fwd(y, hck, x, delta, A, BC, Dskip, s, b, c0, nc, NULL);
     }
+    if (g_timing) g_scan_cpu_s += cpu_now() - t0;
 }
 
 void mamba_scan_forward_carry(float *y, float *h, const float *x, const float *delta, const float *A,
@@ -160,12 +240,15 @@ void mamba_scan_forward_carry(float *y, float *h, const float *x, const float *d
 {
     size_t nblk = (s->di + CB - 1) / CB;
     long total = (long)(s->B * nblk);
+    fwd_fn fwd = pick_fwd();
+    double t0 = g_timing ? cpu_now() : 0;
 #pragma omp parallel for schedule(static) if (s->B * s->L * s->di >= MAMBA_PAR_MIN)
     for (long it = 0; it < total; it++) {
         size_t b = (size_t)it / nblk, c0 = ((size_t)it % nblk) * CB;
         size_t nc = s->di - c0 < CB ? s->di - c0 : CB;
-        scan_fwd_block(y, NULL, x, delta, A, BC, Dskip, s, b, c0, nc, h);
+        fwd(y, NULL, x, delta, A, BC, Dskip, s, b, c0, nc, h);
     }
+    if (g_timing) g_scan_cpu_s += cpu_now() - t0;
 }
 
 /* ---- fast backward --------------------------------------------------------------------------- */
@@ -235,12 +318,21 @@ SCAN_CLONES static void scan_bwd_block(float *dx, float *ddelta, float *dAblk, f
     }
 }
 
+typedef void (*bwd_fn)(float *, float *, float *, float *, float *, const float *, const float *, const float *,
+                       const float *, const float *, const float *, const float *, const mamba_scan_dims *, size_t,
+                       size_t, size_t, float *, float *, float *);
+
 int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *dD, const float *dy,
                          const float *hck, const float *x, const float *delta, const float *A,
                          const float *BC, const float *Dskip, const mamba_scan_dims *s)
 {
     size_t nblk = (s->di + CB - 1) / CB, L = s->L, B = s->B;
     size_t ch = s->chunk < L ? s->chunk : L;
+    bwd_fn bwd = scan_bwd_block;
+#if MAMBA_SCAN_HAVE_AVX512
+    if (mamba_scan_kernel_active() == MAMBA_SCAN_AVX512) bwd = mamba_scan_bwd_block_avx512;
+#endif
+    double tstart = g_timing ? cpu_now() : 0;
     int nth = B * L * s->di >= MAMBA_PAR_MIN ? omp_get_max_threads() : 1;
     if ((size_t)nth > nblk) nth = (int)nblk;
     /* per thread: dB|dC for every (b,t): (B, L, 32); plus chunk work space */
@@ -260,8 +352,8 @@ int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *
             float dAblk[CB * NS];
             memset(dAblk, 0, sizeof dAblk);
             for (size_t b = 0; b < B; b++)
-                scan_bwd_block(dx, ddelta, dAblk, mine + b * L * 2 * NS, dD, dy, hck, x, delta, A, BC, Dskip,
-                               s, b, c0, nc, hs, ea, rbuf);
+                bwd(dx, ddelta, dAblk, mine + b * L * 2 * NS, dD, dy, hck, x, delta, A, BC, Dskip, s, b, c0, nc,
+                    hs, ea, rbuf);
             for (size_t j = 0; j < nc; j++)
                 for (int n = 0; n < NS; n++) dA[(c0 + j) * NS + n] += dAblk[j * NS + n];
         }
@@ -276,5 +368,6 @@ int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *
         }
     }
     free(mem);
+    if (g_timing) g_scan_cpu_s += cpu_now() - tstart;
     return 0;
 }

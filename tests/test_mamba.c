@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/mamba.h"
+#include "core/mamba_scan.h"
 #include "core/mamba_math.h"
 #include "core/paramblock.h"
 #include "fixture_util.h"
@@ -287,7 +288,7 @@ static void scan_compare(size_t B, size_t L, size_t di, size_t chunk, uint64_t s
     mamba_scan_ref_forward(y1, hs, x, dl, A, bc + 3, Dk, &s);
     mamba_scan_forward(y2, hck, x, dl, A, bc + 3, Dk, &s);
     char what[128];
-    snprintf(what, sizeof what, "scan y L=%zu chunk=%zu", L, chunk);
+    snprintf(what, sizeof what, "scan %s y L=%zu chunk=%zu", mamba_scan_kernel_name(mamba_scan_kernel_active()), L, chunk);
     CHECK_REL(what, y2, y1, n, 1e-5);
     float *g1 = calloc(2 * n + di * ns + BL * stride + di, 4), *g2 = calloc(2 * n + di * ns + BL * stride + di, 4);
     float *p1[5] = {g1, g1 + n, g1 + 2 * n, g1 + 2 * n + di * ns, g1 + 2 * n + di * ns + BL * stride};
@@ -297,7 +298,7 @@ static void scan_compare(size_t B, size_t L, size_t di, size_t chunk, uint64_t s
     const char *nm[5] = {"dx", "ddelta", "dA", "dBC", "dD"};
     size_t len[5] = {n, n, di * ns, BL * stride, di};
     for (int i = 0; i < 5; i++) {
-        snprintf(what, sizeof what, "scan %s L=%zu chunk=%zu", nm[i], L, chunk);
+        snprintf(what, sizeof what, "scan %s %s L=%zu chunk=%zu", mamba_scan_kernel_name(mamba_scan_kernel_active()), nm[i], L, chunk);
         CHECK_REL(what, p2[i], p1[i], len[i], 1e-5);
     }
     /* the dt columns of dBC are not the scan's to touch */
@@ -309,11 +310,74 @@ static void scan_compare(size_t B, size_t L, size_t di, size_t chunk, uint64_t s
     free(g1), free(g2);
 }
 
+/* Every kernel of core/mamba_scan.h this CPU can run, forced in turn, against the reference. */
 static void test_fast_scan_equals_reference(void)
 {
-    scan_compare(2, 100, 24, 16, 1);  /* 7 chunks, a partial last chunk, a partial channel block */
-    scan_compare(1, 600, 16, 256, 2); /* default chunk: 3 chunks */
-    scan_compare(3, 9, 40, 256, 3);   /* one short chunk */
+    mamba_scan_kernel ks[] = {MAMBA_SCAN_PORTABLE, MAMBA_SCAN_AVX512};
+    int ran = 0;
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        if (!mamba_scan_kernel_available(ks[i])) {
+            CU_ASSERT_EQUAL(mamba_scan_set_kernel(ks[i]), STRAND_E_UNSUPPORTED);
+            printf("\n  scan kernel %s: not available on this CPU, skipped ", mamba_scan_kernel_name(ks[i]));
+            continue;
+        }
+        CU_ASSERT_EQUAL_FATAL(mamba_scan_set_kernel(ks[i]), 0);
+        CU_ASSERT_EQUAL(mamba_scan_kernel_active(), ks[i]);
+        scan_compare(2, 100, 24, 16, 1);  /* 7 chunks, a partial last chunk, a partial channel block */
+        scan_compare(1, 600, 16, 256, 2); /* default chunk: 3 chunks */
+        scan_compare(3, 9, 40, 256, 3);   /* one short chunk */
+        scan_compare(2, 70, 37, 32, 4);   /* 3 channel blocks, the last with 5 lanes */
+        ran++;
+    }
+    CU_ASSERT(ran >= 1);
+    CU_ASSERT_EQUAL(mamba_scan_set_kernel(MAMBA_SCAN_AUTO), 0);
+    CU_ASSERT_NOT_EQUAL(mamba_scan_kernel_active(), MAMBA_SCAN_AUTO);
+    CU_ASSERT_EQUAL(mamba_scan_set_kernel((mamba_scan_kernel)7), STRAND_E_ARG);
+}
+
+/* The carried-state inference scan in pieces == one whole forward, for every available kernel. */
+static void test_scan_carry_all_kernels(void)
+{
+    mamba_scan_kernel ks[] = {MAMBA_SCAN_PORTABLE, MAMBA_SCAN_AVX512};
+    size_t B = 2, L = 90, di = 21, ns = 16, stride = 2 * ns, n = B * L * di;
+    strand_rng r;
+    strand_rng_seed(&r, 11);
+    float *x = malloc(n * 4), *dl = malloc(n * 4), *A = malloc(di * ns * 4), *bc = malloc(B * L * stride * 4);
+    float *Dk = malloc(di * 4), *y1 = calloc(n, 4), *y2 = calloc(n, 4), *hs = calloc(n * ns, 4);
+    mf_randn(x, n, &r, 1.0f);
+    mf_randn(bc, B * L * stride, &r, 1.0f);
+    mf_randn(Dk, di, &r, 1.0f);
+    for (size_t i = 0; i < n; i++) dl[i] = (float)(0.001 + 0.3 * strand_rng_uniform(&r));
+    for (size_t i = 0; i < di * ns; i++) A[i] = -(float)((i % ns) + 1);
+    mamba_scan_dims s = {B, L, di, ns, stride, 256};
+    mamba_scan_ref_forward(y1, hs, x, dl, A, bc, Dk, &s);
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        if (!mamba_scan_kernel_available(ks[i])) continue;
+        CU_ASSERT_EQUAL_FATAL(mamba_scan_set_kernel(ks[i]), 0);
+        /* pieces of 40, 40, 10 steps: rows of (B, piece, di) gathered from the whole sequence */
+        float *h = calloc(B * di * ns, 4);
+        size_t cuts[] = {0, 40, 80, 90};
+        for (int p = 0; p < 3; p++) {
+            size_t t0 = cuts[p], len = cuts[p + 1] - t0;
+            float *px = malloc(B * len * di * 4), *pd = malloc(B * len * di * 4), *pb = malloc(B * len * stride * 4);
+            float *py = malloc(B * len * di * 4);
+            for (size_t b = 0; b < B; b++) {
+                memcpy(px + b * len * di, x + (b * L + t0) * di, len * di * 4);
+                memcpy(pd + b * len * di, dl + (b * L + t0) * di, len * di * 4);
+                memcpy(pb + b * len * stride, bc + (b * L + t0) * stride, len * stride * 4);
+            }
+            mamba_scan_dims ps = {B, len, di, ns, stride, 256};
+            mamba_scan_forward_carry(py, h, px, pd, A, pb, Dk, &ps);
+            for (size_t b = 0; b < B; b++) memcpy(y2 + (b * L + t0) * di, py + b * len * di, len * di * 4);
+            free(px), free(pd), free(pb), free(py);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "carried scan (%s)", mamba_scan_kernel_name(ks[i]));
+        CHECK_REL(what, y2, y1, n, 1e-5);
+        free(h);
+    }
+    mamba_scan_set_kernel(MAMBA_SCAN_AUTO);
+    free(x), free(dl), free(A), free(bc), free(Dk), free(y1), free(y2), free(hs);
 }
 
 /* 1 thread and 2 threads give the same numbers. */
@@ -349,6 +413,7 @@ void register_suites(void)
     ADD_TEST(s, test_exp_accuracy);
     ADD_TEST(s, test_pointwise_accuracy);
     ADD_TEST(s, test_fast_scan_equals_reference);
+    ADD_TEST(s, test_scan_carry_all_kernels);
     ADD_TEST(s, test_block_vs_pytorch);
     ADD_TEST(s, test_block_finite_differences);
     ADD_TEST(s, test_inference_equals_training);
