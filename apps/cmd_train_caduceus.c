@@ -15,7 +15,7 @@
 
 /* Options go straight into the model config and the loop's train_params; the rest is data. */
 typedef struct opts {
-    const char *fasta, *shards, *val_shards, *out;
+    const char *fasta, *shards, *val_shards, *out, *init;
     cli_strs regions, val_regions;
     int threads, quiet;
     long val_windows;
@@ -75,6 +75,8 @@ static void usage(FILE *fp)
             "      --ckpt FILE         checkpoint (weights, AdamW state, RNG, data cursor)\n"
             "      --ckpt-every K      checkpoint every K steps (default: only at the end / on a signal)\n"
             "      --resume FILE       continue from a checkpoint (same data and options)\n"
+            "      --init MODEL        warm start from a model file of the same shape (weights only; fresh\n"
+            "                          AdamW moments and schedule; ignored with --resume)\n"
             "      --stop-at K         stop after step K of the --steps schedule (checkpoint and model written)\n"
             "  -q, --quiet             no progress on stderr\n\n"
             "SIGINT/SIGTERM stop after the current step: the checkpoint (--ckpt) and the model are written.\n\n"
@@ -97,7 +99,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
     }
     enum {
         O_SHARDS = 256, O_VAL_SHARDS, O_VAL_REGION, O_VAL_WINDOWS, O_VARIANT, O_DMODEL, O_LAYERS, O_STEPS, O_LR,
-        O_WARMUP, O_MINLR, O_WD, O_SEED, O_THREADS, O_LOG, O_LOG_EVERY, O_VAL_EVERY, O_CKPT, O_CKPT_EVERY, O_RESUME, O_STOP_AT
+        O_WARMUP, O_MINLR, O_WD, O_SEED, O_THREADS, O_LOG, O_LOG_EVERY, O_VAL_EVERY, O_CKPT, O_CKPT_EVERY, O_RESUME, O_STOP_AT, O_INIT
     };
     static const struct option lopts[] = {
         {"fasta", required_argument, NULL, 'f'},         {"region", required_argument, NULL, 'r'},
@@ -115,6 +117,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
         {"log-every", required_argument, NULL, O_LOG_EVERY}, {"val-every", required_argument, NULL, O_VAL_EVERY},
         {"ckpt", required_argument, NULL, O_CKPT},       {"ckpt-every", required_argument, NULL, O_CKPT_EVERY},
         {"resume", required_argument, NULL, O_RESUME},   {"stop-at", required_argument, NULL, O_STOP_AT},
+        {"init", required_argument, NULL, O_INIT},
           {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
     opts o = default_opts();
@@ -157,6 +160,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
         case O_CKPT: o.tp.ckpt_path = optarg; break;
         case O_CKPT_EVERY: o.tp.ckpt_every = cli_long("--ckpt-every", optarg, 0, LONG_MAX); break;
         case O_RESUME: o.tp.resume_path = optarg; break;
+        case O_INIT: o.init = optarg; break;
         case O_STOP_AT: o.tp.stop_at = cli_long("--stop-at", optarg, 1, LONG_MAX); break;
         case 'q': o.quiet = 1; break;
         case 'h': usage(stdout); rc = 0; goto done;
@@ -219,7 +223,7 @@ int cmd_train_caduceus_main(int argc, char **argv)
     cli_train_watch_start(&watch, tp, o.quiet, "val_loss", "");
 
     train_result res;
-    int r = mlm_train(&o.model, tp, &wtrain, &wval, (size_t)o.val_windows, &m, &res);
+    int r = mlm_train_from(&o.model, o.init, tp, &wtrain, &wval, (size_t)o.val_windows, &m, &res);
     cli_train_watch_stop(&watch);
     if (r < 0 && r != STRAND_E_CANCELLED) goto err;
     if (!o.quiet) cli_info("%zu parameters", caduceus_param_count(m));

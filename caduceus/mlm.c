@@ -201,8 +201,44 @@ void mlm_default_model_config(caduceus_config *c)
     c->rcps = 1;
 }
 
+/* Copy the weights of the model file `path` into m (same architecture, checked tensor by tensor). */
+static int warm_start(caduceus_weights *m, const char *path)
+{
+    caduceus_weights *src = NULL;
+    int rc = caduceus_load(&src, path);
+    if (rc < 0) return st_err_prefix("init from %s", path), rc;
+    const caduceus_config *a = &m->cfg, *b = &src->cfg;
+    if (a->d_model != b->d_model || a->n_layer != b->n_layer || a->rcps != b->rcps || a->vocab != b->vocab ||
+        m->pb.n != src->pb.n || m->pb.total != src->pb.total) {
+        rc = st_err(NULL, STRAND_E_SHAPE,
+                    "init from %s: the model is %s d_model %d, %d layers, vocab %d; this run is %s d_model %d, "
+                    "%d layers, vocab %d",
+                    path, b->rcps ? "PS" : "PH", b->d_model, b->n_layer, b->vocab, a->rcps ? "PS" : "PH", a->d_model,
+                    a->n_layer, a->vocab);
+        caduceus_free(src);
+        return rc;
+    }
+    for (size_t i = 0; i < m->pb.n; i++)
+        if (strcmp(m->pb.entries[i].name, src->pb.entries[i].name) || m->pb.entries[i].offset != src->pb.entries[i].offset) {
+            rc = st_err(NULL, STRAND_E_SHAPE, "init from %s: tensor %zu is %s, expected %s", path, i,
+                        src->pb.entries[i].name, m->pb.entries[i].name);
+            caduceus_free(src);
+            return rc;
+        }
+    memcpy(m->pb.params, src->pb.params, m->pb.total * sizeof(float));
+    caduceus_free(src);
+    return 0;
+}
+
 int mlm_train(const caduceus_config *model, const train_params *p, const st_window_set *train,
               const st_window_set *val, size_t val_rows, caduceus_weights **model_out, train_result *res)
+{
+    return mlm_train_from(model, NULL, p, train, val, val_rows, model_out, res);
+}
+
+int mlm_train_from(const caduceus_config *model, const char *init_path, const train_params *p,
+                   const st_window_set *train, const st_window_set *val, size_t val_rows,
+                   caduceus_weights **model_out, train_result *res)
 {
     *model_out = NULL;
     caduceus_weights *m = NULL;
@@ -214,6 +250,7 @@ int mlm_train(const caduceus_config *model, const train_params *p, const st_wind
     if (rc < 0) goto out;
     if ((rc = caduceus_create(&m, model)) < 0) goto out;
     caduceus_init_weights(m, p->seed);
+    if (init_path && !p->resume_path && (rc = warm_start(m, init_path)) < 0) goto out;
     mlm_params mp;
     mlm_default_params(&mp);
     mp.rc_aug = !model->rcps; /* RC augmentation for PH only (docs/caduceus.md "Masked-LM pretraining") */

@@ -91,4 +91,11 @@ void mlm_default_model_config(caduceus_config *c);
  * STRAND_E_* (then *model_out is NULL). */
 int mlm_train(const caduceus_config *model, const train_params *p, const st_window_set *train,
               const st_window_set *val, size_t val_rows, caduceus_weights **model_out, train_result *res);
+/* mlm_train with a warm start: when init_path is not NULL and p->resume_path is NULL, the weights
+ * come from that model file (same variant, d_model, layers and vocabulary, checked tensor by
+ * tensor: STRAND_E_SHAPE otherwise); AdamW moments and the schedule start fresh. With
+ * p->resume_path the checkpoint's weights win and init_path is ignored. */
+int mlm_train_from(const caduceus_config *model, const char *init_path, const train_params *p,
+                   const st_window_set *train, const st_window_set *val, size_t val_rows,
+                   caduceus_weights **model_out, train_result *res);
 #endif

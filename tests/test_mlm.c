@@ -309,6 +309,48 @@ static void test_loss_decreases_on_learnable_signal(void)
     st_window_set_free(&va);
 }
 
+/* --init: the run starts from the given model's weights (held-out loss of a 1-step run at a
+ * vanishing learning rate == the model's own), and a model of another shape is refused. */
+static void test_warm_start(void)
+{
+    st_window_set tr = {0}, va = {0};
+    fill_tandem(&tr, 64, 64, 5);
+    fill_tandem(&va, 16, 64, 6);
+    CU_ASSERT_FATAL(tr.tok && va.tok);
+    caduceus_config mc;
+    mlm_default_model_config(&mc);
+    mc.d_model = 16;
+    mc.n_layer = 1;
+    train_params c = mlm_default_train_params();
+    c.batch = 4;
+    c.seq_len = 64;
+    c.steps = 20;
+    c.sched = lr_schedule_warmup_cosine(c.steps, 0.1, 0.0);
+    c.val_every = 20;
+    c.seed = 8;
+    caduceus_weights *m0 = NULL, *m1 = NULL, *m2 = NULL;
+    train_result r0, r1, r2;
+    CU_ASSERT_EQUAL_FATAL(mlm_train(&mc, &c, &tr, &va, 16, &m0, &r0), 0);
+    const char *path = tu_tmp("mlm_warm.safetensors");
+    CU_ASSERT_EQUAL_FATAL(caduceus_save(m0, path), 0);
+    c.steps = 1;
+    c.val_every = 1;
+    c.opt.lr = 1e-12f;
+    c.sched = lr_schedule_warmup_cosine(c.steps, 0.0, 0.0);
+    c.seed = 9; /* another initialisation: only the warm start can make the loss equal */
+    CU_ASSERT_EQUAL_FATAL(mlm_train_from(&mc, path, &c, &tr, &va, 16, &m1, &r1), 0);
+    fprintf(stderr, "    held-out: trained %.6f, warm start after 1 step at lr 1e-12 %.6f\n", r0.last_val_loss,
+            r1.last_val_loss);
+    CU_ASSERT(fabs(r1.last_val_loss - r0.last_val_loss) < 1e-5);
+    mc.d_model = 32;
+    CU_ASSERT_EQUAL(mlm_train_from(&mc, path, &c, &tr, &va, 16, &m2, &r2), STRAND_E_SHAPE);
+    CU_ASSERT(m2 == NULL);
+    caduceus_free(m0);
+    caduceus_free(m1);
+    st_window_set_free(&tr);
+    st_window_set_free(&va);
+}
+
 /* ---- CLI end to end ---- */
 #define E2E_DATA "-f " CE_FA " -r CHROMOSOME_I:1-120000 --val-region CHROMOSOME_I:100001-120000"
 #define E2E_OPTS "--d-model 16 --layers 2 -L 128 -B 4 --steps 6 --val-every 3 --val-windows 8 --threads 2 --seed 7 -q"
@@ -491,6 +533,7 @@ void register_suites(void)
     ADD_TEST(s, test_source_epochs_and_cursor);
     ADD_TEST(s, test_windows_from_shard);
     ADD_TEST(s, test_loss_decreases_on_learnable_signal);
+    ADD_TEST(s, test_warm_start);
     ADD_TEST(s, test_cli_end_to_end);
     ADD_TEST(s, test_cli_resume_ps);
     ADD_TEST(s, test_cli_resume_ph);
