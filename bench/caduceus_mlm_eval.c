@@ -12,6 +12,7 @@
 
 #include "caduceus/caduceus.h"
 #include "caduceus/mlm.h"
+#include "io/window_set.h"
 #include "strand.h"
 
 int main(int argc, char **argv)
@@ -23,10 +24,10 @@ int main(int argc, char **argv)
     size_t rows = argc > 3 ? (size_t)atol(argv[3]) : 64, L = argc > 4 ? (size_t)atol(argv[4]) : 512;
     size_t B = argc > 5 ? (size_t)atol(argv[5]) : 8;
     caduceus_model *m = NULL;
-    mlm_windows w = {0};
+    st_window_set w = {0};
     mlm_trainer t;
     int rc = 1;
-    if (caduceus_load(&m, argv[1]) < 0 || mlm_windows_from_shard(argv[2], &w) < 0) goto err;
+    if (caduceus_load(&m, argv[1]) < 0 || st_window_set_from_shard(argv[2], &w) < 0) goto err;
     if (w.len < L) {
         fprintf(stderr, "%s: %s has records of %zu tokens, shorter than L %zu\n", argv[0], argv[2], w.len, L);
         goto out;
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
 err:
     fprintf(stderr, "%s: %s\n", argv[0], strand_last_error());
 out:
-    mlm_windows_free(&w);
+    st_window_set_free(&w);
     caduceus_free(m);
     return rc;
 }
