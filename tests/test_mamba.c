@@ -344,9 +344,9 @@ static void test_scan_carry_all_kernels(void)
     strand_rng_seed(&r, 11);
     float *x = malloc(n * 4), *dl = malloc(n * 4), *A = malloc(di * ns * 4), *bc = malloc(B * L * stride * 4);
     float *Dk = malloc(di * 4), *y1 = calloc(n, 4), *y2 = calloc(n, 4), *hs = calloc(n * ns, 4);
-    mf_randn(x, n, &r, 1.0f);
-    mf_randn(bc, B * L * stride, &r, 1.0f);
-    mf_randn(Dk, di, &r, 1.0f);
+    fx_randn(x, n, &r, 1.0f);
+    fx_randn(bc, B * L * stride, &r, 1.0f);
+    fx_randn(Dk, di, &r, 1.0f);
     for (size_t i = 0; i < n; i++) dl[i] = (float)(0.001 + 0.3 * strand_rng_uniform(&r));
     for (size_t i = 0; i < di * ns; i++) A[i] = -(float)((i % ns) + 1);
     mamba_scan_dims s = {B, L, di, ns, stride, 256};
