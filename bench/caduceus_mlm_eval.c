@@ -23,7 +23,7 @@ int main(int argc, char **argv)
     }
     size_t rows = argc > 3 ? (size_t)atol(argv[3]) : 64, L = argc > 4 ? (size_t)atol(argv[4]) : 512;
     size_t B = argc > 5 ? (size_t)atol(argv[5]) : 8;
-    caduceus_model *m = NULL;
+    caduceus_weights *m = NULL;
     st_window_set w = {0};
     mlm_trainer t;
     int rc = 1;
