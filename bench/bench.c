@@ -13,23 +13,12 @@
 #include <string.h>
 
 #include "core/adamw.h"
+#include "bench/bench_util.h"
 #include "core/clock.h"
 #include "core/dit.h"
 #include "core/linear.h"
 #include "core/softmax.h"
 #include "strand.h"
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_d);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 static float *randn(size_t n, strand_rng *r, float scale)
 {
@@ -62,7 +51,7 @@ static void bench_linear(int threads, int iters, size_t BT, size_t C, size_t OC)
         double t2 = st_clock_s();
         if (it >= 0) ts[it] = t1 - t0, tr[it] = t2 - t1;
     }
-    double s = flops / median(ts, iters) * 1e-9, rf = flops / median(tr, iters) * 1e-9;
+    double s = flops / bench_median(ts, iters) * 1e-9, rf = flops / bench_median(tr, iters) * 1e-9;
     printf("{\"name\": \"linear\", \"unit\": \"GFLOP/s\", \"strand\": %.2f, \"reference\": %.2f, "
            "\"reference_name\": \"raw cblas_sgemm, same 3 products\", \"threads\": %d, "
            "\"shape\": \"fwd+bwd BT=%zu C=%zu OC=%zu\", \"higher_is_better\": true}\n",
@@ -131,7 +120,7 @@ static int bench_dit(int threads, int iters, int train)
         printf("{\"name\": \"%s\", \"unit\": \"ms\", \"strand\": %.1f, \"reference\": null, "
                "\"reference_name\": \"PyTorch CPU %s\", \"threads\": %d, "
                "\"shape\": \"D=256 blocks=6 heads=4 L=%d B=%d V=16\", \"higher_is_better\": false}\n",
-               train ? "dit_train_step" : "dit_forward", 1e3 * median(t, iters),
+               train ? "dit_train_step" : "dit_forward", 1e3 * bench_median(t, iters),
                train ? "fwd+CE+bwd+AdamW" : "forward", threads, DL, DB);
         fflush(stdout);
     }

@@ -27,6 +27,7 @@
 #include "caduceus/caduceus.h"
 #include "caduceus/mlm.h"
 #include "core/adamw.h"
+#include "bench/bench_util.h"
 #include "core/clock.h"
 #include "core/mamba_scan.h"
 #include "core/safetensors.h"
@@ -39,12 +40,6 @@ static double cpu_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static double peak_rss_mb(void)
@@ -225,8 +220,7 @@ int main(int argc, char **argv)
             t_fwd += (t1 - t0) / iters, t_bwd += (t2 - t1) / iters, t_opt += (t3 - t2) / iters;
         }
     }
-    qsort(t, (size_t)iters, sizeof *t, cmp_d);
-    double med = iters % 2 ? t[iters / 2] : 0.5 * (t[iters / 2 - 1] + t[iters / 2]);
+    double med = bench_median(t, iters);
     printf("{\"name\": \"%s\", \"unit\": \"tokens/s\", \"strand\": %.1f, \"reference\": null, "
            "\"reference_name\": \"PyTorch CPU\", \"threads\": %d, "
            "\"shape\": \"PS d=256 layers=%d L=%zu B=%zu%s\", \"higher_is_better\": true, "

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/bench_util.h"
 #include "core/clock.h"
 #include "core/tokenizer_smiles.h"
 #include "chem/chem.h"
@@ -22,12 +23,6 @@
 #include "io/fasta.h"
 #include "io/windows.h"
 #include "strand.h"
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct win_sink { FILE *regions; st_fasta *fa; uint64_t n, checksum; int64_t L; } win_sink;
 
@@ -76,8 +71,7 @@ static int bench_windows(const char *fasta, int64_t L, const char *regions_out, 
     }
     /* the last iteration also formats the region list: report the median of the others when any */
     int nt = iters > 1 ? iters - 1 : 1;
-    qsort(t, (size_t)nt, sizeof *t, cmp_d);
-    double med = t[nt / 2];
+    double med = bench_median(t, nt);
     printf("{\"name\":\"windows\",\"unit\":\"win/s\",\"strand\":%.1f,\"reference\":null,"
            "\"reference_name\":\"samtools faidx -r (same regions)\",\"threads\":1,"
            "\"shape\":\"%s L=%lld stride=%lld, %llu windows kept (max-n 0.1)\",\"higher_is_better\":true,"
@@ -131,8 +125,7 @@ static int bench_smiles(const char *smi, int n_want, const char *props_out, int 
         }
         t[it] = st_clock_s() - t0;
     }
-    qsort(t, (size_t)iters, sizeof *t, cmp_d);
-    double med = t[iters / 2];
+    double med = bench_median(t, iters);
     FILE *o = fopen(props_out, "w");
     int ok = 0;
     size_t toks = 0;

@@ -1,0 +1,18 @@
+/* What the bench/ programs share: the median of repeated timings (the clock is core/clock.h). */
+#ifndef STRAND_BENCH_UTIL_H
+#define STRAND_BENCH_UTIL_H
+#include <stdlib.h>
+
+static inline int bench_cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts t (n >= 1) and returns its median (the mean of the middle two for even n). */
+static inline double bench_median(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, bench_cmp_d);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+#endif
