@@ -191,6 +191,31 @@ static void test_nelbo_batching(void)
     diff_seqs_free(&data);
 }
 
+/* The MC NELBO averages its K samples: K = 1 (16 seeds) and K = 16 estimate the same expectation,
+ * so their means over 24 sequences agree to MC noise (ratio within [0.6, 1.6]), while a sum over
+ * the samples would give ~16. Both processes. */
+static void test_nelbo_averages_samples(void)
+{
+    diff_seqs data;
+    synth(&data, 24, L, 5);
+    for (int proc = 0; proc < 2; proc++) {
+        diff_model net;
+        make_net(&net, (diff_process)proc, 1, 6);
+        double a[24], c[24], ma = 0, mc = 0;
+        for (uint64_t seed = 1; seed <= 16; seed++) { /* 16 single-sample estimates per sequence */
+            CU_ASSERT_FATAL(diff_nelbo(&net, data.ids, data.labels, 24, L, 1, seed, 8, a) == 0);
+            for (int i = 0; i < 24; i++) ma += a[i] / (24 * 16);
+        }
+        CU_ASSERT_FATAL(diff_nelbo(&net, data.ids, data.labels, 24, L, 16, 99, 8, c) == 0);
+        for (int i = 0; i < 24; i++) mc += c[i] / 24;
+        fprintf(stderr, "    %s: mean NELBO K=1 %.4f, K=16 %.4f (ratio %.3f, must be in [0.6, 1.6])\n",
+                diff_process_name((diff_process)proc), ma, mc, mc / ma);
+        CU_ASSERT(ma > 0 && mc / ma >= 0.6 && mc / ma <= 1.6);
+        diff_model_free(&net);
+    }
+    diff_seqs_free(&data);
+}
+
 static void test_table(void)
 {
     char path[512];
@@ -273,6 +298,7 @@ void register_suites(void)
     ADD_TEST(s, test_dit_grad_udlm);
     ADD_TEST(s, test_resume_exact);
     ADD_TEST(s, test_nelbo_batching);
+    ADD_TEST(s, test_nelbo_averages_samples);
     ADD_TEST(s, test_table);
     ADD_TEST(s, test_sampler_adapter);
 }
