@@ -146,6 +146,19 @@ static void test_special_outputs(void)
     CU_ASSERT_EQUAL(tu_runf(out, sizeof out, "cat '%s'", P("fifo.count")), 0);
     CU_ASSERT_EQUAL(atoi(out), 32);
     CU_ASSERT(stat(P("out.fifo"), &st) == 0 && S_ISFIFO(st.st_mode));
+    /* a UNIX socket: connected to, not replaced */
+    unlink(P("out.sock"));
+    CU_ASSERT_EQUAL(tu_runf(out, sizeof out,
+                            "cd '%s' && (python3 -c \"import socket\n"
+                            "s = socket.socket(socket.AF_UNIX); s.bind('out.sock'); s.listen(1); c, _ = s.accept(); d = b''\n"
+                            "while True:\n    b = c.recv(65536)\n    if not b: break\n    d += b\n"
+                            "print(sum(1 for l in d.decode().split(chr(10)) if l and l[0] != '#'))\" > sock.count &) && "
+                            "for i in $(seq 100); do [ -S out.sock ] && break; sleep 0.1; done && %s -o out.sock '%s' && "
+                            "for i in $(seq 100); do [ -s sock.count ] && break; sleep 0.1; done && cat sock.count",
+                            g_dir, g_vep, VARS),
+                    0);
+    CU_ASSERT_EQUAL(atoi(out), 32);
+    CU_ASSERT(lstat(P("out.sock"), &st) == 0 && S_ISSOCK(st.st_mode));
     /* a symlink: the target gets the data, the link stays a link, the temporary was beside the target */
     CU_ASSERT_EQUAL(tu_runf(out, sizeof out, "mkdir -p '%s' && ln -sfn real/target.vcf.gz '%s'", P("real"),
                             P("link.vcf.gz")),
