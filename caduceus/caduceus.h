@@ -126,7 +126,8 @@ double caduceus_mlm_loss(const float *logits, const int32_t *targets, size_t B, 
  * or a strand checkpoint (config in metadata "strand.config"). Tied tensors are aliased, the
  * complement map is read from the int64 complement_map tensors. */
 int caduceus_load(caduceus_weights **out, const char *path);
-/* Load from an open file with a given config (used by tests and caduceus_load). */
+/* Load from an open file with a given config (used by tests, caduceus_load and strand_model);
+ * train_len comes from the "strand.train_seq_len" metadata when cfg has none. */
 int caduceus_load_from(caduceus_weights **out, const caduceus_config *cfg, const sft_file *f);
 /* Parse an HF config.json text (or strand's "strand.config") into cfg; complement map left as is. */
 int caduceus_config_from_json(caduceus_config *cfg, const char *json, const char *what);

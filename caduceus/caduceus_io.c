@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "caduceus/caduceus.h"
+#include "core/model_path.h"
 
 #define CFG_META "strand.config"
 
@@ -159,6 +160,8 @@ int caduceus_load_from(caduceus_weights **out, const caduceus_config *cfg_in, co
 {
     *out = NULL;
     caduceus_config cfg = *cfg_in;
+    const char *tl = sft_meta_get(f, "strand.train_seq_len");
+    if (tl && cfg.train_len <= 0) cfg.train_len = atoi(tl) > 0 ? atoi(tl) : 0;
     int64_t a[CADUCEUS_VOCAB], b[CADUCEUS_VOCAB];
     int ra = read_cmap(f, CADUCEUS_PREFIX "embeddings.word_embeddings.complement_map", a, cfg.vocab);
     if (ra < 0) return ra;
@@ -190,65 +193,20 @@ int caduceus_load_from(caduceus_weights **out, const caduceus_config *cfg_in, co
     return 0;
 }
 
-static char *slurp(const char *path, int *rc)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        *rc = st_err(NULL, STRAND_E_IO, "cannot open \"%s\": %s", path, strerror(errno));
-        return NULL;
-    }
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = n >= 0 && n < (1L << 24) ? malloc((size_t)n + 1) : NULL;
-    if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-        free(buf);
-        fclose(fp);
-        *rc = st_err(NULL, STRAND_E_IO, "cannot read \"%s\"", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    fclose(fp);
-    *rc = 0;
-    return buf;
-}
-
 int caduceus_load(caduceus_weights **out, const char *path)
 {
     *out = NULL;
-    char wpath[4096], cpath[4096];
-    struct stat st;
-    if (stat(path, &st) != 0) return st_err(NULL, STRAND_E_IO, "cannot open \"%s\": %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) {
-        snprintf(wpath, sizeof wpath, "%s/model.safetensors", path);
-        snprintf(cpath, sizeof cpath, "%s/config.json", path);
-    } else {
-        snprintf(wpath, sizeof wpath, "%s", path);
-        const char *slash = strrchr(path, '/');
-        if (slash) snprintf(cpath, sizeof cpath, "%.*s/config.json", (int)(slash - path), path);
-        else snprintf(cpath, sizeof cpath, "config.json");
-    }
-    sft_file *f;
-    int rc = sft_open(&f, wpath);
+    model_files mp;
+    sft_file *f = NULL;
+    char *json = NULL;
+    int rc = model_path_open(path, &mp, &f, &json);
     if (rc < 0) return rc;
     caduceus_config cfg;
     caduceus_default_config(&cfg);
-    const char *meta = sft_meta_get(f, CFG_META);
-    if (meta) {
-        rc = caduceus_config_from_json(&cfg, meta, wpath);
-    } else {
-        char *text = slurp(cpath, &rc);
-        if (!text) {
-            sft_close(f);
-            return st_err(NULL, rc, "%s: no \"%s\" metadata and no readable %s beside it", wpath, CFG_META, cpath);
-        }
-        rc = caduceus_config_from_json(&cfg, text, cpath);
-        free(text);
-    }
-    const char *tl = sft_meta_get(f, "strand.train_seq_len");
-    if (rc == 0 && tl) cfg.train_len = atoi(tl) > 0 ? atoi(tl) : 0;
+    rc = caduceus_config_from_json(&cfg, json, mp.dir || mp.config_beside ? mp.config : mp.weights);
     if (rc == 0) rc = caduceus_load_from(out, &cfg, f);
-    if (rc < 0) st_err_prefix("%s", wpath);
+    if (rc < 0) st_err_prefix("%s", mp.weights);
+    free(json);
     sft_close(f);
     return rc;
 }

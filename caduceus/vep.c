@@ -12,6 +12,7 @@
 
 #include "caduceus/vep_sha256.h"
 #include "core/log.h"
+#include "core/model_path.h"
 #include "core/threads.h"
 #include "core/tokenizer_dna.h"
 
@@ -91,12 +92,9 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
                     v->m->cfg.vocab, ST_DNA_VOCAB);
         goto fail;
     }
-    /* checksum of the weights file (an HF directory: its model.safetensors) */
-    struct stat st;
-    char sp[4096];
-    snprintf(sp, sizeof sp, "%s", model_path);
-    if (stat(model_path, &st) == 0 && S_ISDIR(st.st_mode)) snprintf(sp, sizeof sp, "%s/model.safetensors", model_path);
-    if ((rc = st_sha256_file(sp, v->sha256)) < 0) goto fail;
+    /* checksum of the weights file (an HF directory: its model.safetensors[.zst]) */
+    model_files mp;
+    if ((rc = model_path_resolve(model_path, &mp)) < 0 || (rc = st_sha256_file(mp.weights, v->sha256)) < 0) goto fail;
     if ((rc = st_fasta_open(&v->fa, fasta_path, 0)) < 0) goto fail;
     size_t D = (size_t)v->m->cfg.d_model;
     if (p.threads > 0) strand_set_threads(p.threads);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/model_path.h"
 #include "core/tokenizer.h"
 
 #define CFG_META "strand.config"
@@ -84,18 +85,6 @@ char *diff_config_json(const dit_config *c, const diff_loss_spec *spec)
 }
 
 /* ---- files ------------------------------------------------------------------------------------ */
-static char *read_text(const char *path, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max, f) : 0;
-    fclose(f);
-    if (!buf) return NULL;
-    buf[n] = '\0';
-    return buf;
-}
-
 void diff_model_free(diff_model *net)
 {
     if (!net) return;
@@ -118,30 +107,12 @@ int diff_model_load(diff_model *net, const char *path, strand_tokenizer **tok)
 {
     memset(net, 0, sizeof *net);
     if (tok) *tok = NULL;
-    struct stat st;
-    char wpath[4096];
-    char *json = NULL;
+    model_files mp;
     sft_file *f = NULL;
-    int rc = 0;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        char cpath[4096];
-        snprintf(cpath, sizeof cpath, "%s/config.json", path);
-        if (!(json = read_text(cpath, 1 << 20)))
-            return st_err(NULL, STRAND_E_IO, "cannot open \"%s\": %s (a model directory needs config.json)", cpath,
-                          strerror(errno));
-        snprintf(wpath, sizeof wpath, "%s/model.safetensors", path);
-        if (stat(wpath, &st) != 0) snprintf(wpath, sizeof wpath, "%s/model.safetensors.zst", path);
-        if ((rc = sft_open(&f, wpath)) < 0) goto done;
-    } else {
-        snprintf(wpath, sizeof wpath, "%s", path);
-        if ((rc = sft_open(&f, wpath)) < 0) goto done;
-        const char *c = sft_meta_get(f, CFG_META);
-        if (!c) {
-            rc = st_err(NULL, STRAND_E_FORMAT, "%s: no \"strand.config\" in __metadata__ (not a strand model file)", path);
-            goto done;
-        }
-        json = strdup(c);
-    }
+    char *json = NULL;
+    const char *wpath = mp.weights;
+    int rc = model_path_open(path, &mp, &f, &json);
+    if (rc < 0) goto done;
     dit_config dc = dit_default_config();
     if ((rc = dit_config_from_json(&dc, json)) < 0) {
         st_err_prefix("%s", path);

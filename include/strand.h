@@ -167,19 +167,21 @@ STRAND_API int strand_tokenizer_n_to_pad(strand_tokenizer *tok, int32_t *ids, si
 STRAND_API const char *strand_tokenizer_last_error(const strand_tokenizer *tok);
 
 /* ---- models ------------------------------------------------------------------------------ */
-/* A trained network, loaded from
+/* A trained network, loaded from (docs/formats.md "Model directories")
  *   - a strand safetensors file (optionally .zst) whose __metadata__ "strand.config" holds the
- *     config as JSON with "kind" ("dit"; later "caduceus_ps", "caduceus_ph"), or
+ *     config as JSON with "kind" ("dit", "caduceus_ps", "caduceus_ph"), or
  *   - a HuggingFace directory: config.json (model_type "udlm"/"mdlm": hidden_dim, n_blocks,
- *     n_heads, cond_dim, vocab_size, model_length, time_conditioning, cfg, cfg_num_classes) beside
- *     model.safetensors[.zst], tensors under their published names. */
+ *     n_heads, cond_dim, vocab_size, model_length, time_conditioning, cfg, cfg_num_classes; or
+ *     model_type "caduceus" with "rcps") beside model.safetensors[.zst], tensors under their
+ *     published names (a published model.safetensors named directly finds the config.json beside it).
+ * The handle holds the weights once; calls with changing shapes copy no weights. */
 typedef struct strand_model strand_model;
 STRAND_API int strand_model_load(const char *path, strand_model **out);
 STRAND_API void strand_model_free(strand_model *m);              /* accepts NULL */
 STRAND_API const char *strand_model_kind(const strand_model *m); /* "dit", ... */
 STRAND_API const char *strand_model_config(const strand_model *m); /* the config JSON text */
 STRAND_API size_t strand_model_vocab_size(const strand_model *m);  /* V */
-STRAND_API size_t strand_model_max_length(const strand_model *m);  /* longest L */
+STRAND_API size_t strand_model_max_length(const strand_model *m);  /* longest L (SIZE_MAX: any, Caduceus) */
 STRAND_API int strand_model_num_classes(const strand_model *m);    /* 0: no label conditioning */
 /* Raw logits out (n,L,V) for ids (n,L) in [0,V). sigma (n) is the noise level fed to
  * time-conditioned models (NULL: 0); labels (n) in [0, num_classes] (num_classes = the null label of
@@ -366,6 +368,10 @@ STRAND_API int strand_sampler_step(strand_sampler *s, const int32_t *zt, size_t 
 STRAND_API int strand_sampler_posterior(strand_sampler *s, const int32_t *zt, size_t n, double t, double s_next,
                                         double *q);
 STRAND_API const char *strand_sampler_last_error(const strand_sampler *s);
+/* ---- model embeddings ---- */
+/* out (n, L, D) per position, or (n, D) with STRAND_EMBED_MEAN, for kinds with an embedding
+ * (Caduceus: as strand_caduceus_embed); STRAND_E_UNSUPPORTED for the others. */
+STRAND_API int strand_model_embed(strand_model *m, const int32_t *ids, size_t n, size_t L, int pooling, float *out);
 #endif /* STRAND_EXPERIMENTAL */
 
 #ifdef __cplusplus

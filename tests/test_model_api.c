@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/model_internal.h"
 #include "core/npy.h"
 #include "core/safetensors.h"
 #include "strand.h"
@@ -316,6 +317,74 @@ static void test_caduceus_kind(void)
     sft_close(f);
 }
 
+/* Shapes that change call to call copy no weights: one weights object (same pointer, same params
+ * block) serves every shape, and each call's logits equal those of a freshly loaded model, bit
+ * for bit. The kind table answers max_length / num_classes truthfully for every kind. */
+static void test_shapes_share_weights(void)
+{
+    inputs in;
+    load_inputs(&in);
+    strand_model *m = NULL, *fresh = NULL;
+    CU_ASSERT_EQUAL_FATAL(strand_model_load(MD "dit_strand.safetensors", &m), 0);
+    const dit_weights *w = st_model_dit_weights(m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    const float *params = w->pb.params;
+    CU_ASSERT_PTR_NULL(w->pb.grads); /* inference: no gradient block */
+    size_t L = in.L, V = in.V;
+    enum { NB = 40 };
+    int32_t *ids = malloc(NB * L * sizeof *ids), labels[NB];
+    float sigma[NB], *a = malloc(NB * L * V * sizeof *a), *b = malloc(NB * L * V * sizeof *b);
+    for (size_t i = 0; i < NB; i++) {
+        memcpy(ids + i * L, in.ids32 + (i % in.n) * L, L * sizeof *ids);
+        labels[i] = in.labels32[i % in.n];
+        sigma[i] = ((const float *)in.sigma.data)[i % in.n];
+    }
+    size_t shapes[][2] = {{2, L}, {NB, L}, {1, L - 3}, {5, L - 1}, {NB, L - 2}, {2, L}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        size_t n = shapes[k][0], Lk = shapes[k][1];
+        int32_t *idk = malloc(n * Lk * sizeof *idk);
+        for (size_t r = 0; r < n; r++) memcpy(idk + r * Lk, ids + r * L, Lk * sizeof *idk);
+        CU_ASSERT_EQUAL(strand_model_logits(m, idk, n, Lk, sigma, labels, a), 0);
+        CU_ASSERT_EQUAL_FATAL(strand_model_load(MD "dit_strand.safetensors", &fresh), 0);
+        CU_ASSERT_EQUAL(strand_model_logits(fresh, idk, n, Lk, sigma, labels, b), 0);
+        strand_model_free(fresh);
+        char what[96];
+        snprintf(what, sizeof what, "%zu x %zu after other shapes == fresh load", n, Lk);
+        CHECK_CLOSE(what, a, b, n * Lk * V, 0);
+        CU_ASSERT_PTR_EQUAL(st_model_dit_weights(m), w);
+        CU_ASSERT_PTR_EQUAL(w->pb.params, params);
+        free(idk);
+    }
+    CU_ASSERT_EQUAL(strand_model_max_length(m), (size_t)w->cfg.model_length);
+    CU_ASSERT_EQUAL(strand_model_num_classes(m), w->cfg.num_classes);
+    float e[8];
+    CU_ASSERT_EQUAL(strand_model_embed(m, ids, 1, L, STRAND_EMBED_MEAN, e), STRAND_E_UNSUPPORTED);
+    strand_model_free(m);
+    /* Caduceus: no positional limit, no labels, embeddings == strand_caduceus_embed */
+    CU_ASSERT_EQUAL_FATAL(strand_model_load(STRAND_TEST_DATA "/caduceus/hf_ps_tiny", &m), 0);
+    CU_ASSERT_EQUAL(strand_model_max_length(m), SIZE_MAX);
+    CU_ASSERT_EQUAL(strand_model_num_classes(m), 0);
+    CU_ASSERT_PTR_NULL(st_model_dit_weights(m));
+    CU_ASSERT_PTR_NULL(st_model_diffusion(m));
+    const caduceus_weights *cw = st_model_caduceus_weights(m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cw);
+    size_t D = (size_t)cw->cfg.d_model, n = 3, Lc = 30;
+    int32_t cid[3 * 30];
+    for (size_t i = 0; i < n * Lc; i++) cid[i] = 7 + (int32_t)(i * 5 % 4);
+    float *e1 = malloc(n * Lc * D * sizeof *e1), *e2 = malloc(n * Lc * D * sizeof *e2);
+    CU_ASSERT_EQUAL(strand_model_embed(m, cid, n, Lc, STRAND_EMBED_PER_POSITION, e1), 0);
+    strand_caduceus *h = NULL;
+    CU_ASSERT_EQUAL_FATAL(strand_caduceus_load(STRAND_TEST_DATA "/caduceus/hf_ps_tiny", &h), 0);
+    CU_ASSERT_EQUAL(strand_caduceus_embed(h, cid, n, Lc, STRAND_EMBED_PER_POSITION, e2), 0);
+    CHECK_CLOSE("strand_model_embed == strand_caduceus_embed", e1, e2, n * Lc * D, 0);
+    strand_caduceus_free(h);
+    CU_ASSERT_EQUAL(strand_caduceus_load(MD "dit_strand.safetensors", &h), STRAND_E_UNSUPPORTED);
+    CU_ASSERT_PTR_NULL(h);
+    strand_model_free(m);
+    free(ids), free(a), free(b), free(e1), free(e2);
+    free_inputs(&in);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("model_api", NULL, NULL);
@@ -325,4 +394,5 @@ void register_suites(void)
     ADD_TEST(s, test_bad_inputs);
     ADD_TEST(s, test_cli_logits);
     ADD_TEST(s, test_caduceus_kind);
+    ADD_TEST(s, test_shapes_share_weights);
 }
