@@ -3,9 +3,9 @@
  * weights, one dit_ctx per worker). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/model_internal.h"
+#include "core/clock.h"
 #include "core/dit.h"
 #include "core/error.h"
 #include "guidance/diff_train.h"
@@ -151,13 +151,6 @@ int strand_sampler_set_guidance(strand_sampler *s, strand_guidance_fn fn, void *
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int fail_on(strand_sampler *s, int rc, const char *what)
 {
     st_err_prefix("%s", what);
@@ -168,14 +161,14 @@ static int fail_on(strand_sampler *s, int rc, const char *what)
 int strand_sampler_run(strand_sampler *s, size_t n, int32_t *out, strand_sampler_stats *stats)
 {
     if (!s || (!out && n)) return st_err(NULL, STRAND_E_ARG, "strand_sampler_run: NULL sampler or output");
-    double t0 = now_s();
+    double t0 = st_clock_s();
     diff_sample_stats st;
     int rc = diff_sample(&s->net, &s->p, n, out, &st);
     if (stats) {
         stats->net_calls = st.net_calls;
         stats->net_rows = st.net_rows;
         stats->nfe = st.nfe;
-        stats->seconds = now_s() - t0;
+        stats->seconds = st_clock_s() - t0;
     }
     return rc < 0 ? fail_on(s, rc, "strand_sampler_run") : 0;
 }
