@@ -89,8 +89,20 @@ void diff_model_free(diff_model *net)
 {
     if (!net) return;
     dit_ctx_free(net->ctx);
-    dit_weights_free(net->w);
+    if (!net->borrowed) dit_weights_free(net->w);
     memset(net, 0, sizeof *net);
+}
+
+int diff_model_wrap(diff_model *m, const dit_weights *w, const char *config_json)
+{
+    memset(m, 0, sizeof *m);
+    if (!w || !config_json) return st_err(NULL, STRAND_E_UNSUPPORTED, "not a DiT diffusion model");
+    int rc = diff_spec_from_json(&m->spec, config_json, w->cfg.vocab);
+    if (rc < 0) return rc;
+    m->w = (dit_weights *)w; /* read-only use: forward and loss never write the weights */
+    m->borrowed = 1;
+    if ((rc = dit_ctx_create(&m->ctx, &w->cfg)) < 0) diff_model_free(m);
+    return rc;
 }
 
 int diff_model_create(diff_model *net, const dit_config *cfg, const diff_loss_spec *spec)

@@ -17,11 +17,15 @@
 /* A DiT with its diffusion process. The network is fed diff_model_sigma(t) (0 without time
  * conditioning); labels in [0, num_classes], num_classes = the null label. */
 typedef struct diff_model {
-    dit_weights *w;      /* owned; read-only during forward/backward */
+    dit_weights *w;      /* owned unless borrowed; read-only during forward/backward */
+    int borrowed;        /* 1: w belongs to someone else (diff_model_wrap) */
     dit_ctx *ctx;        /* this thread's run state (grows on demand) */
     diff_loss_spec spec; /* process, schedule, vocab, mask id, T */
 } diff_model;
 
+/* A model over weights owned elsewhere (a strand_model's): process from the config JSON (as in
+ * diff_spec_from_json) and a fresh context; diff_model_free leaves w alone. */
+int diff_model_wrap(diff_model *m, const dit_weights *w, const char *config_json);
 /* Weights declared for cfg (zeroed; NULL prefix: "backbone.") and a fresh context. */
 int diff_model_create(diff_model *net, const dit_config *cfg, const diff_loss_spec *spec);
 

@@ -307,6 +307,20 @@ STRAND_API const char *strand_vep_model_sha256(const strand_vep *v);
 #ifdef STRAND_EXPERIMENTAL
 /* Second-wave calls go here, each group under its own "---- name ----" heading. */
 
+/* ---- diffusion losses and NELBO (docs/diffusion.md "MDLM loss", "UDLM loss", "Evaluation") ---- */
+/* For an MDLM/UDLM model (strand_diffusion_info succeeds). Thread-safe over one model: each call
+ * uses its own run context over the shared weights. labels (B / n) in [0, num_classes], NULL: the
+ * null label (num_classes) of a label-conditioned model. */
+/* Per-token loss terms (B, L) for exactly these clean ids x0 (B, L), noisy ids zt (B, L) and
+ * times t (B) in (0, 1]: no randomness, before any reduction (MDLM: 0 at unmasked positions). */
+STRAND_API int strand_diffusion_per_token(const strand_model *m, const int32_t *x0, const int32_t *zt, const double *t,
+                                          const int32_t *labels, size_t B, size_t L, float *loss);
+/* Monte-Carlo NELBO in nats per sequence (sum over its L tokens) of n sequences ids (n, L):
+ * `samples` draws of t stratified over [1e-3, 1) and of z_t per sequence, from an RNG seeded by
+ * (seed, sequence index). Divide by L for nats per token; exp of that is the perplexity bound. */
+STRAND_API int strand_diffusion_nelbo(const strand_model *m, const int32_t *ids, const int32_t *labels, size_t n,
+                                      size_t L, int samples, uint64_t seed, double *nelbo);
+
 /* ---- diffusion sampling (docs/diffusion.md "MDLM sampler", "UDLM sampler", "Classifier-free guidance") ---- */
 /* Ancestral samplers of masked (MDLM) and uniform (UDLM) diffusion models (kind "dit" with a
  * "diffusion" config, or HF model_type mdlm/udlm). Time grid linspace(1, 1e-5, steps + 1); the

@@ -162,6 +162,42 @@ static void test_fasta_labels(void)
     CU_ASSERT(rc != 0);
 }
 
+/* The public calls over a strand_model: the same per-token losses as the reference, and a NELBO. */
+static void test_public_api(void)
+{
+    strand_model *m = NULL;
+    CU_ASSERT_FATAL(strand_model_load(D "eval_udlm.safetensors", &m) == 0);
+    npy_array ax = {0}, az = {0}, at = {0}, ay = {0}, aw = {0};
+    CU_ASSERT_FATAL(npy_read(D "eval_udlm_x0.npy", &ax) == 0 && npy_read(D "eval_udlm_zt.npy", &az) == 0 &&
+                    npy_read(D "eval_udlm_t.npy", &at) == 0 && npy_read(D "eval_udlm_labels.npy", &ay) == 0 &&
+                    npy_read(D "eval_udlm_loss.npy", &aw) == 0);
+    size_t B = (size_t)ax.shape[0], L = (size_t)ax.shape[1];
+    int32_t *x0 = malloc(B * L * sizeof *x0), *zt = malloc(B * L * sizeof *zt), y[16];
+    CU_ASSERT_FATAL(npy_to_i32(&ax, x0, 0, 9, "x0") == 0 && npy_to_i32(&az, zt, 0, 9, "zt") == 0 &&
+                    npy_to_i32(&ay, y, 0, 2, "y") == 0);
+    float *loss = malloc(B * L * sizeof *loss);
+    CU_ASSERT_FATAL(strand_diffusion_per_token(m, x0, zt, at.data, y, B, L, loss) == 0);
+    double worst = 0;
+    const float *w = aw.data;
+    for (size_t i = 0; i < B * L; i++) worst = fmax(worst, fabs((double)loss[i] - w[i]) / fmax(fabs((double)w[i]), 1e-6));
+    fprintf(stderr, "    strand_diffusion_per_token vs PyTorch: max rel diff %.2e (tol 1e-5)\n", worst);
+    CU_ASSERT(worst < 1e-5);
+    double nl[4];
+    CU_ASSERT_FATAL(strand_diffusion_nelbo(m, x0, y, B, L, 3, 1, nl) == 0);
+    for (size_t b = 0; b < B; b++) CU_ASSERT(nl[b] > 0 && isfinite(nl[b]));
+    /* a label outside the classes */
+    y[0] = 3;
+    CU_ASSERT_EQUAL(strand_diffusion_per_token(m, x0, zt, at.data, y, B, L, loss), STRAND_E_RANGE);
+    strand_model_free(m);
+    /* a Caduceus model is not a diffusion model */
+    CU_ASSERT_FATAL(strand_model_load(STRAND_SOURCE_DIR "/models/caduceus-ps-chr20.safetensors", &m) == 0);
+    CU_ASSERT_EQUAL(strand_diffusion_nelbo(m, x0, NULL, B, L, 1, 1, nl), STRAND_E_UNSUPPORTED);
+    fprintf(stderr, "    Caduceus: %s\n", strand_last_error());
+    strand_model_free(m);
+    free(x0), free(zt), free(loss);
+    npy_free(&ax), npy_free(&az), npy_free(&at), npy_free(&ay), npy_free(&aw);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("diffusion_eval", NULL, NULL);
@@ -169,4 +205,5 @@ void register_suites(void)
     ADD_TEST(s, test_bad_input);
     ADD_TEST(s, test_train_resume_eval);
     ADD_TEST(s, test_fasta_labels);
+    ADD_TEST(s, test_public_api);
 }
