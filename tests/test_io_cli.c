@@ -68,7 +68,10 @@ static void test_learned_header_declared(void)
     fclose(fp);
     for (int bcf = 0; bcf < 2; bcf++) {
         const char *o = bcf ? P("nohdr.out.BCF") : P("nohdr.out.vcf"); /* .BCF: upper case too */
-        int st = tu_runf(out, sizeof out, "%s --missing-contig skip -o '%s' '%s' 2>&1", g_vep, o, P("nohdr.vcf"));
+        /* g_vep runs STRAND_BIN; --batch 1: the header is written after the first record, so what
+         * later records use must have been learned before */
+        int st = tu_runf(out, sizeof out, "%s --batch 1 --missing-contig skip -o '%s' '%s' 2>&1", g_vep, o,
+                         P("nohdr.vcf"));
         CU_ASSERT_EQUAL(st, 0);
         if (!bcf) {
             /* one warning naming what was declared, not one per tag */
