@@ -558,6 +558,43 @@ static void test_cli_annotate(void)
     CU_ASSERT_EQUAL(atoi(b), 0);
 }
 
+/* The values `strand vep` writes are the library's scores: STRAND_LLR / STRAND_EMB of every
+ * single-ALT SNV read back with bcftools query equal strand_vep_score_snv on the same model and
+ * window, to the 6 significant digits bcftools query prints (rel 1e-5). The other CLI tests check
+ * presence and layout only. */
+static void test_cli_values_match_library(void)
+{
+    static char log[1 << 14], b[1 << 16], cmd[4096];
+    const char *out = tu_tmp("vep_values.vcf");
+    char args[2048];
+    snprintf(args, sizeof args, "-m %s %s", g_ps, VARS_VCF);
+    int st = run_vep(args, out, log, sizeof log);
+    if (st) fprintf(stderr, "    %s\n", log);
+    CU_ASSERT_EQUAL_FATAL(st, 0);
+    snprintf(cmd, sizeof cmd, "bcftools query -i 'INFO/NOTE=\"snv\"' -f '%%CHROM %%POS %%REF %%ALT %%STRAND_LLR %%STRAND_EMB\\n' %s",
+             out);
+    CU_ASSERT_EQUAL_FATAL(tu_run(cmd, b, sizeof b), 0);
+    strand_vep *v = open_vep(g_ps, REF_FA, 1);
+    int n = 0, bad = 0;
+    double worst = 0;
+    for (char *save = NULL, *ln = strtok_r(b, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+        char chrom[64], ref[64], alt[64];
+        long long pos;
+        double llr, emb, wl, we;
+        if (sscanf(ln, "%63s %lld %63s %63s %lf %lf", chrom, &pos, ref, alt, &llr, &emb) != 6) { bad++; continue; }
+        CU_ASSERT_EQUAL(strand_vep_score_snv(v, chrom, pos, ref, alt, &wl, &we), STRAND_VEP_OK);
+        double d = fmax(fabs(llr - wl) / fmax(fabs(wl), 1e-3), fabs(emb - we) / fmax(fabs(we), 1e-6));
+        worst = fmax(worst, d);
+        if (!(d <= 1e-5)) bad++, fprintf(stderr, "    %s:%lld %s>%s VCF %g %g library %.9g %.9g\n", chrom, pos, ref, alt,
+                                         llr, emb, wl, we);
+        n++;
+    }
+    fprintf(stderr, "    %d SNVs: VCF vs library max rel diff %.2g (tol 1e-5)\n", n, worst);
+    CU_ASSERT(n >= 10);
+    CU_ASSERT_EQUAL(bad, 0);
+    strand_vep_free(v);
+}
+
 /* The CLI output does not depend on --batch and --threads (bitwise: the same text). */
 static void test_cli_batch_threads(void)
 {
@@ -706,6 +743,7 @@ void register_suites(void)
     ADD_TEST(s, test_batch_thread_independence_and_sharing);
     CU_pSuite c = CU_add_suite("vep_cli", suite_init, NULL);
     ADD_TEST(c, test_cli_annotate);
+    ADD_TEST(c, test_cli_values_match_library);
     ADD_TEST(c, test_cli_batch_threads);
     ADD_TEST(c, test_cli_bad_inputs);
     ADD_TEST(c, test_cli_regions_stdout_example);
