@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,7 @@ static int text_input_ids(const logits_opts *o, strand_model *m, int kind, int32
     int32_t *ids = NULL;
     int rc = cli_model_tokenizer(o->model, m, &tok);
     if (rc < 0) return rc;
-    int tk = strand_tokenizer_kind(tok), is_cad = !strncmp(strand_model_kind(m), "caduceus", 8);
+    int tk = strand_tokenizer_kind(tok), is_cad = strand_model_max_length(m) == SIZE_MAX; /* any length (Caduceus) */
     rc = -1;
     if (kind == SEQ_INPUT_FASTA && tk != STRAND_TOKENIZER_DNA) {
         cli_error("%s is a FASTA file but the model's tokenizer is not DNA (SMILES input?)",

@@ -93,7 +93,7 @@ static void vep_usage(FILE *fp)
             "  -t, --targets REG[,...]    only records whose POS is in these regions (no index needed)\n"
             "  -T, --targets-file FILE    the same from a file\n"
             "  -W, --write-index[=FMT]    write an index (csi or tbi; default csi) next to the output\n"
-            "      --threads N            threads: N windows scored at once, one model copy each (default %d = all\n"
+            "      --threads N            threads: N windows at once, weights loaded once (default %d = all\n"
             "                             cores; at most the number of cores)\n"
             "      --window W             bases per window (default: the length the model was trained on, else\n"
             "                             1024; even W is rounded up to W+1 so the variant sits at the centre)\n"

@@ -3,9 +3,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "apps/cli.h"
+#include "core/model_path.h"
 #include "core/safetensors.h"
 #include "core/tokenizer.h"
 
@@ -13,16 +13,11 @@ int cli_model_tokenizer(const char *path, strand_model *m, strand_tokenizer **to
 {
     const char *kind = strand_model_kind(m);
     if (!strncmp(kind, "caduceus", 8)) return strand_tokenizer_dna_create(tok);
-    char wpath[4096];
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(wpath, sizeof wpath, "%s/model.safetensors", path);
-        if (stat(wpath, &st) != 0) snprintf(wpath, sizeof wpath, "%s/model.safetensors.zst", path);
-    } else {
-        snprintf(wpath, sizeof wpath, "%s", path);
-    }
+    model_files mp;
+    const char *wpath = mp.weights;
     sft_file *f = NULL;
-    int rc = sft_open(&f, wpath);
+    int rc = model_path_resolve(path, &mp);
+    if (rc == 0) rc = sft_open(&f, wpath);
     if (rc < 0) {
         cli_error("%s", strand_last_error());
         return rc;
