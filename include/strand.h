@@ -386,6 +386,12 @@ STRAND_API const char *strand_sampler_last_error(const strand_sampler *s);
 /* out (n, L, D) per position, or (n, D) with STRAND_EMBED_MEAN, for kinds with an embedding
  * (Caduceus: as strand_caduceus_embed); STRAND_E_UNSUPPORTED for the others. */
 STRAND_API int strand_model_embed(strand_model *m, const int32_t *ids, size_t n, size_t L, int pooling, float *out);
+
+/* ---- model files ---- */
+/* The tokenizer that goes with the model file at path (a file or an HF directory) that m was
+ * loaded from: DNA for Caduceus, else the "strand.tokenizer" metadata of its weights.
+ * STRAND_E_NOTFOUND when the file has none (published HF checkpoints: use token ids). */
+STRAND_API int strand_tokenizer_for_model(const char *path, const strand_model *m, strand_tokenizer **tok);
 #endif /* STRAND_EXPERIMENTAL */
 
 #ifdef __cplusplus

@@ -1,0 +1,25 @@
+"""strand: Caduceus variant-effect scoring and guided discrete-diffusion sampling, from Python.
+
+A thin layer over libstrand (include/strand.h); every number is computed by the C library.
+Arrays go in and out as numpy arrays without copies when they are already C-contiguous with the
+library's dtype (int32 ids, float32 logits/embeddings).
+
+    import strand
+    m = strand.Model("models/caduceus-ps-chr20.safetensors")
+    logits = m.logits(ids)                    # (n, L, V) float32
+    emb = m.embed(ids, pooling="mean")        # (n, d_model)
+    v = strand.vep.VEP(m.path, "ref.fa")
+    rec = v.score([("22", 101, "A", "G")])    # numpy structured array (pandas.DataFrame(rec) works)
+    s = strand.Sampler(strand.Model("models/smiles-udlm-qed.safetensors"), steps=32, seed=1)
+    for smiles in s.sample_text(100): ...
+
+Errors raise strand.Error with the library's message and code.
+"""
+from __future__ import annotations
+
+from ._core import Error, Model, Tokenizer, dep_versions, get_threads, set_threads, version, version_number
+from .sample import Sampler
+from . import vep
+
+__all__ = ["Error", "Model", "Tokenizer", "Sampler", "vep", "version", "version_number", "dep_versions",
+           "set_threads", "get_threads"]

@@ -1,0 +1,133 @@
+"""Discrete-diffusion sampling (include/strand.h "diffusion sampling", experimental API).
+
+MDLM/UDLM ancestral samplers with classifier-free guidance, run by the C library. Ctrl-C during a
+run cancels it at the next batch step and raises KeyboardInterrupt; nothing is returned or written.
+"""
+from __future__ import annotations
+
+import ctypes as C
+import os
+import signal
+import threading
+from typing import Callable, Iterator, List, Optional
+
+import numpy as np
+
+from . import _lib
+from ._core import Error, Model, _check
+from ._lib import lib
+
+ProgressFn = Callable[[int, int], Optional[bool]]
+
+
+class _SigintWatch:
+    """While a C call runs, SIGINT only sets a flag (a handler that does not raise) and writes to a
+    wakeup pipe (signal.set_wakeup_fd), so the progress callback, on whichever thread the library
+    calls it, sees it and cancels the run. The caller raises KeyboardInterrupt after the call has
+    returned, and the previous handler is back in place."""
+
+    def __enter__(self):
+        self.hit = False
+        self.r = self.w = None
+        if threading.current_thread() is threading.main_thread():
+            self.r, self.w = os.pipe()
+            os.set_blocking(self.r, False)
+            os.set_blocking(self.w, False)
+            self.old_fd = signal.set_wakeup_fd(self.w, warn_on_full_buffer=False)
+            self.old_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def _on_sigint(self, signum, frame):
+        self.hit = True
+
+    def poll(self) -> bool:
+        if self.r is not None and not self.hit:
+            try:
+                if signal.SIGINT in os.read(self.r, 64):
+                    self.hit = True
+            except BlockingIOError:
+                pass
+        return self.hit
+
+    def __exit__(self, *exc):
+        if self.r is not None:
+            signal.signal(signal.SIGINT, self.old_handler)
+            signal.set_wakeup_fd(self.old_fd)
+            os.close(self.r)
+            os.close(self.w)
+
+
+class Sampler:
+    """A sampler over one diffusion model (weights shared by its worker threads).
+
+    steps: T; length: 0 = the model's; batch: sequences per network call; seed; threads (0: the
+    library's setting); label: class or None (a label-conditioned model then runs with the null
+    label); gamma: CFG weight (0 unconditional, 1 conditional); top_p; greedy_final; noise_removal;
+    use_cache. Samples depend on the seed and batch only, not on threads."""
+
+    def __init__(self, model: Model, *, steps: int = 32, length: int = 0, batch: int = 64, seed: int = 0,
+                 threads: int = 0, label: Optional[int] = None, gamma: float = 1.0, top_p: float = 1.0,
+                 greedy_final: bool = False, noise_removal: bool = True, use_cache: bool = True):
+        self.model = model
+        p = lib.strand_sampler_default_params()
+        p.steps, p.length, p.batch, p.seed, p.threads = steps, length, batch, seed, threads
+        p.label = -1 if label is None else int(label)
+        p.gamma, p.top_p = float(gamma), float(top_p)
+        p.greedy_final, p.noise_removal, p.use_cache = int(greedy_final), int(noise_removal), int(use_cache)
+        self._user_progress: Optional[ProgressFn] = None
+        self._watch: Optional[_SigintWatch] = None
+        self._exc: Optional[BaseException] = None
+        self._cb = _lib.PROGRESS_FN(self._progress)  # kept alive as long as the sampler
+        p.progress = self._cb
+        h = C.c_void_p()
+        _check(lib.strand_sampler_create(model._h, C.byref(p), C.byref(h)))
+        self._h = h
+        self.stats = None
+
+    def close(self) -> None:
+        if getattr(self, "_h", None):
+            lib.strand_sampler_free(self._h)
+            self._h = None
+
+    __del__ = close
+
+    @property
+    def length(self) -> int:
+        return lib.strand_sampler_length(self._h)
+
+    def _progress(self, user, done, total) -> int:
+        try:
+            if self._watch is not None and self._watch.poll():
+                return 1
+            if self._user_progress is not None and self._user_progress(int(done), int(total)) is False:
+                return 1
+            return 0
+        except BaseException as e:  # KeyboardInterrupt raised inside the callback, or the user's error
+            self._exc = e
+            return 1
+
+    def run(self, n: int, progress: Optional[ProgressFn] = None) -> np.ndarray:
+        """n samples as token ids (n, length) int32. progress(done, total) may return False to
+        cancel (then strand.Error with code STRAND_E_CANCELLED)."""
+        out = np.empty((n, self.length), dtype=np.int32)
+        st = _lib.SamplerStats()
+        self._user_progress, self._exc = progress, None
+        with _SigintWatch() as w:
+            self._watch = w
+            rc = lib.strand_sampler_run(self._h, n, out.ctypes.data_as(C.POINTER(C.c_int32)), C.byref(st))
+            self._watch = None
+        if w.hit:
+            raise KeyboardInterrupt
+        if self._exc is not None:
+            raise self._exc
+        _check(rc, lib.strand_sampler_last_error(self._h))
+        self.stats = {"net_calls": st.net_calls, "net_rows": st.net_rows, "nfe": st.nfe, "seconds": st.seconds}
+        return out
+
+    def sample_text(self, n: int, progress: Optional[ProgressFn] = None) -> List[str]:
+        """n decoded samples (SMILES or DNA, special tokens dropped), as `strand sample` prints them."""
+        tok = self.model.tokenizer
+        return [tok.decode(row) for row in self.run(n, progress)]
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("iterate over Sampler.sample_text(n)")
