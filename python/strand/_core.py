@@ -115,13 +115,9 @@ class Model:
         h = C.c_void_p()
         _check(lib.strand_model_load(self.path.encode(), C.byref(h)))
         self._h = h
-        self._cad = None
         self._tok = None
 
     def close(self) -> None:
-        if getattr(self, "_cad", None):
-            lib.strand_caduceus_free(self._cad)
-            self._cad = None
         if getattr(self, "_h", None):
             lib.strand_model_free(self._h)
             self._h = None
@@ -184,24 +180,19 @@ class Model:
         return out
 
     def embed(self, ids, pooling: str = "mean") -> np.ndarray:
-        """Caduceus embeddings (strand-collapsed for PS, conjoined for PH): (n, d_model) with
-        pooling="mean", (n, L, d_model) with pooling="position" (as `strand embed`)."""
+        """Embeddings (Caduceus: strand-collapsed for PS, conjoined for PH) from the same loaded
+        weights: (n, d_model) with pooling="mean", (n, L, d_model) with pooling="position"."""
         if not self.kind.startswith("caduceus"):
             raise Error(-5, f"{self.path}: embeddings need a Caduceus model, this one is \"{self.kind}\"")
-        if self._cad is None:
-            h = C.c_void_p()
-            _check(lib.strand_caduceus_load(self.path.encode(), C.byref(h)))
-            self._cad = h
-        d = C.c_int()
-        lib.strand_caduceus_info(self._cad, C.byref(d), None, None)
+        d = int(self.config["d_model"])
         ids = _ids(ids)
         n, L = ids.shape
         if pooling == "mean":
-            out, mode = np.empty((n, d.value), dtype=np.float32), 1
+            out, mode = np.empty((n, d), dtype=np.float32), 1
         elif pooling == "position":
-            out, mode = np.empty((n, L, d.value), dtype=np.float32), 0
+            out, mode = np.empty((n, L, d), dtype=np.float32), 0
         else:
             raise ValueError('pooling must be "mean" or "position"')
-        _check(lib.strand_caduceus_embed(self._cad, _ptr(ids, C.c_int32), n, L, mode, _ptr(out, C.c_float)),
-               lib.strand_caduceus_last_error(self._cad))
+        _check(lib.strand_model_embed(self._h, _ptr(ids, C.c_int32), n, L, mode, _ptr(out, C.c_float)),
+               self._err())
         return out

@@ -123,12 +123,8 @@ _decl("strand_model_max_length", C.c_size_t, P)
 _decl("strand_model_num_classes", C.c_int, P)
 _decl("strand_model_logits", C.c_int, P, c_i32_p, C.c_size_t, C.c_size_t, c_f32_p, c_i32_p, c_f32_p)
 _decl("strand_model_last_error", C.c_char_p, P)
+_decl("strand_model_embed", C.c_int, P, c_i32_p, C.c_size_t, C.c_size_t, C.c_int, c_f32_p)
 
-_decl("strand_caduceus_load", C.c_int, C.c_char_p, C.POINTER(P))
-_decl("strand_caduceus_free", None, P)
-_decl("strand_caduceus_info", C.c_int, P, c_int_p, c_int_p, c_int_p)
-_decl("strand_caduceus_embed", C.c_int, P, c_i32_p, C.c_size_t, C.c_size_t, C.c_int, c_f32_p)
-_decl("strand_caduceus_last_error", C.c_char_p, P)
 
 _decl("strand_vep_default_params", VepParams)
 _decl("strand_vep_create", C.c_int, C.c_char_p, C.c_char_p, C.POINTER(VepParams), C.POINTER(P))
