@@ -101,7 +101,9 @@ static int text_input_ids(const logits_opts *o, strand_model *m, int kind, int32
         goto done;
     }
     size_t V = strand_model_vocab_size(m), L = is_cad ? r.len[0] : strand_model_max_length(m);
-    if (strand_tokenizer_vocab_size(tok) != V) {
+    /* DNA: a model over the first 12 ids (the characters) fits the 16-row tokenizer */
+    int dna_ok = strand_tokenizer_kind(tok) == STRAND_TOKENIZER_DNA && V >= 12 && V <= strand_tokenizer_vocab_size(tok);
+    if (strand_tokenizer_vocab_size(tok) != V && !dna_ok) {
         cli_error("%s: the tokenizer has %zu tokens but the model's vocabulary is %zu", o->model,
                 strand_tokenizer_vocab_size(tok), V);
         goto done;
