@@ -68,16 +68,35 @@ def _ptr(a: np.ndarray, ctype):
     return a.ctypes.data_as(C.POINTER(ctype))
 
 
-class Tokenizer:
+class Handle:
+    """An owned library handle: `_free` (the library's free call, which accepts NULL) runs once,
+    on close(), at the end of a `with` block, or when the object is collected."""
+
+    _free = None
+    _h = None
+
+    def close(self) -> None:
+        if self._h:
+            type(self)._free(self._h)
+            self._h = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Tokenizer(Handle):
     """A model's tokenizer (DNA or SMILES): encode to padded ids, decode ids to text."""
+
+    _free = lib.strand_tokenizer_free
 
     def __init__(self, handle: int):
         self._h = C.c_void_p(handle)
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            lib.strand_tokenizer_free(self._h)
-            self._h = None
 
     @property
     def vocab_size(self) -> int:
@@ -104,11 +123,13 @@ class Tokenizer:
         return buf.value.decode()
 
 
-class Model:
+class Model(Handle):
     """Any strand model file (DiT diffusion model, Caduceus PS/PH), or a Hugging Face directory.
 
     Attributes: path, kind, config (dict), vocab_size, max_length, num_classes.
     """
+
+    _free = lib.strand_model_free
 
     def __init__(self, path: str):
         self.path = os.fspath(path)
@@ -116,19 +137,6 @@ class Model:
         _check(lib.strand_model_load(self.path.encode(), C.byref(h)))
         self._h = h
         self._tok = None
-
-    def close(self) -> None:
-        if getattr(self, "_h", None):
-            lib.strand_model_free(self._h)
-            self._h = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _err(self) -> bytes:
         return lib.strand_model_last_error(self._h)

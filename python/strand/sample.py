@@ -14,7 +14,7 @@ from typing import Callable, Iterator, List, Optional
 import numpy as np
 
 from . import _lib
-from ._core import Error, Model, _check
+from ._core import Error, Handle, Model, _check
 from ._lib import lib
 
 ProgressFn = Callable[[int, int], Optional[bool]]
@@ -57,13 +57,15 @@ class _SigintWatch:
             os.close(self.w)
 
 
-class Sampler:
+class Sampler(Handle):
     """A sampler over one diffusion model (weights shared by its worker threads).
 
     steps: T; length: 0 = the model's; batch: sequences per network call; seed; threads (0: the
     library's setting); label: class or None (a label-conditioned model then runs with the null
     label); gamma: CFG weight (0 unconditional, 1 conditional); top_p; greedy_final; noise_removal;
     use_cache. Samples depend on the seed and batch only, not on threads."""
+
+    _free = lib.strand_sampler_free
 
     def __init__(self, model: Model, *, steps: int = 32, length: int = 0, batch: int = 64, seed: int = 0,
                  threads: int = 0, label: Optional[int] = None, gamma: float = 1.0, top_p: float = 1.0,
@@ -83,13 +85,6 @@ class Sampler:
         _check(lib.strand_sampler_create(model._h, C.byref(p), C.byref(h)))
         self._h = h
         self.stats = None
-
-    def close(self) -> None:
-        if getattr(self, "_h", None):
-            lib.strand_sampler_free(self._h)
-            self._h = None
-
-    __del__ = close
 
     @property
     def length(self) -> int:

@@ -12,7 +12,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from . import _lib
-from ._core import Error, _check
+from ._core import Error, Handle, _check
 from ._lib import lib
 
 STATUS = {0: "ok", 1: "symbolic", 2: "unscorable", 3: "ref_mismatch", 4: "missing_contig", 5: "nonfinite"}
@@ -23,10 +23,12 @@ RECORD = np.dtype([("contig", object), ("pos", np.int64), ("ref", object), ("alt
                    ("llr", np.float64), ("emb", np.float64), ("status", np.int32)])
 
 
-class VEP:
+class VEP(Handle):
     """A scorer: one model file and one reference FASTA (indexed on first use).
 
     Parameters mirror `strand vep` (window 0 = the model's training length)."""
+
+    _free = lib.strand_vep_free
 
     def __init__(self, model: str, fasta: str, *, window: int = 0, pool_half_width: int = 128, batch: int = 64,
                  threads: int = 0, ref_mismatch: str = "skip", missing_contig: str = "auto",
@@ -45,19 +47,6 @@ class VEP:
         h = C.c_void_p()
         _check(lib.strand_vep_create(os.fspath(model).encode(), os.fspath(fasta).encode(), C.byref(p), C.byref(h)))
         self._h = h
-
-    def close(self) -> None:
-        if getattr(self, "_h", None):
-            lib.strand_vep_free(self._h)
-            self._h = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     @property
     def model_sha256(self) -> str:
