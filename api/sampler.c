@@ -47,7 +47,7 @@ int strand_diffusion_info(const strand_model *m, int *process, int32_t *mask_id,
     if (!m) return st_err(NULL, STRAND_E_ARG, "strand_diffusion_info: NULL model");
     diff_process proc = DIFF_MASKED;
     diff_schedule sched;
-    int mk;
+    int mk = -1;
     int rc = diffusion_of(m, &proc, &sched, &mk);
     if (rc < 0) return rc;
     if (process) *process = proc == DIFF_MASKED ? STRAND_DIFFUSION_MASKED : STRAND_DIFFUSION_UNIFORM;
