@@ -18,23 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/bench_util.h"
 #include "core/clock.h"
 #include "core/dit.h"
 #include "core/safetensors.h"
 #include "guidance/sampler.h"
 #include "strand.h"
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_d);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 static int net_ctx_create(void *self, void **ctx)
 {
@@ -138,7 +127,7 @@ int main(int argc, char **argv)
         printf("{\"name\": \"dit_forward_%s\", \"unit\": \"ms\", \"strand\": %.2f, \"reference\": null, "
                "\"reference_name\": \"PyTorch CPU forward\", \"threads\": %d, \"shape\": \"%s\", "
                "\"higher_is_better\": false}\n",
-               dna ? "dna" : "smiles", 1e3 * median(t, iters), threads, shape);
+               dna ? "dna" : "smiles", 1e3 * bench_median(t, iters), threads, shape);
         fflush(stdout);
         free(t), free(ids), free(sig), free(lg);
         dit_ctx_free(c);
@@ -162,7 +151,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_sample: %s\n", strand_last_error());
             return 1;
         }
-        double sec = median(t, iters);
+        double sec = bench_median(t, iters);
         printf("{\"name\": \"sample_%s_%s_%d\", \"unit\": \"samples/s\", \"strand\": %.2f, \"reference\": null, "
                "\"reference_name\": \"PyTorch CPU sampler\", \"threads\": %d, \"shape\": \"%s batch=%zu steps=%d\", "
                "\"higher_is_better\": true, \"nfe\": %.2f, \"steps\": %d, \"seconds\": %.3f}\n",
