@@ -1,4 +1,4 @@
-/* Selective-scan kernel selection (core/mamba_scan.c; docs/mamba.md "The selective scan").
+/* Selective-scan kernel selection (core/mamba_scan.c; docs/mamba.md "Scan kernels").
  *
  * The scan entry points (mamba_scan_forward, mamba_scan_forward_carry, mamba_scan_backward in
  * core/mamba.h) run one of these kernels on each call:
