@@ -107,6 +107,13 @@ static void vep_usage(FILE *fp)
             "                             the new name (records are written unchanged)\n"
             "      --nonfinite error|skip a NaN/inf score (corrupt model): stop with an error (default), or\n"
             "                             count it and leave it unscored\n"
+            "      --llr masked|marginal  STRAND_LLR with the site masked in its own window (default; one\n"
+            "                             forward per SNV), or the wild-type marginal: every SNV of a reference\n"
+            "                             tile from one unmasked forward (docs/vep.md \"Marginal LLR\")\n"
+            "      --marginal-core S      marginal: sites per tile (default 4*(window-1)); a tile is S+window-1\n"
+            "                             bases, every site with >= window/2 of context on both sides\n"
+            "      --scores llr,emb       which scores to compute (default both); --scores llr skips the REF/ALT\n"
+            "                             window forwards of STRAND_EMB\n"
             "      --rc-average           also score every window reverse-complemented and average (2x work;\n"
             "                             scores then bit-identical for a variant and its RC representation)\n"
             "      --no-version           no ##strand_vepVersion/##strand_vepCommand header lines\n"
@@ -177,7 +184,7 @@ int cmd_vep_main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.p = strand_vep_default_params();
     enum { OPT_THREADS = 256, OPT_WINDOW, OPT_POOL, OPT_BATCH, OPT_REFMM, OPT_MISSING, OPT_NOVER, OPT_RCAVG,
-           OPT_RENAME, OPT_NONFINITE };
+           OPT_RENAME, OPT_NONFINITE, OPT_LLR, OPT_SCORES, OPT_MCORE };
     static const struct option longopts[] = {
         {"fasta-ref", required_argument, NULL, 'f'},  {"model", required_argument, NULL, 'm'},
         {"output", required_argument, NULL, 'o'},     {"output-type", required_argument, NULL, 'O'},
@@ -189,6 +196,8 @@ int cmd_vep_main(int argc, char **argv)
         {"rc-average", no_argument, NULL, OPT_RCAVG}, {"rename-chrs", required_argument, NULL, OPT_RENAME},
         {"nonfinite", required_argument, NULL, OPT_NONFINITE}, {"regions-file", required_argument, NULL, 'R'},
         {"targets", required_argument, NULL, 't'}, {"targets-file", required_argument, NULL, 'T'},
+        {"llr", required_argument, NULL, OPT_LLR}, {"scores", required_argument, NULL, OPT_SCORES},
+        {"marginal-core", required_argument, NULL, OPT_MCORE},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     if (argc <= 1) {
         vep_usage(stdout);
@@ -258,6 +267,26 @@ int cmd_vep_main(int argc, char **argv)
             else if (!strcmp(optarg, "error")) o.p.missing_contig = STRAND_VEP_CONTIG_ERROR;
             else if (!strcmp(optarg, "auto")) o.p.missing_contig = STRAND_VEP_CONTIG_AUTO;
             else return cli_error("--missing-contig \"%s\": use skip, error or auto", optarg);
+            break;
+        case OPT_LLR:
+            if (!strcmp(optarg, "masked")) o.p.llr = STRAND_VEP_LLR_MASKED;
+            else if (!strcmp(optarg, "marginal")) o.p.llr = STRAND_VEP_LLR_MARGINAL;
+            else return cli_error("--llr \"%s\": use masked or marginal", optarg);
+            break;
+        case OPT_SCORES: {
+            int bits = 0;
+            char buf[64], *sv = buf, *tok;
+            snprintf(buf, sizeof buf, "%s", optarg);
+            while ((tok = strsep(&sv, ",")) != NULL) {
+                if (!strcmp(tok, "llr")) bits |= STRAND_VEP_SCORE_LLR;
+                else if (!strcmp(tok, "emb")) bits |= STRAND_VEP_SCORE_EMB;
+                else return cli_error("--scores \"%s\": a list of llr and emb (llr,emb)", optarg);
+            }
+            o.p.scores = bits;
+            break;
+        }
+        case OPT_MCORE:
+            o.p.marginal_core = cli_int("--marginal-core", optarg, 1, 1 << 22);
             break;
         case OPT_NOVER: o.p.no_version = 1; break;
         case OPT_RCAVG: o.p.rc_average = 1; break;

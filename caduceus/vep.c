@@ -46,6 +46,7 @@ void strand_vep_free(strand_vep *v)
     free(v->model_path), free(v->fasta_path);
     free(v->ids), free(v->logits), free(v->embed);
     free(v->ids_rc), free(v->logits_rc), free(v->embed_rc);
+    st_vep_marginal_free(v);
     st_vep_options_free(v);
     free(v);
 }
@@ -70,6 +71,12 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
         p.nonfinite > 1)
         return st_err(NULL, STRAND_E_ARG, "unknown ref_mismatch (%d) or missing_contig (%d) policy", p.ref_mismatch,
                       p.missing_contig);
+    if (p.llr < 0 || p.llr > 1) return st_err(NULL, STRAND_E_ARG, "llr mode %d: use masked (0) or marginal (1)", p.llr);
+    if (p.scores < 0 || p.scores > 3)
+        return st_err(NULL, STRAND_E_ARG, "scores %d: a set of STRAND_VEP_SCORE_LLR and _EMB bits", p.scores);
+    if (p.marginal_core < 0 || p.marginal_core > (1 << 22))
+        return st_err(NULL, STRAND_E_ARG, "marginal core %d: must be in 1..%d (0: the default)", p.marginal_core,
+                      1 << 22);
     strand_vep *v = calloc(1, sizeof *v);
     if (!v) return st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory");
     v->p = p;
@@ -105,8 +112,12 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
     /* under ulimit -v: fewer workers when they do not all fit, and an error saying what is needed
      * when one does not, instead of letting OpenBLAS fail to allocate and hang */
     {
-        size_t per = ST_THREAD_RESERVE + (size_t)W * D * (size_t)v->m->cfg.n_layer * 48 * sizeof(float) +
-                     (size_t)W * (D + 16) * 16;
+        /* a marginal tile (S + W − 1 bases, vep_marginal.c) is the longest forward when there is one */
+        size_t Wf = (size_t)W;
+        if (p.llr == STRAND_VEP_LLR_MARGINAL)
+            Wf += (size_t)(p.marginal_core > 0 ? p.marginal_core : 4 * (W - 1));
+        size_t per = ST_THREAD_RESERVE + Wf * D * (size_t)v->m->cfg.n_layer * 48 * sizeof(float) +
+                     Wf * (D + 16) * 16;
         int64_t left = st_address_space_left();
         if (left >= 0 && v->nw > 1 && (int64_t)((size_t)v->nw * per) > left) {
             int fit = (int)(left / (int64_t)per);
@@ -137,6 +148,7 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
         rc = st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory for %d workers of a %d-base window", v->nw, W);
         goto fail;
     }
+    if ((rc = st_vep_marginal_init(v)) < 0) goto fail;
     *out = v;
     return 0;
 fail:
@@ -148,7 +160,7 @@ fail:
 
 /* ids[0..end-beg) = tokens of FASTA[beg, end) of contig cid; positions outside the contig stay
  * [PAD]; N → [PAD]. */
-static int fetch_tokens(strand_vep *v, int cid, int64_t beg, int64_t end, int32_t *ids)
+int st_vep_fetch_tokens(strand_vep *v, int cid, int64_t beg, int64_t end, int32_t *ids)
 {
     int64_t clen = st_fasta_contig_len(v->fa, cid);
     for (int64_t i = beg; i < end; i++) ids[i - beg] = ST_DNA_PAD;
@@ -169,15 +181,15 @@ int st_vep_window(strand_vep *v, int cid, int64_t pos, int64_t rlen, const char 
     int64_t W = v->W, h = v->h;
     int rc;
     if (kind != ST_VEP_WIN_ALT) {
-        if ((rc = fetch_tokens(v, cid, pos - h, pos + h + 1, ids)) < 0) return rc;
+        if ((rc = st_vep_fetch_tokens(v, cid, pos - h, pos + h + 1, ids)) < 0) return rc;
         if (kind == ST_VEP_WIN_MASKED) ids[h] = ST_DNA_MASK;
         return 0;
     }
-    if ((rc = fetch_tokens(v, cid, pos - h, pos, ids)) < 0) return rc; /* left flank */
+    if ((rc = st_vep_fetch_tokens(v, cid, pos - h, pos, ids)) < 0) return rc; /* left flank */
     int64_t alen = (int64_t)strlen(alt), k = alen < W - h ? alen : W - h;
     st_dna_encode(alt, (size_t)k, ids + h);
     st_dna_n_to_pad(ids + h, (size_t)k);
-    if (h + k < W && (rc = fetch_tokens(v, cid, pos + rlen, pos + rlen + (W - h - k), ids + h + k)) < 0) return rc;
+    if (h + k < W && (rc = st_vep_fetch_tokens(v, cid, pos + rlen, pos + rlen + (W - h - k), ids + h + k)) < 0) return rc;
     return 0;
 }
 
@@ -294,8 +306,14 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
     int *ix = malloc(3 * n * sizeof(int)); /* per variant: masked, ref, alt request (-1: none) */
     double *pool = NULL;
     int nr = 0, rc = 0;
+    /* which scores (docs/vep.md "Marginal LLR"): marginal SNVs are scored from tiles, not windows */
+    int want_llr = !v->p.scores || (v->p.scores & STRAND_VEP_SCORE_LLR);
+    int want_emb = !v->p.scores || (v->p.scores & STRAND_VEP_SCORE_EMB);
+    int marginal = want_llr && v->p.llr == STRAND_VEP_LLR_MARGINAL, any_marginal = 0;
+    unsigned char *ok = calloc(n, 1); /* 1: reached scoring, 2: and a marginal SNV */
+    int *cids = malloc(n * sizeof(int));
     v->fail_index = -1;
-    if (!req || !ix) {
+    if (!req || !ix || !ok || !cids) {
         rc = st_err(&v->err, STRAND_E_NOMEM, "vep: out of memory for a batch of %zu variants", n);
         goto done;
     }
@@ -311,6 +329,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         if (allele_is_symbolic(x->alt)) { x->status = STRAND_VEP_SYMBOLIC; continue; }
         if (x->pos1 < 1) { x->status = STRAND_VEP_UNSCORABLE; continue; } /* POS 0: a telomere */
         int cid = st_vep_contig_id(v, x->contig);
+        cids[i] = cid;
         if (cid < 0) {
             x->status = STRAND_VEP_MISSING_CONTIG;
             note_example(v, "%s:%lld %s%s(contig not in the FASTA)", x->contig, (long long)x->pos1, "", "");
@@ -352,10 +371,19 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
             }
             if (v->p.ref_mismatch == STRAND_VEP_REF_SKIP) continue;
         }
-        if (rlen == 1 && strlen(x->alt) == 1) ix[3 * i] = add_req(req, &nr, cid, pos, ST_VEP_WIN_MASKED, 0, NULL);
-        ix[3 * i + 1] = add_req(req, &nr, cid, pos, ST_VEP_WIN_REF, 0, NULL);
-        ix[3 * i + 2] = add_req(req, &nr, cid, pos, ST_VEP_WIN_ALT, rlen, x->alt);
-        v->windows_requested += 2 + (ix[3 * i] >= 0);
+        int snv = rlen == 1 && strlen(x->alt) == 1;
+        ok[i] = 1;
+        if (snv && marginal) ok[i] = 2, any_marginal = 1;
+        else if (snv && want_llr) ix[3 * i] = add_req(req, &nr, cid, pos, ST_VEP_WIN_MASKED, 0, NULL);
+        if (want_emb) {
+            ix[3 * i + 1] = add_req(req, &nr, cid, pos, ST_VEP_WIN_REF, 0, NULL);
+            ix[3 * i + 2] = add_req(req, &nr, cid, pos, ST_VEP_WIN_ALT, rlen, x->alt);
+        }
+        v->windows_requested += 2 * want_emb + (ix[3 * i] >= 0);
+    }
+    if (any_marginal) {
+        for (size_t i = 0; i < n; i++) ok[i] = ok[i] == 2; /* 1: a marginal SNV, for vep_marginal.c */
+        if ((rc = st_vep_marginal_llr(v, vars, n, cids, ok)) < 0) goto done;
     }
     /* one B=1 forward per distinct window, the windows spread over the workers */
     pool = malloc(((size_t)nr + (size_t)v->nw) * D * sizeof(double));
@@ -393,18 +421,19 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
     v->forwards += nr;
     for (size_t i = 0; i < n; i++) {
         strand_vep_variant *x = &vars[i];
-        if (ix[3 * i + 1] < 0) continue;
-        if (ix[3 * i] >= 0) {
+        int has_m = ix[3 * i] >= 0, has_e = ix[3 * i + 1] >= 0, has_g = any_marginal && ok[i];
+        if (!has_m && !has_e && !has_g) continue;
+        if (has_m) {
             const float *lg = req[ix[3 * i]].lg;
             int a = st_dna_byte_to_id[(unsigned char)x->alt[0]], b = st_dna_byte_to_id[(unsigned char)x->ref[0]];
             x->llr = (double)lg[a] - (double)lg[b]; /* log-softmax normaliser cancels (docs/vep.md "STRAND_LLR") */
         }
-        x->emb = st_vep_cosine_distance(req[ix[3 * i + 1]].pooled, req[ix[3 * i + 2]].pooled, D);
-        if ((rc = st_vep_check_finite(v, x, i, ix[3 * i] >= 0, req[ix[3 * i + 1]].pooled, req[ix[3 * i + 2]].pooled, D)) < 0)
-            goto done;
+        const double *pr = has_e ? req[ix[3 * i + 1]].pooled : NULL, *pa = has_e ? req[ix[3 * i + 2]].pooled : NULL;
+        if (has_e) x->emb = st_vep_cosine_distance(pr, pa, D);
+        if ((rc = st_vep_check_finite(v, x, i, has_m || has_g, pr, pa, has_e ? D : 0)) < 0) goto done;
     }
 done:
-    free(req), free(ix), free(pool);
+    free(req), free(ix), free(pool), free(ok), free(cids);
     return rc;
 }
 

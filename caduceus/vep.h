@@ -59,6 +59,15 @@ struct strand_vep {
     int n_ren;
     st_region *targets;
     int n_targets;
+    /* vep_marginal.c (llr = MARGINAL): core S and tile T = S + 2h; per-worker tile buffers
+     * (nw,T) ids, (nw,T,16) logits (and their RC twins); the last tile of the previous batch */
+    int S, T;
+    int32_t *mids, *mids_rc;
+    float *mlg, *mlg_rc;
+    int mc_cid;      /* -1: empty */
+    int64_t mc_k;
+    float *mc_lg;    /* (S,16) the centre-ready logits of tile (mc_cid, mc_k) */
+    int64_t tiles;   /* marginal tile forwards run (also counted in forwards) */
 };
 
 /* vep_options.c: load / free the rename map and targets of v->p. */
@@ -75,6 +84,20 @@ int st_vep_check_finite(strand_vep *v, strand_vep_variant *x, size_t i, int has_
  * ALT text alt); see the header comment. 0 or STRAND_E_*. */
 enum { ST_VEP_WIN_REF = 0, ST_VEP_WIN_MASKED = 1, ST_VEP_WIN_ALT = 2 };
 int st_vep_window(strand_vep *v, int cid, int64_t pos, int64_t rlen, const char *alt, int kind, int32_t *ids);
+/* ids[0..end-beg) = tokens of FASTA[beg, end) of contig cid; outside the contig [PAD]; N → [PAD]. */
+int st_vep_fetch_tokens(strand_vep *v, int cid, int64_t beg, int64_t end, int32_t *ids);
+
+/* vep_marginal.c: the wild-type marginal LLR (docs/vep.md "Marginal LLR"). Site pos (0-based) is
+ * scored in tile k = floor(pos / S), the reference FASTA[k·S − h, k·S + S + h) (T bases), at index
+ * pos − k·S + h. */
+int st_vep_marginal_init(strand_vep *v);
+void st_vep_marginal_free(strand_vep *v);
+/* x->llr for every vars[i] with want[i] (an SNV on contig cids[i] whose REF/ALT are ACGT). One
+ * forward per distinct tile, spread over the workers (call inside st_parallel_begin/end when
+ * v->nw > 1). 0 or STRAND_E_*. */
+int st_vep_marginal_llr(strand_vep *v, strand_vep_variant *vars, size_t n, const int *cids,
+                        const unsigned char *want);
+
 /* Pooled embedding (D, double) of per-position embeddings e (W,D) around the centre. */
 void st_vep_pool(const strand_vep *v, const float *e, size_t D, double *out);
 /* 1 − cos(a, b) for D-vectors; NaN when a norm is 0. */

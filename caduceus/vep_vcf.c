@@ -22,6 +22,16 @@ static int add_header(strand_vep *v, bcf_hdr_t *h, int argc, char *const *argv)
              "ALT more likely than REF under the model. SNVs only: missing for indels, MNVs, symbolic alleles and "
              "unscored records. Window positions past a contig end and N bases are [PAD]",
              v->W);
+    if (v->p.llr == STRAND_VEP_LLR_MARGINAL) /* provenance: the mode is in the Description */
+        snprintf(d, sizeof d,
+                 "Zero-shot log-likelihood ratio log p(ALT) - log p(REF) in nats from the masked-LM head of the "
+                 "Caduceus model, llr=marginal: the wild-type marginal at the site of the UNMASKED reference tile "
+                 "FASTA[k*%d-%d, k*%d+%d+%d) holding it (k = floor((POS-1)/%d); one forward per tile, >= %d bp of "
+                 "context on both sides; docs/vep.md section Marginal LLR), not the masked score; strand-averaged (PS: "
+                 "exact reverse-complement-equivariant head; PH: post-hoc conjoined). Positive = ALT more likely than "
+                 "REF under the model. SNVs only: missing for indels, MNVs, symbolic alleles and unscored records. "
+                 "Tile positions past a contig end and N bases are [PAD]",
+                 v->S, v->h, v->S, v->S, v->h, v->S, v->h);
     int rc = st_vcf_hdr_add_info(h, "STRAND_LLR", "A", "Float", d);
     if (rc < 0) return rc;
     snprintf(d, sizeof d,
@@ -29,7 +39,9 @@ static int add_header(strand_vep *v, bcf_hdr_t *h, int argc, char *const *argv)
              "REF and ALT %d-bp windows (ALT window = ALT haplotype re-centred to the same length), pooled over "
              "+-%d bp around the variant. SNVs and indels; missing for symbolic alleles and unscored records",
              v->W, v->H);
-    if ((rc = st_vcf_hdr_add_info(h, "STRAND_EMB", "A", "Float", d)) < 0) return rc;
+    /* --scores llr: STRAND_EMB is not computed, so not declared */
+    if ((!v->p.scores || (v->p.scores & STRAND_VEP_SCORE_EMB)) && (rc = st_vcf_hdr_add_info(h, "STRAND_EMB", "A", "Float", d)) < 0)
+        return rc;
     if (!v->p.no_version && (rc = st_vcf_hdr_add_provenance(h, "vep", argc, argv)) < 0) return rc;
     const char *name = strrchr(v->model_path, '/');
     name = name && name[1] ? name + 1 : v->model_path;

@@ -254,7 +254,17 @@ typedef struct strand_vep_params {
                           * work): scores become bit-identical for a variant and its RC
                           * representation; without it they agree to float rounding (PS is
                           * RC-equivariant by construction, PH is conjoined) */
+    int llr;             /* STRAND_VEP_LLR_*: how STRAND_LLR is computed (default MASKED: today's
+                          * per-variant masked score; MARGINAL: the wild-type marginal, every SNV of
+                          * a reference tile from one unmasked forward; docs/vep.md "Marginal LLR") */
+    int scores;          /* STRAND_VEP_SCORE_* bits: which scores to compute (0, the default: both);
+                          * LLR alone skips the REF/ALT window forwards of STRAND_EMB */
+    int marginal_core;   /* MARGINAL: positions scored per tile S (0, the default: 4·(window−1));
+                          * the tile is S + window − 1 bases, every site with >= window/2 of
+                          * reference context on both sides */
 } strand_vep_params;
+enum { STRAND_VEP_LLR_MASKED = 0, STRAND_VEP_LLR_MARGINAL = 1 };
+enum { STRAND_VEP_SCORE_LLR = 1, STRAND_VEP_SCORE_EMB = 2 };
 STRAND_API strand_vep_params strand_vep_default_params(void);
 STRAND_API int strand_vep_create(const char *model_path, const char *fasta_path, const strand_vep_params *p,
                                  strand_vep **out);
