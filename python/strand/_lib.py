@@ -60,7 +60,8 @@ class VepParams(C.Structure):
                 ("threads", C.c_int), ("ref_mismatch", C.c_int), ("missing_contig", C.c_int),
                 ("nonfinite", C.c_int), ("compress_level", C.c_int), ("rename_chrs", C.c_char_p),
                 ("targets", C.c_char_p), ("targets_file", C.c_char_p), ("quiet", C.c_int),
-                ("no_version", C.c_int), ("rc_average", C.c_int)]
+                ("no_version", C.c_int), ("rc_average", C.c_int), ("llr", C.c_int), ("scores", C.c_int),
+                ("marginal_core", C.c_int)]
 
 
 class VepVariant(C.Structure):

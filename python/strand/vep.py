@@ -18,6 +18,8 @@ from ._lib import lib
 STATUS = {0: "ok", 1: "symbolic", 2: "unscorable", 3: "ref_mismatch", 4: "missing_contig", 5: "nonfinite"}
 _REF = {"skip": 0, "annotate": 1, "error": 2}
 _CONTIG = {"skip": 0, "error": 1, "auto": 2}
+_LLR = {"masked": 0, "marginal": 1}      # STRAND_VEP_LLR_*
+_SCORES = {"llr": 1, "emb": 2}          # STRAND_VEP_SCORE_* bits
 
 RECORD = np.dtype([("contig", object), ("pos", np.int64), ("ref", object), ("alt", object),
                    ("llr", np.float64), ("emb", np.float64), ("status", np.int32)])
@@ -33,11 +35,15 @@ class VEP(Handle):
     def __init__(self, model: str, fasta: str, *, window: int = 0, pool_half_width: int = 128, batch: int = 64,
                  threads: int = 0, ref_mismatch: str = "skip", missing_contig: str = "auto",
                  rc_average: bool = False, rename_chrs: Optional[str] = None, quiet: bool = True,
-                 no_version: bool = False):
+                 no_version: bool = False, llr: str = "masked", scores: str = "llr,emb",
+                 marginal_core: int = 0):
         p = lib.strand_vep_default_params()
         p.window, p.pool_half_width, p.batch, p.threads = window, pool_half_width, batch, threads
         p.ref_mismatch, p.missing_contig = _REF[ref_mismatch], _CONTIG[missing_contig]
         p.rc_average, p.quiet, p.no_version = int(rc_average), int(quiet), int(no_version)
+        p.llr = _LLR[llr]
+        p.scores = sum(_SCORES[x.strip()] for x in scores.split(",") if x.strip())
+        p.marginal_core = marginal_core
         self._keep = []  # bytes referenced by the params struct
         if rename_chrs:
             b = os.fspath(rename_chrs).encode()

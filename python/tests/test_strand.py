@@ -170,3 +170,13 @@ def test_sigint_cancels_sampling_cleanly(tmp_path, udlm):
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
     assert "interrupted" in out and "finished" not in out and "again (4, " in out
+
+
+def test_marginal_llr_only_equal_cli(tmp_path, fasta, vcf):
+    """The newest VEP parameters (llr, scores) reach the library: marginal LLR without EMB."""
+    run("vep", "-m", MODEL, "-f", fasta, "--llr", "marginal", "--scores", "llr", "-o", tmp_path / "cli.vcf", "-q",
+        vcf)
+    strand.vep.annotate_vcf(vcf, tmp_path / "py.vcf", model=MODEL, fasta=fasta, llr="marginal", scores="llr")
+    cli = (tmp_path / "cli.vcf").read_text()
+    assert "llr=marginal" in cli and "STRAND_EMB" not in cli
+    assert _strip_commands((tmp_path / "py.vcf").read_text()) == _strip_commands(cli)
