@@ -296,6 +296,43 @@ static int run_window(strand_vep *v, int w, wreq *q, double *pooled, double *tmp
     return 0;
 }
 
+int st_vep_run_jobs(strand_vep *v, int n, st_vep_job_fn job, void *ctx)
+{
+    int nw = v->nw < n ? v->nw : n, failed = 0, rc = 0;
+    if (v->nw > 1) st_parallel_begin();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nw) if (nw > 1)
+    for (int r = 0; r < n; r++) {
+        int w = 0;
+#ifdef _OPENMP
+        w = omp_get_thread_num();
+#endif
+        int rr;
+#pragma omp atomic read
+        rr = failed;
+        if (rr) continue;
+        rr = job(v, w, r, ctx);
+        if (rr < 0) {
+#pragma omp critical(st_vep_fail)
+            if (!rc) {
+                rc = rr;
+                st_err_capture(&v->err);
+#pragma omp atomic write
+                failed = 1;
+            }
+        }
+    }
+    if (v->nw > 1) st_parallel_end();
+    return rc;
+}
+
+/* The distinct windows of a batch: window r pools into pool[r], worker w's scratch is pool[n + w]. */
+typedef struct window_jobs { wreq *req; double *pool; int n; size_t D; } window_jobs;
+static int window_job(strand_vep *v, int w, int r, void *ctx)
+{
+    window_jobs *j = ctx;
+    return run_window(v, w, &j->req[r], j->pool + (size_t)r * j->D, j->pool + ((size_t)j->n + (size_t)w) * j->D);
+}
+
 int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
 {
     if (!v) return st_err(NULL, STRAND_E_ARG, "strand_vep_score_batch: NULL handle");
@@ -393,30 +430,8 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
     }
     /* BLAS is single-threaded inside every forward whenever there are several workers (also for a
      * batch of one window), so a window's bits do not depend on --batch */
-    int nw = v->nw < nr ? v->nw : nr, failed = 0;
-    if (v->nw > 1) st_parallel_begin();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nw) if (nw > 1)
-    for (int r = 0; r < nr; r++) {
-        int w = 0;
-#ifdef _OPENMP
-        w = omp_get_thread_num();
-#endif
-        int rr;
-#pragma omp atomic read
-        rr = failed;
-        if (rr) continue;
-        rr = run_window(v, w, &req[r], pool + (size_t)r * D, pool + ((size_t)nr + (size_t)w) * D);
-        if (rr < 0) {
-#pragma omp critical(st_vep_fail)
-            if (!rc) {
-                rc = rr;
-                st_err_capture(&v->err);
-#pragma omp atomic write
-                failed = 1;
-            }
-        }
-    }
-    if (v->nw > 1) st_parallel_end();
+    window_jobs wj = {req, pool, nr, D};
+    rc = st_vep_run_jobs(v, nr, window_job, &wj);
     if (rc < 0) goto done;
     v->forwards += nr;
     for (size_t i = 0; i < n; i++) {

@@ -86,6 +86,11 @@ enum { ST_VEP_WIN_REF = 0, ST_VEP_WIN_MASKED = 1, ST_VEP_WIN_ALT = 2 };
 int st_vep_window(strand_vep *v, int cid, int64_t pos, int64_t rlen, const char *alt, int kind, int32_t *ids);
 /* ids[0..end-beg) = tokens of FASTA[beg, end) of contig cid; outside the contig [PAD]; N → [PAD]. */
 int st_vep_fetch_tokens(strand_vep *v, int cid, int64_t beg, int64_t end, int32_t *ids);
+/* Run job(v, w, r, ctx) for r in [0, n) over the handle's workers (w = the worker's index, for its
+ * run context), BLAS single-threaded inside when there are several; after the first failure no
+ * new job starts, and that job's code and message (captured into v->err) are returned. */
+typedef int (*st_vep_job_fn)(strand_vep *v, int w, int r, void *ctx);
+int st_vep_run_jobs(strand_vep *v, int n, st_vep_job_fn job, void *ctx);
 
 /* vep_marginal.c: the wild-type marginal LLR (docs/vep.md "Marginal LLR"). Site pos (0-based) is
  * scored in tile k = floor(pos / S), the reference FASTA[k·S − h, k·S + S + h) (T bases), at index

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "caduceus/vep.h"
-#include "core/threads.h"
 #include "core/tokenizer_dna.h"
 
 #ifdef _OPENMP
@@ -85,6 +84,31 @@ static double site_llr(const float *lg, const strand_vep_variant *x)
     return (double)lg[a] - (double)lg[b];
 }
 
+/* One tile of a batch (run[r]): its forward, then the site logits of every variant on it, and the
+ * whole core when it is the tile kept for the next batch. */
+typedef struct tile_jobs {
+    const mtile *tl;
+    const int *tix, *run;
+    const strand_vep_variant *vars;
+    size_t n;
+    float *out, *keep;
+    int last;
+    int64_t S;
+    size_t V;
+} tile_jobs;
+static int tile_job(strand_vep *v, int w, int r, void *ctx)
+{
+    const tile_jobs *t = ctx;
+    int j = t->run[r], rc = run_tile(v, w, &t->tl[j]);
+    if (rc < 0) return rc;
+    for (size_t i = 0; i < t->n; i++) /* the sites of this tile */
+        if (t->tix[i] == j)
+            site_logits(v, w, (size_t)(t->vars[i].pos1 - 1 - t->tl[j].k * t->S), t->out + i * t->V);
+    if (j == t->last)
+        for (int64_t s = 0; s < t->S; s++) site_logits(v, w, (size_t)s, t->keep + (size_t)s * t->V);
+    return 0;
+}
+
 int st_vep_marginal_llr(strand_vep *v, strand_vep_variant *vars, size_t n, const int *cids,
                         const unsigned char *want)
 {
@@ -124,36 +148,8 @@ int st_vep_marginal_llr(strand_vep *v, strand_vep_variant *vars, size_t n, const
     for (size_t i = 0; i < n; i++)
         if (tix[i] >= 0 && tl[tix[i]].cached)
             memcpy(out + i * V, v->mc_lg + (size_t)(vars[i].pos1 - 1 - tl[tix[i]].k * S) * V, V * sizeof(float));
-    int nw = v->nw < nrun ? v->nw : nrun, failed = 0;
-    if (v->nw > 1) st_parallel_begin();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nw) if (nw > 1)
-    for (int r = 0; r < nrun; r++) {
-        int w = 0;
-#ifdef _OPENMP
-        w = omp_get_thread_num();
-#endif
-        int rr;
-#pragma omp atomic read
-        rr = failed;
-        if (rr) continue;
-        int j = run[r];
-        rr = run_tile(v, w, &tl[j]);
-        if (rr < 0) {
-#pragma omp critical(st_vep_fail)
-            if (!rc) {
-                rc = rr;
-                st_err_capture(&v->err);
-#pragma omp atomic write
-                failed = 1;
-            }
-            continue;
-        }
-        for (size_t i = 0; i < n; i++) /* the sites of this tile */
-            if (tix[i] == j) site_logits(v, w, (size_t)(vars[i].pos1 - 1 - tl[j].k * S), out + i * V);
-        if (j == last)
-            for (int64_t s = 0; s < S; s++) site_logits(v, w, (size_t)s, keep + (size_t)s * V);
-    }
-    if (v->nw > 1) st_parallel_end();
+    tile_jobs tj = {tl, tix, run, vars, n, out, keep, last, S, V};
+    rc = st_vep_run_jobs(v, nrun, tile_job, &tj);
     if (rc < 0) goto done;
     v->forwards += nrun, v->tiles += nrun;
     for (size_t i = 0; i < n; i++)
