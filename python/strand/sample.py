@@ -9,12 +9,12 @@ import ctypes as C
 import os
 import signal
 import threading
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, List, Optional
 
 import numpy as np
 
 from . import _lib
-from ._core import Error, Handle, Model, _check
+from ._core import Handle, Model, _check
 from ._lib import lib
 
 ProgressFn = Callable[[int, int], Optional[bool]]
@@ -123,6 +123,3 @@ class Sampler(Handle):
         """n decoded samples (SMILES or DNA, special tokens dropped), as `strand sample` prints them."""
         tok = self.model.tokenizer
         return [tok.decode(row) for row in self.run(n, progress)]
-
-    def __iter__(self) -> Iterator[str]:
-        raise TypeError("iterate over Sampler.sample_text(n)")

@@ -12,7 +12,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from . import _lib
-from ._core import Error, Handle, _check
+from ._core import Handle, _check
 from ._lib import lib
 
 STATUS = {0: "ok", 1: "symbolic", 2: "unscorable", 3: "ref_mismatch", 4: "missing_contig", 5: "nonfinite"}
