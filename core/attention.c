@@ -51,27 +51,30 @@ static inline void rope_apply_back(float *dsrc, const float *ddst, const float *
     }
 }
 
-/* In-place row softmax of an (L,L) score block (mask already added). */
+/* In-place softmax of one row of n scores (mask already added); an all −inf row becomes 0. */
+static void softmax_row(float *r, size_t n)
+{
+    float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (size_t j = 0; j < n; j++) m = r[j] > m ? r[j] : m;
+    if (m == -INFINITY) {
+        memset(r, 0, n * sizeof(float));
+        return;
+    }
+    float s = 0.0f;
+    for (size_t j = 0; j < n; j++) {
+        r[j] = expf(r[j] - m);
+        s += r[j];
+    }
+    float inv = 1.0f / s;
+#pragma omp simd
+    for (size_t j = 0; j < n; j++) r[j] *= inv;
+}
+
+/* In-place row softmax of an (L,L) score block. */
 static void softmax_rows(float *a, size_t L)
 {
-    for (size_t i = 0; i < L; i++) {
-        float *r = a + i * L;
-        float m = -INFINITY;
-#pragma omp simd reduction(max : m)
-        for (size_t j = 0; j < L; j++) m = r[j] > m ? r[j] : m;
-        if (m == -INFINITY) {
-            memset(r, 0, L * sizeof(float));
-            continue;
-        }
-        float s = 0.0f;
-        for (size_t j = 0; j < L; j++) {
-            r[j] = expf(r[j] - m);
-            s += r[j];
-        }
-        float inv = 1.0f / s;
-#pragma omp simd
-        for (size_t j = 0; j < L; j++) r[j] *= inv;
-    }
+    for (size_t i = 0; i < L; i++) softmax_row(a + i * L, L);
 }
 
 static void rope_qk(float *qr, const float *qkv, const float *cos_t, const float *sin_t, size_t B, size_t L,
@@ -202,4 +205,38 @@ void attention_forward_ref(float *out, float *qr, float *att, const float *qkv, 
                     out[(b * L + i) * D + h * hd + e] = s;
                 }
         }
+}
+
+void attention_cached_forward(float *out, float *kc, float *vc, float *qr, float *att, const float *qkv,
+                              const float *cos_t, const float *sin_t, size_t B, size_t n, size_t m, size_t cap,
+                              size_t D, size_t H)
+{
+    size_t hd = D / H, nk = m + n;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (size_t b = 0; b < B; b++)
+        for (size_t p = 0; p < n; p++) {
+            const float *src = qkv + (b * n + p) * 3 * D;
+            float *kd = kc + (b * cap + m + p) * D;
+            for (size_t h = 0; h < H; h++) {
+                rope_apply(qr + (b * n + p) * D + h * hd, src + h * hd, cos_t + p * hd, sin_t + p * hd, hd);
+                rope_apply(kd + h * hd, src + D + h * hd, cos_t + p * hd, sin_t + p * hd, hd);
+            }
+            memcpy(vc + (b * cap + m + p) * D, src + 2 * D, D * sizeof(float));
+        }
+    st_parallel_begin();
+#pragma omp parallel for schedule(dynamic, 1) if (B * H > 1)
+    for (size_t bh = 0; bh < B * H; bh++) {
+        size_t b = bh / H, h = bh % H;
+        const float *Q = qr + b * n * D + h * hd;
+        const float *K = kc + b * cap * D + h * hd;
+        const float *V = vc + b * cap * D + h * hd;
+        float *A = att + bh * n * nk;
+        float *O = out + b * n * D + h * hd;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nk, (int)hd, scale, Q, (int)D, K, (int)D,
+                    0.0f, A, (int)nk);
+        for (size_t i = 0; i < n; i++) softmax_row(A + i * nk, nk);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)nk, 1.0f, A, (int)nk, V, (int)D,
+                    0.0f, O, (int)D);
+    }
+    st_parallel_end();
 }

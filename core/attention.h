@@ -26,4 +26,13 @@ void attention_backward(float *dqkv, float *scratch, const float *dout, const fl
 /* Naive loops, no BLAS, no threads (tests compare the two). Same contract as attention_forward. */
 void attention_forward_ref(float *out, float *qr, float *att, const float *qkv, const float *cos_t,
                            const float *sin_t, const float *mask, size_t B, size_t L, size_t D, size_t H);
+/* Attention of n new positions over a key/value cache (block diffusion sampling, docs/bd3lm.md
+ * "Sampling with a key/value cache"). qkv (B,n,3D) of the new positions, unrotated; cos/sin (n,hd)
+ * are the rotary rows of their positions. Their rotated keys and their values are written into
+ * the cache kc, vc (B,cap,D) at slots m..m+n-1; then every new query attends, unmasked, to the
+ * m + n keys in slots 0..m+n-1 (the clean prefix and its own block). qr (B,n,D) scratch (rotated
+ * queries), att (B,H,n,m+n) the probabilities. out (B,n,D). m + n <= cap. */
+void attention_cached_forward(float *out, float *kc, float *vc, float *qr, float *att, const float *qkv,
+                              const float *cos_t, const float *sin_t, size_t B, size_t n, size_t m, size_t cap,
+                              size_t D, size_t H);
 #endif

@@ -327,13 +327,26 @@ void dit_ctx_free(dit_ctx *c)
     free(c);
 }
 
+/* Rotary tables for the layout's L positions; with rope_period P, row i holds position i mod P. */
+static void build_rope(dit_ctx *m)
+{
+    size_t hd = (size_t)(m->cfg.dim / m->cfg.heads), L = m->L, P = m->rope_period;
+    rope_tables(m->rope_cos, m->rope_sin, P && P < L ? P : L, hd, DIT_ROPE_BASE);
+    for (size_t i = P; P && i < L; i++) {
+        memcpy(m->rope_cos + i * hd, m->rope_cos + (i % P) * hd, hd * sizeof(float));
+        memcpy(m->rope_sin + i * hd, m->rope_sin + (i % P) * hd, hd * sizeof(float));
+    }
+    m->rope_built = P;
+}
+
 int dit_ctx_reserve(dit_ctx *m, size_t B, size_t L)
 {
+    if (m->B && B == m->B && L == m->L && m->rope_built != m->rope_period) build_rope(m);
     if (m->B && B == m->B && L == m->L) return 0;
     m->have_forward = 0;
-    if (B == 0 || L == 0 || L > (size_t)m->cfg.model_length)
-        return st_err(&m->err, STRAND_E_SHAPE, "DiT: batch %zu x length %zu: need B >= 1 and 1 <= L <= %d", B, L,
-                      m->cfg.model_length);
+    size_t maxL = (size_t)m->cfg.model_length * (m->rope_period ? 2 : 1);
+    if (B == 0 || L == 0 || L > maxL)
+        return st_err(&m->err, STRAND_E_SHAPE, "DiT: batch %zu x length %zu: need B >= 1 and 1 <= L <= %zu", B, L, maxL);
     m->B = B;
     m->L = L;
     arena cv = arena_count(), cg = arena_count();
@@ -366,8 +379,7 @@ int dit_ctx_reserve(dit_ctx *m, size_t B, size_t L)
     }
     cv = arena_on(m->acts.p);
     layout_acts(m, &cv);
-    size_t hd = (size_t)(m->cfg.dim / m->cfg.heads);
-    rope_tables(m->rope_cos, m->rope_sin, L, hd, DIT_ROPE_BASE);
+    build_rope(m);
     return 0;
 }
 

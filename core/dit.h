@@ -70,6 +70,9 @@ typedef struct dit_weights {
 typedef struct dit_ctx {
     dit_config cfg;          /* the dimensions it serves (a forward checks them against the weights) */
     const float *attn_mask;  /* (L,L) additive, or NULL (bidirectional); set by the caller (block diffusion) */
+    size_t rope_period;      /* 0: rotary positions 0..L-1; P > 0: position i mod P and L <= 2·model_length
+                                (block diffusion's concat(x_t, x_0) input, docs/bd3lm.md) */
+    size_t rope_built;       /* the period the rotary tables were built for (internal) */
     size_t B, L;             /* shape of the current layout (0: none yet) */
     arena_block acts;        /* activations */
     arena_block grad_acts;   /* backward scratch */
@@ -109,7 +112,8 @@ int dit_ctx_reserve(dit_ctx *c, size_t B, size_t L);
  * without time conditioning) and labels (B) in [0, num_classes] (NULL: the null label; ignored
  * when num_classes == 0). Any shape with L <= model_length; the context grows as needed.
  * ids are copied; a soft input is only referenced: keep it unchanged until dit_backward.
- * c->attn_mask, when set, is an additive (L,L) mask used by every block (block diffusion). */
+ * c->attn_mask, when set, is an additive (L,L) mask used by every block (block diffusion);
+ * c->rope_period P > 0 gives position i the rotary angle of i mod P. */
 int dit_forward(const dit_weights *w, dit_ctx *c, const int32_t *ids, const float *soft, const float *sigma,
                 const int32_t *labels, size_t B, size_t L, float *logits);
 /* From dlogits (B,L,N) of the context's last forward: accumulates every parameter gradient into
