@@ -19,6 +19,7 @@
 #ifndef STRAND_CHEM_CHEM_H
 #define STRAND_CHEM_CHEM_H
 #include <stddef.h>
+#include <stdint.h>
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -78,6 +79,20 @@ int chem_count_smarts(const chem_mol *m, const char *smarts);
 /* len(Chem.GetSSSR(Chem.DeleteSubstructs(mol, p))): SSSR size after deleting every atom that
  * matches p (used by QED's AROM). */
 int chem_ring_count_after_delete(const chem_mol *m, const chem_pattern *p);
+
+/* ---- fingerprints, graph descriptors, depiction (docs/chem.md "Fingerprints and depiction") ---- */
+/* Morgan bit fingerprint, AllChem.GetMorganFingerprintAsBitVect(mol, radius, nBits=nbits): bit b
+ * of the vector is bit (b % 64) of words[b / 64]. nbits must be a positive multiple of 64;
+ * words has nbits / 64 entries and is overwritten. */
+int chem_morgan_bits(const chem_mol *m, int radius, int nbits, uint64_t *words);
+/* Descriptors.BertzCT(mol) (rdkit/Chem/GraphDescriptors.py, version 2.0.0, cutoff 100), ported. */
+int chem_bertz_ct(const chem_mol *m, double *out);
+/* rdMolDescriptors.CalcNumAliphaticRings (Descriptors.NumAliphaticRings). */
+int chem_aliphatic_rings(const chem_mol *m);
+/* A 2D depiction as SVG text (rdMolDraw2D.MolDraw2DSVG(width, height) after
+ * rdMolDraw2D.PrepareAndDrawMolecule), without the leading <?xml ...?> line so it can be
+ * inlined in HTML. *svg is malloc'd (caller frees). */
+int chem_depict_svg(const chem_mol *m, int width, int height, char **svg);
 
 #ifdef __cplusplus
 }

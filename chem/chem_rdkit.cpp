@@ -5,7 +5,11 @@
 #include <GraphMol/Descriptors/Lipinski.h>
 #include <GraphMol/Descriptors/MolDescriptors.h>
 #include <GraphMol/Descriptors/MolSurf.h>
+#include <DataStructs/ExplicitBitVect.h>
+#include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
+#include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
+#include <GraphMol/MolDraw2D/MolDraw2DUtils.h>
 #include <GraphMol/MolOps.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
@@ -13,7 +17,13 @@
 #include <RDGeneral/RDLog.h>
 #include <RDGeneral/versions.h>
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -364,5 +374,165 @@ extern "C" int chem_ring_count_after_delete(const chem_mol *m, const chem_patter
         return chem_fail("deleteSubstructs failed for SMARTS", p->smarts.c_str(), e.what());
     } catch (...) {
         return chem_fail("deleteSubstructs failed for SMARTS", p->smarts.c_str(), "unknown C++ exception");
+    }
+}
+
+/* ---- fingerprints, BertzCT, depiction ---------------------------------------- */
+
+extern "C" int chem_morgan_bits(const chem_mol *m, int radius, int nbits, uint64_t *words)
+{
+    if (!m || !words || radius < 0 || nbits <= 0 || nbits % 64)
+        return st_err(nullptr, STRAND_E_ARG, "chem_morgan_bits: bad argument (radius %d, nbits %d)", radius, nbits);
+    try {
+        std::unique_ptr<ExplicitBitVect> fp(
+            RDKit::MorganFingerprints::getFingerprintAsBitVect(*m->mol, (unsigned)radius, (unsigned)nbits));
+        std::memset(words, 0, (size_t)nbits / 8);
+        for (int b = 0; b < nbits; b++)
+            if (fp->getBit((unsigned)b)) words[b / 64] |= (uint64_t)1 << (b % 64);
+        return 0;
+    } catch (const std::exception &e) {
+        return exc_fail("Morgan fingerprint", e);
+    } catch (...) {
+        return unknown_fail("Morgan fingerprint");
+    }
+}
+
+extern "C" int chem_aliphatic_rings(const chem_mol *m)
+{
+    return count_call(m, "NumAliphaticRings",
+                      [](const RDKit::ROMol &mol) { return RDKit::Descriptors::calcNumAliphaticRings(mol); });
+}
+
+namespace {
+
+// Shannon entropy in bits of counts (rdkit.ML.InfoTheory.entropy.InfoEntropy), summed in order.
+double info_entropy(const std::vector<double> &c)
+{
+    double n = 0, h = 0;
+    for (double v : c) n += v;
+    if (n == 0) return 0;
+    for (double v : c) {
+        double p = v / n;
+        if (p > 0) h += -p * std::log(p) / std::log(2.0);
+    }
+    return h;
+}
+
+// GraphDescriptors._LookUpBondOrder: aromatic 1.5, else float(BondType) (the enum's value).
+double bertz_bond_order(const RDKit::Bond *b)
+{
+    if (b->getIsAromatic() || b->getBondType() == RDKit::Bond::AROMATIC) return 1.5;
+    return (double)(int)b->getBondType();
+}
+
+double bertz_ct(const RDKit::ROMol &mol)
+{
+    const int n = (int)mol.getNumAtoms();
+    if (n < 2) return 0;
+    // symmetry classes: atoms whose sorted "Balaban" (bond-order) distance rows agree to %.4f
+    const double *bd = RDKit::MolOps::getDistanceMat(mol, true, false, true, "Balaban");
+    std::vector<int> sym(n);
+    std::vector<std::string> keys;
+    std::vector<double> row(n);
+    char num[64];
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) row[j] = bd[(size_t)i * n + j];
+        std::sort(row.begin(), row.end());
+        std::string key;
+        for (int j = 0; j < n && j < 100; j++) {
+            std::snprintf(num, sizeof num, "%.4f,", row[j]);
+            key += num;
+        }
+        auto it = std::find(keys.begin(), keys.end(), key);
+        if (it == keys.end()) {
+            sym[i] = (int)keys.size() + 1;
+            keys.push_back(key);
+        } else {
+            sym[i] = (int)(it - keys.begin()) + 1;
+        }
+    }
+    // neighbour lists sorted by index (GraphDescriptors._CreateBondDictEtc)
+    std::vector<std::vector<int>> nb(n);
+    for (const RDKit::Bond *b : mol.bonds()) {
+        int a1 = (int)b->getBeginAtomIdx(), a2 = (int)b->getEndAtomIdx();
+        if (std::find(nb[a1].begin(), nb[a1].end(), a2) == nb[a1].end()) nb[a1].push_back(a2);
+        if (std::find(nb[a2].begin(), nb[a2].end(), a1) == nb[a2].end()) nb[a2].push_back(a1);
+    }
+    for (auto &l : nb) std::sort(l.begin(), l.end());
+    // dictionaries kept in insertion order, as Python's dicts are
+    std::map<int, size_t> type_idx;
+    std::vector<double> types;
+    std::map<std::array<int, 3>, size_t> conn_idx;
+    std::vector<double> conns;
+    auto add_conn = [&](std::array<int, 3> key, double v) {
+        auto it = conn_idx.find(key);
+        if (it == conn_idx.end()) {
+            conn_idx.emplace(key, conns.size());
+            conns.push_back(v);
+        } else {
+            conns[it->second] += v;
+        }
+    };
+    for (int a = 0; a < n; a++) {
+        int z = mol.getAtomWithIdx(a)->getAtomicNum();
+        auto it = type_idx.find(z);
+        if (it == type_idx.end()) {
+            type_idx.emplace(z, types.size());
+            types.push_back(1);
+        } else {
+            types[it->second] += 1;
+        }
+        const int h = sym[a];
+        const auto &l = nb[a];
+        for (size_t i = 0; i < l.size(); i++) {
+            int ni = l[i], ci = sym[ni];
+            double oi = bertz_bond_order(mol.getBondBetweenAtoms(a, ni));
+            if (oi > 1 && ni > a) add_conn({std::min(h, ci), std::max(h, ci), -1}, oi * (oi - 1) / 2);
+            for (size_t j = i + 1; j < l.size(); j++) {
+                int nj = l[j], cj = sym[nj];
+                double oj = bertz_bond_order(mol.getBondBetweenAtoms(a, nj));
+                add_conn({std::min(ci, cj), h, std::max(ci, cj)}, oi * oj);
+            }
+        }
+    }
+    if (conns.empty()) conns.push_back(1);
+    double tot = 0;
+    for (double v : conns) tot += v;
+    double conn_ie = tot * (info_entropy(conns) + std::log(tot) / std::log(2.0));
+    double type_ie = n * info_entropy(types);
+    return type_ie + conn_ie;
+}
+
+}  // namespace
+
+extern "C" int chem_bertz_ct(const chem_mol *m, double *out)
+{
+    return real_call(m, out, "BertzCT", [](const RDKit::ROMol &mol) { return bertz_ct(mol); });
+}
+
+extern "C" int chem_depict_svg(const chem_mol *m, int width, int height, char **svg)
+{
+    if (svg) *svg = nullptr;
+    if (!m || !svg || width < 16 || height < 16 || width > 4096 || height > 4096)
+        return st_err(nullptr, STRAND_E_ARG, "chem_depict_svg: bad argument (%d x %d)", width, height);
+    try {
+        RDKit::MolDraw2DSVG drawer(width, height, -1, -1, true);  // no FreeType: text as <text>
+        RDKit::MolDraw2DUtils::prepareAndDrawMolecule(drawer, *m->mol);
+        drawer.finishDrawing();
+        std::string s = drawer.getDrawingText();
+        if (s.compare(0, 5, "<?xml") == 0) {
+            size_t e = s.find("?>");
+            if (e != std::string::npos) s.erase(0, e + 2);
+            while (!s.empty() && (s[0] == '\n' || s[0] == '\r')) s.erase(0, 1);
+        }
+        char *c = (char *)std::malloc(s.size() + 1);
+        if (!c) return st_err(nullptr, STRAND_E_NOMEM, "chem_depict_svg: out of memory");
+        std::memcpy(c, s.c_str(), s.size() + 1);
+        *svg = c;
+        return 0;
+    } catch (const std::exception &e) {
+        return exc_fail("MolDraw2DSVG", e);
+    } catch (...) {
+        return unknown_fail("MolDraw2DSVG");
     }
 }
