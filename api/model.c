@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/model_path.h"
 #include "core/safetensors.h"
+#include "guidance/classifier.h"
 #include "guidance/diff_train.h"
 #include "strand.h"
 
@@ -34,6 +35,9 @@ struct strand_model {
     dit_ctx *dctx;           /* run state, grows with the largest shape seen */
     int has_diffusion;       /* the config names a diffusion process */
     diff_loss_spec diffusion;
+    /* classifier (guidance/classifier.h) */
+    clf_weights *clf;
+    clf_ctx *clctx;
     /* Caduceus */
     caduceus_weights *cad;
     caduceus_ctx *cctx;
@@ -226,11 +230,47 @@ static int cad_embed(strand_model *m, const int32_t *ids, size_t n, size_t L, in
                    pooling == STRAND_EMBED_MEAN ? out : NULL, "strand_model_embed");
 }
 
+/* ---- noisy classifiers (guidance/classifier.h): logits are class logits (n, C) ------------------------ */
+static int clf_load_kind(strand_model *m, const sft_file *f, const model_files *mp)
+{
+    int rc = clf_load(&m->clf, f, m->config_json, mp->weights);
+    return rc < 0 ? rc : clf_ctx_create(&m->clctx, m->clf);
+}
+
+static void clf_info(const strand_model *m, model_info *o)
+{
+    o->vocab = (size_t)m->clf->cfg.vocab;
+    o->max_length = (size_t)m->clf->cfg.length;
+    o->num_classes = m->clf->cfg.num_classes;
+}
+
+static int clf_logits_kind(strand_model *m, const int32_t *ids, size_t n, size_t L, const float *sigma,
+                           const int32_t *labels, float *out)
+{
+    if (labels)
+        return st_err(&m->err, STRAND_E_ARG, "strand_model_logits: a classifier takes no labels (it predicts them)");
+    for (size_t i = 0; sigma && i < n; i++)
+        if (!isfinite(sigma[i]) || sigma[i] < 0)
+            return st_err(&m->err, STRAND_E_RANGE, "strand_model_logits: sequence %zu: sigma %g (must be finite, >= 0)",
+                          i, sigma[i]);
+    size_t C = (size_t)m->clf->cfg.num_classes;
+    for (size_t s = 0; s < n; s += MODEL_CHUNK) {
+        size_t nb = n - s < MODEL_CHUNK ? n - s : MODEL_CHUNK;
+        int rc = clf_logits(m->clf, m->clctx, ids + s * L, sigma ? sigma + s : NULL, nb, L, out + s * C);
+        if (rc < 0) {
+            st_err(&m->err, rc, "strand_model_logits: %s", m->clctx->err.msg);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* ---- the table ----------------------------------------------------------------------------------------- */
 static const model_kind kinds[] = {
     {"dit", "udlm mdlm", -1, 0, dit_load_kind, dit_info, dit_logits, NULL},
     {"caduceus_ps", "caduceus", 1, 1, cad_load_kind, cad_info, cad_logits, cad_embed},
     {"caduceus_ph", "caduceus", 0, 1, cad_load_kind, cad_info, cad_logits, cad_embed},
+    {"classifier", NULL, -1, 0, clf_load_kind, clf_info, clf_logits_kind, NULL},
 };
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
@@ -318,6 +358,8 @@ void strand_model_free(strand_model *m)
     dit_ctx_free(m->dctx);
     caduceus_free(m->cad);
     caduceus_ctx_free(m->cctx);
+    clf_ctx_free(m->clctx);
+    clf_weights_free(m->clf);
     free(m->config_json);
     free(m->chunk_sigma);
     free(m->chunk_logits);
@@ -365,3 +407,4 @@ int strand_model_embed(strand_model *m, const int32_t *ids, size_t n, size_t L, 
 const dit_weights *st_model_dit_weights(const strand_model *m) { return m ? m->dit : NULL; }
 const diff_loss_spec *st_model_diffusion(const strand_model *m) { return m && m->has_diffusion ? &m->diffusion : NULL; }
 const caduceus_weights *st_model_caduceus_weights(const strand_model *m) { return m ? m->cad : NULL; }
+const clf_weights *st_model_classifier(const strand_model *m) { return m ? m->clf : NULL; }

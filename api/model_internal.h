@@ -5,6 +5,7 @@
 #define STRAND_API_MODEL_INTERNAL_H
 #include "caduceus/caduceus.h"
 #include "core/dit.h"
+#include "guidance/classifier.h"
 #include "guidance/loss.h"
 #include "strand.h"
 
@@ -15,4 +16,6 @@ const dit_weights *st_model_dit_weights(const strand_model *m);
 const diff_loss_spec *st_model_diffusion(const strand_model *m);
 /* The model's Caduceus weights, or NULL for other kinds. */
 const caduceus_weights *st_model_caduceus_weights(const strand_model *m);
+/* The model's classifier weights (kind "classifier"), or NULL for other kinds. */
+const clf_weights *st_model_classifier(const strand_model *m);
 #endif

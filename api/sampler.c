@@ -88,7 +88,8 @@ static int guide_adapter(void *user, int thread, const int32_t *zt, size_t B, si
                          double *adj)
 {
     strand_sampler *sp = user;
-    return sp->guide(sp->guide_user, thread, zt, B, L, (size_t)N, t, s, adj);
+    int rc = sp->guide(sp->guide_user, thread, zt, B, L, (size_t)N, t, s, adj);
+    return rc < 0 ? rc : 0; /* the public guide always fills adj */
 }
 
 int strand_sampler_create(strand_model *m, const strand_sampler_params *p, strand_sampler **out)

@@ -102,7 +102,7 @@ static int add(dit_weights *m, const char *name, int ndim, int64_t a, int64_t b,
         var = r_;                                                                                            \
     } while (0)
 
-int dit_weights_create(dit_weights **out, const dit_config *cfg, const char *prefix)
+int dit_weights_declare(dit_weights **out, const dit_config *cfg, const char *prefix)
 {
     *out = NULL;
     int rc = check_config(cfg);
@@ -148,13 +148,14 @@ int dit_weights_create(dit_weights **out, const dit_config *cfg, const char *pre
         BADD(b->adab, "adaLN_modulation.bias", 1, 6 * D, 0, 0);
 #undef BADD
     }
-    ADD(m->p_fnorm, "output_layer.norm_final.weight", 1, D, 0, 0);
-    ADD(m->p_fw, "output_layer.linear.weight", 2, N, D, 1);
-    ADD(m->p_fb, "output_layer.linear.bias", 1, N, 0, 0);
-    ADD(m->p_fadaw, "output_layer.adaLN_modulation.weight", 2, 2 * D, C, 1);
-    ADD(m->p_fadab, "output_layer.adaLN_modulation.bias", 1, 2 * D, 0, 0);
-    rc = pb_alloc_params(&m->pb);
-    if (rc) goto fail;
+    m->p_fnorm = m->p_fw = m->p_fb = m->p_fadaw = m->p_fadab = -1;
+    if (!cfg->features_only) {
+        ADD(m->p_fnorm, "output_layer.norm_final.weight", 1, D, 0, 0);
+        ADD(m->p_fw, "output_layer.linear.weight", 2, N, D, 1);
+        ADD(m->p_fb, "output_layer.linear.bias", 1, N, 0, 0);
+        ADD(m->p_fadaw, "output_layer.adaLN_modulation.weight", 2, 2 * D, C, 1);
+        ADD(m->p_fadab, "output_layer.adaLN_modulation.bias", 1, 2 * D, 0, 0);
+    }
     *out = m;
     return 0;
 fail:
@@ -162,6 +163,17 @@ fail:
     return rc;
 }
 #undef ADD
+
+int dit_weights_create(dit_weights **out, const dit_config *cfg, const char *prefix)
+{
+    int rc = dit_weights_declare(out, cfg, prefix);
+    if (rc) return rc;
+    if ((rc = pb_alloc_params(&(*out)->pb)) != 0) {
+        dit_weights_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
 
 void dit_weights_free(dit_weights *m)
 {
@@ -205,7 +217,7 @@ void dit_init_weights(dit_weights *m, strand_rng *rng)
         UNI(b->fc1w, D);
         UNI(b->fc2w, 4 * D);
     }
-    ONES(m->p_fnorm);
+    if (m->p_fnorm >= 0) ONES(m->p_fnorm);
 #undef UNI
 #undef ONES
 }
@@ -387,7 +399,7 @@ static int same_dims(const dit_config *a, const dit_config *b)
 {
     return a->vocab == b->vocab && a->dim == b->dim && a->depth == b->depth && a->heads == b->heads &&
            a->cond_dim == b->cond_dim && a->num_classes == b->num_classes && a->time_cond == b->time_cond &&
-           a->model_length == b->model_length;
+           a->model_length == b->model_length && a->features_only == b->features_only;
 }
 
 /* ---- forward ------------------------------------------------------------------------------------------- */
@@ -460,6 +472,11 @@ int dit_forward(const dit_weights *w, dit_ctx *m, const int32_t *ids, const floa
     }
     /* final layer */
     const float *xl = m->x + (size_t)m->cfg.depth * BL * D;
+    if (m->cfg.features_only) { /* a classifier trunk: the last residual stream */
+        memcpy(logits, xl, BL * D * sizeof *logits);
+        m->have_forward = 1;
+        return 0;
+    }
     linear_forward(m->modf, m->c, pb_param(pb, w->p_fadaw), pb_param(pb, w->p_fadab), B, C, 2 * D);
     layernorm_forward(m->lnf, m->meanf, m->rstdf, xl, pb_param(pb, w->p_fnorm), BL, D, DIT_LN_EPS);
     adaln_modulate_forward(m->hf, m->lnf, m->modf, m->modf + D, 2 * D, B, L, D);
@@ -492,16 +509,20 @@ int dit_backward(const dit_weights *w, dit_ctx *m, const float *dlogits, float *
 #define G(idx) (grads + pb->entries[idx].offset)
 #define P(idx) pb_param(pb, idx)
     /* final layer */
-    memset(g.dh, 0, nD);
-    linear_backward(g.dh, G(w->p_fw), G(w->p_fb), dlogits, m->hf, P(w->p_fw), BL, D, N);
-    memset(g.dmod, 0, B * 2 * D * sizeof(float));
-    memset(g.dbuf, 0, nD);
-    adaln_modulate_backward(g.dbuf, g.dmod, g.dmod + D, g.dh, m->lnf, m->modf + D, 2 * D, B, L, D);
-    memset(g.dx, 0, nD);
-    const float *xl = m->x + (size_t)m->cfg.depth * BL * D;
-    layernorm_backward(g.dx, G(w->p_fnorm), g.dbuf, xl, P(w->p_fnorm), m->meanf, m->rstdf, BL, D);
     memset(g.dc, 0, B * C * sizeof(float));
-    linear_backward(g.dc, G(w->p_fadaw), G(w->p_fadab), g.dmod, m->c, P(w->p_fadaw), B, C, 2 * D);
+    if (m->cfg.features_only) {
+        memcpy(g.dx, dlogits, nD); /* ∂/∂(last residual stream) */
+    } else {
+        memset(g.dh, 0, nD);
+        linear_backward(g.dh, G(w->p_fw), G(w->p_fb), dlogits, m->hf, P(w->p_fw), BL, D, N);
+        memset(g.dmod, 0, B * 2 * D * sizeof(float));
+        memset(g.dbuf, 0, nD);
+        adaln_modulate_backward(g.dbuf, g.dmod, g.dmod + D, g.dh, m->lnf, m->modf + D, 2 * D, B, L, D);
+        memset(g.dx, 0, nD);
+        const float *xl = m->x + (size_t)m->cfg.depth * BL * D;
+        layernorm_backward(g.dx, G(w->p_fnorm), g.dbuf, xl, P(w->p_fnorm), m->meanf, m->rstdf, BL, D);
+        linear_backward(g.dc, G(w->p_fadaw), G(w->p_fadab), g.dmod, m->c, P(w->p_fadaw), B, C, 2 * D);
+    }
     /* blocks, last to first; g.dx holds ∂/∂(residual stream) */
     for (int i = m->cfg.depth - 1; i >= 0; i--) {
         const dit_block_params *p = &w->blk[i];

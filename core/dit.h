@@ -38,6 +38,8 @@ typedef struct dit_config {
     int num_classes;  /* 0: no label conditioning; else the label table has num_classes + 1 rows
                          (the last is the null label of classifier-free guidance) */
     int model_length; /* longest sequence (L ≤ model_length) */
+    int features_only; /* 1: no output layer (a classifier trunk): dit_forward's `logits` receives the
+                          last residual stream (B,L,D) and dit_backward's `dlogits` is ∂/∂ of it */
 } dit_config;
 
 /* N 12, D 256, depth 6, heads 4, cond 128, time conditioning on, no labels, length 128. */
@@ -93,6 +95,9 @@ typedef struct dit_ctx {
 
 /* Declare the parameters (zeroed) under `prefix` (NULL: "backbone."); no gradient block. */
 int dit_weights_create(dit_weights **out, const dit_config *cfg, const char *prefix);
+/* The same without allocating: a caller may pb_add more entries (a classifier head) to w->pb, then
+ * pb_alloc_params(&w->pb). The DiT ignores entries it did not declare. */
+int dit_weights_declare(dit_weights **out, const dit_config *cfg, const char *prefix);
 void dit_weights_free(dit_weights *w); /* accepts NULL */
 /* Initialisation (docs/dit.md "Initialisation"): Linear weights U(±1/sqrt(fan_in)), biases 0, embedding
  * U(±1/sqrt(D)), label table N(0, 0.02), norms 1; adaLN modulation and the final linear zero. */

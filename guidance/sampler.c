@@ -186,11 +186,13 @@ static diff_step_params step_params(const diff_net *net, const diff_sampler_para
     return sp;
 }
 
+/* 1: adjustments in w->adj; 0: none this step (no guide, or the guide added nothing); < 0: error. */
 static int guide_step(const diff_sampler_params *p, diff_worker *w, size_t B, int thread, double t, double s)
 {
     if (!p->guide) return 0;
     memset(w->adj, 0, B * w->L * (size_t)w->N * sizeof *w->adj);
-    return p->guide(p->guide_user, thread, w->z, B, w->L, w->N, t, s, w->adj);
+    int rc = p->guide(p->guide_user, thread, w->z, B, w->L, w->N, t, s, w->adj);
+    return rc < 0 ? rc : rc == 0;
 }
 
 /* Draw z_s for every position of rows b with want[b] (NULL: all) in place; a row that changes
@@ -259,7 +261,7 @@ static int run_batch(const diff_net *net, const diff_sampler_params *p, diff_wor
             return rc;
         if ((rc = guide_step(p, w, B, thread, t, s)) < 0) return rc;
         diff_step_params sp = step_params(net, p, t, s);
-        draw_rows(&sp, &m, w, B, p->greedy_final && i == p->steps - 1, NULL, rngs, p->guide != NULL);
+        draw_rows(&sp, &m, w, B, p->greedy_final && i == p->steps - 1, NULL, rngs, rc);
         st->steps++;
         if (sh && report(sh)) return STRAND_E_CANCELLED;
     }
@@ -276,7 +278,7 @@ static int run_batch(const diff_net *net, const diff_sampler_params *p, diff_wor
                 return rc;
             if ((rc = guide_step(p, w, B, thread, t, 0)) < 0) return rc;
             diff_step_params sp = step_params(net, p, t, 0);
-            draw_rows(&sp, &m, w, B, 1, w->want, rngs, p->guide != NULL);
+            draw_rows(&sp, &m, w, B, 1, w->want, rngs, rc);
         }
     }
     memcpy(out, w->z, B * L * sizeof *out);
@@ -390,8 +392,8 @@ int diff_sample_ref(const diff_net *net, const diff_sampler_params *p, size_t n,
                 goto done;
             if ((rc = guide_step(p, w, bn, 0, t, s)) < 0) goto done;
             diff_step_params sp = step_params(net, p, t, s);
-            if ((rc = diff_step_ref(&sp, m.use_c ? w->lc : NULL, m.use_u ? w->lu : NULL, w->z,
-                                    p->guide ? w->adj : NULL, bn, L, q)) < 0)
+            if ((rc = diff_step_ref(&sp, m.use_c ? w->lc : NULL, m.use_u ? w->lu : NULL, w->z, rc ? w->adj : NULL, bn,
+                                    L, q)) < 0)
                 goto done;
             int greedy = removal || (p->greedy_final && i == p->steps - 1);
             for (size_t k = 0; k < bn * L; k++) {
@@ -452,7 +454,7 @@ int diff_sample_step(const diff_net *net, diff_worker *w, const diff_sampler_par
         if ((rc = eval_rows(net, w, &m, bn, diff_model_sigma(&p->sched, t, net->time_cond), 0, NULL, stats)) < 0)
             return rc;
         if ((rc = guide_step(p, w, bn, 0, t, s)) < 0) return rc;
-        draw_rows(&sp, &m, w, bn, p->greedy_final, NULL, rngs + b0, p->guide != NULL);
+        draw_rows(&sp, &m, w, bn, p->greedy_final, NULL, rngs + b0, rc);
         memcpy(zs + b0 * p->L, w->z, bn * p->L * sizeof *zs);
     }
     return 0;
@@ -472,10 +474,11 @@ int diff_posterior(const diff_net *net, diff_worker *w, const diff_sampler_param
         if ((rc = load_rows(net, w, zt, b0, bn)) < 0) return rc;
         if ((rc = eval_rows(net, w, &m, bn, diff_model_sigma(&p->sched, t, net->time_cond), 0, NULL, NULL)) < 0)
             return rc;
-        if ((rc = guide_step(p, w, bn, 0, t, s)) < 0) return rc;
+        int adj = guide_step(p, w, bn, 0, t, s);
+        if (adj < 0) return adj;
         for (size_t i = 0; i < bn * L; i++)
             diff_step_row(&sp, m.use_c ? w->lc + i * N : NULL, m.use_u ? w->lu + i * N : NULL, w->z[i],
-                          p->guide ? w->adj + i * N : NULL, q + (b0 * L + i) * N, w->scratch);
+                          adj ? w->adj + i * N : NULL, q + (b0 * L + i) * N, w->scratch);
     }
     return 0;
 }

@@ -45,7 +45,8 @@ typedef struct diff_net {
 
 /* Log-probability adjustments for one step of one batch: adj (B,L,N) arrives zeroed; add
  * gamma·log p(y | z_t with position l set to v) or its first-order approximation there. `thread`
- * is the calling worker (0..threads-1), for per-thread classifier contexts. Returns 0 or a
+ * is the calling worker (0..threads-1), for per-thread classifier contexts. Returns 0 (adj
+ * filled), 1 (nothing to add this step: the step is exactly the unguided one, e.g. weight 0) or a
  * negative STRAND_E_* (the sampler stops with it). */
 typedef int (*diff_guide_fn)(void *user, int thread, const int32_t *zt, size_t B, size_t L, int N, double t, double s,
                              double *adj);

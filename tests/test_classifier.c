@@ -1,0 +1,443 @@
+/* guidance/classifier + guidance/cbg:
+ *  - a classifier whose log p(y=1 | x) is linear in the one-hot input (a test backbone):
+ *    first-order CBG equals exact CBG to float rounding (both processes);
+ *  - the DiT classifier's input gradient by central differences (random weights, soft input);
+ *  - guided steps through the sampler (a table denoiser): rows sum to 1, gamma = 0 equals
+ *    unguided bitwise, copied MDLM positions one-hot, exact CBG equals brute force (every edit
+ *    through clf_log_probs one row at a time, then q ∝ q_unguided · p^gamma) to 1e-6;
+ *  - sigma reaches the classifier only with time conditioning; the cache of unchanged rows;
+ *  - save/load round trip under the official DITClassifier names; bad input. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/safetensors.h"
+#include "guidance/cbg.h"
+#include "guidance/classifier.h"
+#include "guidance/sampler.h"
+#include "fixture_util.h"
+#include "strand.h"
+#include "test_util.h"
+
+enum { V = 7, MASK = 6, L = 5, C = 3 };
+
+/* ---- a backbone with log p(1 | x) = f(x) = c0 + Σ_{l,v} W[l,v] x[l,v] (< 0), C = 2:
+ *      logits = (log(1 − e^f), f) ---- */
+typedef struct lin_bb { paramblock pb; int pw; } lin_bb;
+typedef struct lin_ctx { const float *soft; int32_t ids[64 * L]; size_t B, Ln; float f[64]; } lin_ctx;
+
+static int lin_create(void **out, const clf_config *cfg, const char *json)
+{
+    (void)json;
+    lin_bb *m = calloc(1, sizeof *m);
+    pb_init(&m->pb);
+    int64_t sh[2] = {cfg->length, cfg->vocab};
+    m->pw = pb_add(&m->pb, "w", 2, sh, 0);
+    pb_alloc_params(&m->pb);
+    *out = m;
+    return 0;
+}
+static void lin_free(void *bw) { pb_free(&((lin_bb *)bw)->pb), free(bw); }
+static void lin_init(void *bw, strand_rng *r)
+{
+    lin_bb *m = bw;
+    float *w = pb_param(&m->pb, m->pw);
+    for (size_t i = 0; i < m->pb.entries[m->pw].numel; i++) w[i] = (float)(-0.05 - 0.25 * strand_rng_uniform(r));
+}
+static int lin_load(void *bw, const sft_file *f) { return pb_load(&((lin_bb *)bw)->pb, f, ""); }
+static paramblock *lin_params(void *bw) { return &((lin_bb *)bw)->pb; }
+static int lin_ctx_create(const void *bw, void **c) { (void)bw; *c = calloc(1, sizeof(lin_ctx)); return 0; }
+static void lin_ctx_free(void *c) { free(c); }
+static int lin_fwd(const void *bw, void *bctx, const int32_t *ids, const float *soft, const float *sigma, size_t B,
+                   size_t Ln, float *logits)
+{
+    (void)sigma;
+    const lin_bb *m = bw;
+    lin_ctx *c = bctx;
+    const float *w = pb_param(&m->pb, m->pw);
+    c->soft = soft, c->B = B, c->Ln = Ln;
+    for (size_t b = 0; b < B; b++) {
+        double f = -0.1;
+        for (size_t l = 0; l < Ln; l++)
+            for (int v = 0; v < V; v++)
+                f += w[l * V + v] * (soft ? soft[(b * Ln + l) * V + v] : (float)(ids[b * Ln + l] == v));
+        c->f[b] = (float)f;
+        logits[b * 2 + 0] = (float)log1p(-exp(f));
+        logits[b * 2 + 1] = (float)f;
+    }
+    return 0;
+}
+static int lin_bwd(const void *bw, void *bctx, const float *dlogits, float *dsoft, float *grads)
+{
+    (void)grads;
+    const lin_bb *m = bw;
+    lin_ctx *c = bctx;
+    const float *w = pb_param(&m->pb, m->pw);
+    for (size_t b = 0; b < c->B; b++) {
+        double e = exp((double)c->f[b]);
+        double df = dlogits[b * 2 + 1] + dlogits[b * 2 + 0] * (-e / (1 - e));
+        for (size_t i = 0; dsoft && i < c->Ln * V; i++) dsoft[b * c->Ln * V + i] += (float)(df * w[i]);
+    }
+    return 0;
+}
+static size_t lin_row(const void *bw, size_t Ln) { (void)bw; return Ln * 4; }
+static const clf_backbone lin_backbone = {"linear", lin_create, lin_free, lin_init, lin_load, lin_params, NULL,
+                                          lin_ctx_create, lin_ctx_free, lin_fwd, lin_bwd, lin_row};
+
+static clf_config base_cfg(diff_process proc, int classes)
+{
+    clf_config c = clf_default_config();
+    c.num_classes = classes, c.vocab = V, c.length = L, c.proc = proc;
+    c.mask_id = proc == DIFF_MASKED ? MASK : -1;
+    return c;
+}
+
+/* A DiT classifier with every parameter random (adaLN and head active). */
+static clf_weights *random_dit(uint64_t seed, int time_cond)
+{
+    clf_config cfg = base_cfg(DIFF_MASKED, C);
+    cfg.time_cond = time_cond;
+    clf_weights *w = NULL;
+    CU_ASSERT_FATAL(clf_weights_create(&w, &cfg, "{\"hidden_dim\": 16, \"n_blocks\": 2, \"n_heads\": 2, "
+                                                 "\"cond_dim\": 8}") == 0);
+    strand_rng r;
+    strand_rng_seed(&r, seed);
+    clf_init_weights(w, &r);
+    paramblock *pb = clf_params(w);
+    for (size_t k = 0; k < pb->n; k++) /* entries only: the alignment padding stays 0 */
+        for (size_t i = 0; i < pb->entries[k].numel; i++) pb_param(pb, (int)k)[i] += (float)(0.2 * strand_rng_normal(&r));
+    return w;
+}
+
+/* ---- a table denoiser (as tests/test_sampler.c's) ---- */
+typedef struct tnet { float W[L][V], U[V][V]; } tnet;
+static int tnet_logits(void *self, void *ctx, const int32_t *ids, const float *sigma, const int32_t *labels, size_t B,
+                       size_t Ln, float *out)
+{
+    (void)ctx, (void)sigma, (void)labels;
+    tnet *t = self;
+    for (size_t b = 0; b < B; b++)
+        for (size_t l = 0; l < Ln; l++)
+            for (int v = 0; v < V; v++) out[(b * Ln + l) * V + v] = t->W[l][v] + t->U[ids[b * Ln + l]][v];
+    return 0;
+}
+static diff_net table_net(tnet *t, uint64_t seed)
+{
+    strand_rng r;
+    strand_rng_seed(&r, seed);
+    for (int l = 0; l < L; l++)
+        for (int v = 0; v < V; v++) t->W[l][v] = (float)strand_rng_normal(&r);
+    for (int a = 0; a < V; a++)
+        for (int v = 0; v < V; v++) t->U[a][v] = (float)(0.7 * strand_rng_normal(&r));
+    diff_net n = {t, V, 0, 0, L, NULL, NULL, tnet_logits};
+    return n;
+}
+
+static diff_sampler_params sparams(diff_process proc, size_t batch)
+{
+    diff_sampler_params p = diff_sampler_default_params();
+    p.proc = proc, p.mask_id = proc == DIFF_MASKED ? MASK : -1, p.L = L, p.batch = batch, p.threads = 1;
+    return p;
+}
+
+/* n sequences at a mid-process state: masked: about half [MASK]; uniform: any ids. */
+static void some_states(diff_process proc, size_t n, uint64_t seed, int32_t *z)
+{
+    strand_rng r;
+    strand_rng_seed(&r, seed);
+    for (size_t i = 0; i < n * L; i++) {
+        z[i] = (int32_t)strand_rng_below(&r, proc == DIFF_MASKED ? V - 1 : V);
+        if (proc == DIFF_MASKED && strand_rng_uniform(&r) < 0.5) z[i] = MASK;
+    }
+}
+
+static void guided_adj(const clf_weights *w, cbg_mode mode, int cls, double gamma, diff_process proc,
+                       const int32_t *z, size_t n, double t, double *adj, cbg_stats *st)
+{
+    diff_sampler_params sp = sparams(proc, n);
+    cbg_params cp = {w, cls, gamma, mode, 0, 1};
+    cbg_guide *g = NULL;
+    CU_ASSERT_FATAL(cbg_create(&g, &cp, &sp) == 0);
+    memset(adj, 0, n * L * V * sizeof *adj);
+    CU_ASSERT_FATAL(cbg_guide_fn(g, 0, z, n, L, V, t, t - 0.1, adj) == 0);
+    if (st) cbg_get_stats(g, st);
+    cbg_free(g);
+}
+
+static void test_first_order_equals_exact_linear(void)
+{
+    for (int pr = 0; pr < 2; pr++) {
+        diff_process proc = pr ? DIFF_UNIFORM : DIFF_MASKED;
+        clf_config cfg = base_cfg(proc, 2);
+        clf_weights *w = NULL;
+        CU_ASSERT_FATAL(clf_weights_create_with(&w, &cfg, &lin_backbone, NULL) == 0);
+        strand_rng r;
+        strand_rng_seed(&r, 5);
+        clf_init_weights(w, &r);
+        enum { n = 6 };
+        int32_t z[n * L];
+        some_states(proc, n, 11 + pr, z);
+        double ex[n * L * V], fo[n * L * V];
+        guided_adj(w, CBG_EXACT, 1, 1.7, proc, z, n, 0.6, ex, NULL);
+        guided_adj(w, CBG_FIRST_ORDER, 1, 1.7, proc, z, n, 0.6, fo, NULL);
+        double md = 0;
+        size_t drawn = 0;
+        for (size_t i = 0; i < n * L; i++) {
+            if (proc == DIFF_MASKED && z[i] != MASK) continue;
+            drawn++;
+            for (int v = 0; v < V; v++) md = fmax(md, fabs(ex[i * V + v] - fo[i * V + v]));
+        }
+        fprintf(stderr, "    %s: first-order vs exact on a linear log p: max |diff| %.3g over %zu drawn positions\n",
+                diff_process_name(proc), md, drawn);
+        CU_ASSERT(drawn > 0);
+        CU_ASSERT(md <= 2e-6);
+        clf_weights_free(w);
+    }
+}
+
+typedef struct fd_ctx { const clf_weights *w; clf_ctx *c; float *soft; int32_t y[2]; float sig[2]; } fd_ctx;
+static double fd_loss(void *u)
+{
+    fd_ctx *f = u;
+    float lp[2], g[2 * L * V];
+    clf_soft_grad(f->w, f->c, f->soft, f->sig, f->y, 2, L, lp, g);
+    return (double)lp[0] + lp[1];
+}
+
+static void test_input_grad_fd(void)
+{
+    for (int tc = 0; tc < 2; tc++) {
+        clf_weights *w = random_dit(21 + tc, tc);
+        clf_ctx *c = NULL;
+        CU_ASSERT_FATAL(clf_ctx_create(&c, w) == 0);
+        float soft[2 * L * V], grad[2 * L * V], lp[2];
+        strand_rng r;
+        strand_rng_seed(&r, 3);
+        for (size_t i = 0; i < 2 * L * V; i++) soft[i] = (float)strand_rng_uniform(&r);
+        fd_ctx f = {w, c, soft, {0, 2}, {0.7f, 2.1f}};
+        CU_ASSERT_FATAL(clf_soft_grad(w, c, soft, f.sig, f.y, 2, L, lp, grad) == 0);
+        float an[2 * L * V];
+        memcpy(an, grad, sizeof an);
+        double e = fx_gradcheck(tc ? "DiT classifier d log p/d soft (time-cond)" : "DiT classifier d log p/d soft",
+                                fd_loss, &f, soft, an, 2 * L * V, 2 * L * V, 1e-2, (fx_tol){1e-4, 0, 2e-2, 0});
+        CU_ASSERT(e <= 1);
+        /* the one-hot path equals the soft path at a one-hot input */
+        int32_t ids[2 * L];
+        some_states(DIFF_MASKED, 2, 8, ids);
+        float g1[2 * L * V], lp1[2];
+        CU_ASSERT_FATAL(clf_input_grad(w, c, ids, f.sig, f.y, 2, L, lp1, g1) == 0);
+        for (size_t i = 0; i < 2 * L * V; i++) soft[i] = (float)(ids[i / V] == (int32_t)(i % V));
+        CU_ASSERT_FATAL(clf_soft_grad(w, c, soft, f.sig, f.y, 2, L, lp, grad) == 0);
+        CHECK_CLOSE("one-hot vs soft gradient", g1, grad, 2 * L * V, 0);
+        float all[2 * C];
+        CU_ASSERT_FATAL(clf_log_probs(w, c, ids, f.sig, 2, L, all) == 0);
+        CU_ASSERT(fabsf(all[0] - lp1[0]) < 1e-6f && fabsf(all[C + 2] - lp1[1]) < 1e-6f);
+        clf_ctx_free(c);
+        clf_weights_free(w);
+    }
+}
+
+static void test_time_conditioning(void)
+{
+    for (int tc = 0; tc < 2; tc++) {
+        clf_weights *w = random_dit(31, tc);
+        clf_ctx *c = NULL;
+        CU_ASSERT_FATAL(clf_ctx_create(&c, w) == 0);
+        int32_t ids[2 * L];
+        some_states(DIFF_MASKED, 1, 4, ids);
+        memcpy(ids + L, ids, L * sizeof *ids);
+        float sig[2] = {0.0f, 3.0f}, lp[2 * C];
+        CU_ASSERT_FATAL(clf_log_probs(w, c, ids, sig, 2, L, lp) == 0);
+        int same = !memcmp(lp, lp + C, C * sizeof *lp);
+        CU_ASSERT_EQUAL(same, !tc); /* sigma changes the output only with time conditioning */
+        clf_ctx_free(c);
+        clf_weights_free(w);
+    }
+}
+
+/* Guided steps through diff_posterior: normalisation, gamma 0, copied positions, brute force. */
+static void test_guided_posterior(void)
+{
+    for (int pr = 0; pr < 2; pr++) {
+        diff_process proc = pr ? DIFF_UNIFORM : DIFF_MASKED;
+        clf_weights *w = random_dit(41 + pr, 0);
+        w->cfg.proc = proc;
+        w->cfg.mask_id = proc == DIFF_MASKED ? MASK : -1;
+        tnet tn;
+        diff_net net = table_net(&tn, 7 + pr);
+        enum { n = 3 };
+        int32_t z[n * L];
+        some_states(proc, n, 19 + pr, z);
+        double t = 0.7, s = 0.55;
+        for (int mode = 0; mode < 2; mode++) {
+            diff_sampler_params sp = sparams(proc, n);
+            diff_worker *wk = NULL;
+            CU_ASSERT_FATAL(diff_worker_create(&net, n, L, 1, &wk) == 0);
+            static double q0[n * L * V], qg[n * L * V], q00[n * L * V];
+            CU_ASSERT_FATAL(diff_posterior(&net, wk, &sp, z, n, t, s, q0) == 0);
+            cbg_params cp = {w, 2, 0.0, (cbg_mode)mode, 0, 1};
+            cbg_guide *g = NULL;
+            CU_ASSERT_FATAL(cbg_create(&g, &cp, &sp) == 0);
+            sp.guide = cbg_guide_fn, sp.guide_user = g;
+            CU_ASSERT_FATAL(diff_posterior(&net, wk, &sp, z, n, t, s, q00) == 0);
+            CU_ASSERT(!memcmp(q0, q00, sizeof q0)); /* gamma 0 == unguided, bitwise */
+            cbg_free(g);
+            cp.gamma = 2.5;
+            CU_ASSERT_FATAL(cbg_create(&g, &cp, &sp) == 0);
+            sp.guide_user = g;
+            CU_ASSERT_FATAL(diff_posterior(&net, wk, &sp, z, n, t, s, qg) == 0);
+            double sum_err = 0, bf_err = 0, onehot_err = 0;
+            clf_ctx *c = NULL;
+            CU_ASSERT_FATAL(clf_ctx_create(&c, w) == 0);
+            for (size_t i = 0; i < n * L; i++) {
+                double sum = 0;
+                for (int v = 0; v < V; v++) sum += qg[i * V + v];
+                sum_err = fmax(sum_err, fabs(sum - 1));
+                if (proc == DIFF_MASKED && z[i] != MASK) {
+                    for (int v = 0; v < V; v++) onehot_err = fmax(onehot_err, fabs(qg[i * V + v] - (v == z[i])));
+                    continue;
+                }
+                if (mode != CBG_EXACT) continue;
+                /* brute force: q_v ∝ q0_v · p(y | z^{l<-v})^gamma, each edit one plain forward */
+                double lw[V], mx = -INFINITY, tot = 0;
+                for (int v = 0; v < V; v++) {
+                    int32_t e[L];
+                    memcpy(e, z + (i / L) * L, sizeof e);
+                    e[i % L] = v;
+                    float lp[C], sg = 0;
+                    CU_ASSERT_FATAL(clf_log_probs(w, c, e, &sg, 1, L, lp) == 0);
+                    lw[v] = q0[i * V + v] > 0 ? log(q0[i * V + v]) + cp.gamma * lp[2] : -INFINITY;
+                    mx = fmax(mx, lw[v]);
+                }
+                for (int v = 0; v < V; v++) tot += exp(lw[v] - mx);
+                for (int v = 0; v < V; v++) bf_err = fmax(bf_err, fabs(exp(lw[v] - mx) / tot - qg[i * V + v]));
+            }
+            fprintf(stderr, "    %s %s: rows sum to 1 within %.2g, copied rows one-hot within %.2g, brute force %.3g\n",
+                    diff_process_name(proc), cbg_mode_name((cbg_mode)mode), sum_err, onehot_err, bf_err);
+            CU_ASSERT(sum_err <= 1e-12);
+            CU_ASSERT(onehot_err == 0);
+            CU_ASSERT(bf_err <= 1e-6);
+            clf_ctx_free(c);
+            cbg_free(g);
+            diff_worker_free(wk);
+        }
+        clf_weights_free(w);
+    }
+}
+
+static void test_cache_and_threads(void)
+{
+    clf_weights *w = random_dit(51, 0);
+    enum { n = 4 };
+    int32_t z[n * L];
+    some_states(DIFF_MASKED, n, 2, z);
+    diff_sampler_params sp = sparams(DIFF_MASKED, n);
+    sp.threads = 2;
+    cbg_params cp = {w, 1, 1.0, CBG_EXACT, 0, 1};
+    cbg_guide *g = NULL;
+    CU_ASSERT_FATAL(cbg_create(&g, &cp, &sp) == 0);
+    static double a1[n * L * V], a2[n * L * V], a3[n * L * V];
+    CU_ASSERT_FATAL(cbg_guide_fn(g, 1, z, n, L, V, 0.5, 0.4, a1) == 0);
+    z[0] = z[0] == MASK ? 0 : MASK; /* row 0 changes, rows 1..3 do not */
+    CU_ASSERT_FATAL(cbg_guide_fn(g, 1, z, n, L, V, 0.4, 0.3, a2) == 0);
+    cbg_stats st;
+    cbg_get_stats(g, &st);
+    CU_ASSERT_EQUAL(st.cached_rows, 3);
+    CU_ASSERT(!memcmp(a1 + L * V, a2 + L * V, 3 * L * V * sizeof *a1));
+    cbg_free(g);
+    /* the same numbers without the cache, split over 2 inner threads */
+    cp.use_cache = 0;
+    CU_ASSERT_FATAL(cbg_create(&g, &cp, &sp) == 0);
+    CU_ASSERT_FATAL(cbg_guide_fn(g, 0, z, n, L, V, 0.4, 0.3, a3) == 0);
+    cbg_get_stats(g, &st);
+    CU_ASSERT_EQUAL(st.cached_rows, 0);
+    double md = 0;
+    for (size_t i = 0; i < n * L * V; i++) md = fmax(md, fabs(a2[i] - a3[i]));
+    CU_ASSERT(md <= 1e-6);
+    cbg_free(g);
+    clf_weights_free(w);
+}
+
+static void test_save_load_names(void)
+{
+    clf_weights *w = random_dit(61, 1);
+    paramblock *pb = clf_params(w);
+    CU_ASSERT(pb_find(pb, "classifier_model.output_layer.weight") >= 0);
+    CU_ASSERT(pb_find(pb, "classifier_model.blocks.1.attn_qkv.weight") >= 0);
+    CU_ASSERT(pb_find(pb, "classifier_model.sigma_map.mlp.0.weight") >= 0);
+    CU_ASSERT(pb_find(pb, "classifier_model.vocab_embed.embedding") >= 0);
+    CU_ASSERT(pb_find(pb, "classifier_model.output_layer.linear.weight") < 0);
+    char path[] = "/tmp/strand_test_clf_XXXXXX.safetensors";
+    int fd = mkstemps(path, 12);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    CU_ASSERT_FATAL(clf_save(w, NULL, NULL, NULL, path) == 0);
+    clf_weights *w2 = NULL;
+    CU_ASSERT_FATAL(clf_load_path(&w2, path, NULL) == 0);
+    CU_ASSERT_EQUAL(w2->cfg.time_cond, 1);
+    CU_ASSERT_EQUAL(w2->cfg.num_classes, C);
+    CU_ASSERT(!memcmp(clf_params(w2)->params, pb->params, pb->total * sizeof(float)));
+    strand_model *m = NULL;
+    CU_ASSERT_FATAL(strand_model_load(path, &m) == 0);
+    CU_ASSERT_STRING_EQUAL(strand_model_kind(m), "classifier");
+    CU_ASSERT_EQUAL(strand_model_num_classes(m), C);
+    strand_model_free(m);
+    clf_weights_free(w2);
+    unlink(path);
+    clf_weights_free(w);
+}
+
+static void test_bad_input(void)
+{
+    clf_weights *w = random_dit(71, 0);
+    tnet tn;
+    diff_net net = table_net(&tn, 1);
+    cbg_params cp = {w, C, 1.0, CBG_EXACT, 0, 1};
+    CU_ASSERT_EQUAL(cbg_check(&cp, &net, L, 1, "clf"), STRAND_E_RANGE); /* class out of range */
+    CU_ASSERT(strstr(strand_last_error(), "class 3 outside") != NULL);
+    cp.cls = 1;
+    CU_ASSERT_EQUAL(cbg_check(&cp, &net, L, 1, "clf"), 0);
+    CU_ASSERT_EQUAL(cbg_check(&cp, &net, L + 1, 1, "clf"), STRAND_E_ARG); /* too long */
+    net.vocab = V + 1;
+    CU_ASSERT_EQUAL(cbg_check(&cp, &net, L, 1, "clf"), STRAND_E_ARG); /* vocabulary */
+    CU_ASSERT(strstr(strand_last_error(), "vocabulary") != NULL);
+    net.vocab = V;
+    cp.max_bytes = 1000; /* exact over the bound: suggests first-order */
+    CU_ASSERT_EQUAL(cbg_check(&cp, &net, L, 2, "clf"), STRAND_E_NOMEM);
+    CU_ASSERT(strstr(strand_last_error(), "first-order") != NULL);
+    cp.mode = CBG_FIRST_ORDER;
+    CU_ASSERT_EQUAL(cbg_check(&cp, &net, L, 2, "clf"), 0);
+    cp.gamma = -1;
+    CU_ASSERT_EQUAL(cbg_check(&cp, &net, L, 2, "clf"), STRAND_E_RANGE);
+    clf_config cfg = clf_default_config();
+    CU_ASSERT(clf_config_from_json(&cfg, "{\"kind\": \"dit\", \"vocab_size\": 7}", "x.safetensors") < 0);
+    CU_ASSERT(strstr(strand_last_error(), "not a classifier") != NULL);
+    CU_ASSERT(clf_config_from_json(&cfg, "{\"kind\": \"classifier\", \"backbone\": \"lstm\", \"vocab_size\": 7, "
+                                         "\"model_length\": 4}", "x") == STRAND_E_UNSUPPORTED);
+    clf_ctx *c = NULL;
+    CU_ASSERT_FATAL(clf_ctx_create(&c, w) == 0);
+    int32_t ids[L] = {0, 1, V, 2, 3};
+    float lp[C];
+    CU_ASSERT_EQUAL(clf_log_probs(w, c, ids, NULL, 1, L, lp), STRAND_E_RANGE);
+    CU_ASSERT_EQUAL(clf_log_probs(w, c, ids, NULL, 1, L + 1, lp), STRAND_E_SHAPE);
+    int32_t y = C;
+    float g[L * V];
+    ids[2] = 1;
+    CU_ASSERT_EQUAL(clf_input_grad(w, c, ids, NULL, &y, 1, L, lp, g), STRAND_E_RANGE);
+    clf_ctx_free(c);
+    clf_weights_free(w);
+}
+
+void register_suites(void)
+{
+    CU_pSuite s = CU_add_suite("classifier", NULL, NULL);
+    ADD_TEST(s, test_first_order_equals_exact_linear);
+    ADD_TEST(s, test_input_grad_fd);
+    ADD_TEST(s, test_time_conditioning);
+    ADD_TEST(s, test_guided_posterior);
+    ADD_TEST(s, test_cache_and_threads);
+    ADD_TEST(s, test_save_load_names);
+    ADD_TEST(s, test_bad_input);
+}
