@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "caduceus/bimamba.h"
+#include "core/bimamba.h"
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/paramblock.h"

@@ -1,6 +1,6 @@
 /* Mamba (selective state space) block (docs/mamba.md): forward, backward, recurrent step.
  *
- * The block is split so that BiMamba (caduceus/bimamba.c) can share the projections:
+ * The block is split so that BiMamba (core/bimamba.c) can share the projections:
  *   mamba_forward  = in_proj (linear) → mamba_inner_forward → out_proj (linear)
  *   mamba_inner_*  = causal depthwise conv + SiLU, x_proj, dt_proj + softplus, selective scan
  *                    with the D skip, SiLU gate:  xz (B,L,2·d_inner) → o (B,L,d_inner).

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "caduceus/bimamba.h"
+#include "core/bimamba.h"
 #include "caduceus/caduceus.h"
 #include "core/mamba.h"
 #include "core/paramblock.h"

@@ -1,2 +1,2 @@
 #include "guidance/noise.h"
-#include "caduceus/bimamba.h" /* planted: sibling */
+#include "caduceus/caduceus.h" /* planted: sibling */

@@ -1,5 +1,5 @@
 /* BiMamba (docs/mamba.md "BiMamba"): one in_proj GEMM, two inner passes, one out_proj GEMM. */
-#include "caduceus/bimamba.h"
+#include "core/bimamba.h"
 
 #include <string.h>
 

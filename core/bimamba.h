@@ -3,8 +3,8 @@
  * output is flip_L of the forward one, so in_proj runs once; out_proj runs once on
  * o_fwd + flip_L(o_rev). Backward accumulates; the tied projections get both directions'
  * gradients in mamba_fwd's slots. */
-#ifndef STRAND_CADUCEUS_BIMAMBA_H
-#define STRAND_CADUCEUS_BIMAMBA_H
+#ifndef STRAND_CORE_BIMAMBA_H
+#define STRAND_CORE_BIMAMBA_H
 #include <stddef.h>
 
 #include "core/mamba.h"
