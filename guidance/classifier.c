@@ -14,10 +14,12 @@
 #define CFG_META "strand.config"
 
 /* ---- the backbone table: one line per backbone ---------------------------------------------------- */
-extern const clf_backbone clf_backbone_dit; /* guidance/classifier_dit.c */
+extern const clf_backbone clf_backbone_dit;     /* guidance/classifier_dit.c */
+extern const clf_backbone clf_backbone_bimamba; /* guidance/classifier_bimamba.c */
 
 static const clf_backbone *const clf_backbones[] = {
     &clf_backbone_dit,
+    &clf_backbone_bimamba,
 };
 #define N_BACKBONES (sizeof clf_backbones / sizeof clf_backbones[0])
 

@@ -320,6 +320,19 @@ int dimamba_ctx_reserve(dimamba_ctx *m, size_t B, size_t L)
     return 0;
 }
 
+size_t dimamba_ctx_floats(const dimamba_config *cfg, size_t B, size_t L, int backward)
+{
+    dimamba_ctx c;
+    memset(&c, 0, sizeof c);
+    c.cfg = *cfg, c.backward = backward != 0, c.B = B, c.L = L;
+    mamba_dims_default(&c.md, (size_t)cfg->dim);
+    arena cv = arena_count(), cg = arena_count();
+    layout_acts(&c, &cv);
+    grad_bufs g;
+    if (c.backward) layout_grads(&c, &cg, &g);
+    return cv.used + cg.used;
+}
+
 static int same_dims(const dimamba_config *a, const dimamba_config *b)
 {
     return a->vocab == b->vocab && a->dim == b->dim && a->depth == b->depth && a->cond_dim == b->cond_dim &&

@@ -102,6 +102,8 @@ int dimamba_load(dimamba_weights *w, const sft_file *f);
 int dimamba_ctx_create(dimamba_ctx **out, const dimamba_config *cfg, int backward);
 void dimamba_ctx_free(dimamba_ctx *c); /* accepts NULL */
 int dimamba_ctx_reserve(dimamba_ctx *c, size_t B, size_t L);
+/* Floats a context of (B, L) holds (activations, plus the backward scratch when backward). */
+size_t dimamba_ctx_floats(const dimamba_config *cfg, size_t B, size_t L, int backward);
 
 /* out: (B,L,N) logits (LM head) or (B,n_out) class logits, from ids (B,L) or soft (B,L,N) (exactly
  * one; a soft input is referenced until backward), sigma (B) (NULL: 0; ignored without time
