@@ -248,10 +248,9 @@ int md_evaluate(const char *const *seqs, size_t n, const md_reference *real, con
     memset(out, 0, sizeof *out);
     md_sample *rows = rows_out ? rows_out : calloc(n ? n : 1, sizeof *rows);
     double *nn = malloc((n ? n : 1) * sizeof *nn);
-    ds_strset seen;
-    ds_strset_init(&seen);
+    dz_strset *seen = dz_strset_create();
     int rc = 0;
-    if (!rows || !nn) { rc = st_err(NULL, STRAND_E_NOMEM, "md_evaluate: out of memory"); goto done; }
+    if (!rows || !nn || !seen) { rc = st_err(NULL, STRAND_E_NOMEM, "md_evaluate: out of memory"); goto done; }
     out->n = n;
     out->requested = requested;
 #pragma omp parallel for schedule(dynamic, 4) num_threads(p.threads > 0 ? p.threads : 1)
@@ -265,7 +264,7 @@ int md_evaluate(const char *const *seqs, size_t n, const md_reference *real, con
         r->homopolymer = md_longest_homopolymer(s);
         r->predicted = pred ? pred[i] : -1;
         r->prob = prob ? prob[i] : NAN;
-        int added = ds_strset_add(&seen, s);
+        int added = dz_strset_add(seen, s);
         if (added < 0) { rc = added; goto done; }
         r->duplicate = !added;
         out->exact_duplicates += r->duplicate;
@@ -304,7 +303,7 @@ int md_evaluate(const char *const *seqs, size_t n, const md_reference *real, con
         free(s6);
     }
 done:
-    ds_strset_clear(&seen);
+    dz_strset_free(seen);
     if (!rows_out) free(rows);
     free(nn);
     return rc;

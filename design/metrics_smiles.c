@@ -137,7 +137,7 @@ static int mol_props(const chem_mol *m, double v[MS_NPROP])
 /* ---- reference ------------------------------------------------------------------ */
 
 struct ms_reference {
-    ds_strset train;            /* T_can */
+    dz_strset *train;           /* T_can */
     size_t nsub;                /* molecules in the descriptor subset */
     double *props[MS_NPROP];    /* (nsub) */
     ms_stats stats[MS_NPROP];
@@ -147,16 +147,16 @@ struct ms_reference {
 void ms_reference_free(ms_reference *r)
 {
     if (!r) return;
-    ds_strset_clear(&r->train);
+    dz_strset_free(r->train);
     for (int i = 0; i < MS_NPROP; i++) free(r->props[i]);
     for (int i = 0; i < MS_KL_N; i++) free(r->kl_desc[i]);
     free(r);
 }
 
-size_t ms_reference_size(const ms_reference *r) { return r ? r->train.n : 0; }
+size_t ms_reference_size(const ms_reference *r) { return r ? dz_strset_size(r->train) : 0; }
 int ms_reference_contains(const ms_reference *r, const char *canonical)
 {
-    return r && canonical && ds_strset_contains(&r->train, canonical);
+    return r && canonical && dz_strset_has(r->train, canonical);
 }
 const double *ms_reference_values(const ms_reference *r, ms_prop p, size_t *n)
 {
@@ -223,7 +223,7 @@ int ms_reference_build(const char *const *smiles, size_t n, int canonical, const
     uint64_t *fp = NULL;
     char buf[CAN_MAX];
     if (!r || !idx) { rc = st_err(NULL, STRAND_E_NOMEM, "ms_reference_build: out of memory"); goto fail; }
-    ds_strset_init(&r->train);
+    if (!(r->train = dz_strset_create())) { rc = st_err(NULL, STRAND_E_NOMEM, "ms_reference_build: out of memory"); goto fail; }
     for (size_t i = 0; i < n; i++) {
         const char *c = smiles[i];
         if (!c || !*c) continue;
@@ -233,7 +233,7 @@ int ms_reference_build(const char *const *smiles, size_t n, int canonical, const
             if (!v) continue;
             c = buf;
         }
-        if ((rc = ds_strset_add(&r->train, c)) < 0) goto fail;
+        if ((rc = dz_strset_add(r->train, c)) < 0) goto fail;
     }
     /* the descriptor subset: a fixed-seed subset of the input rows, valid ones kept */
     size_t m = subset_indices(n, p.kl_max, p.seed, idx);
@@ -330,7 +330,7 @@ int ms_sample_compute(const char *smiles, const ms_reference *ref, ms_sample *ro
     }
     if (!(row->canonical = strdup(buf))) return st_err(NULL, STRAND_E_NOMEM, "out of memory");
     row->valid = 1;
-    row->novel = ref ? !ds_strset_contains(&ref->train, buf) : 0;
+    row->novel = ref ? !dz_strset_has(ref->train, buf) : 0;
     return 0;
 }
 
@@ -510,9 +510,8 @@ int ms_evaluate(const char *const *smiles, size_t n, const ms_reference *ref, co
     const char **uniq = malloc((n ? n : 1) * sizeof *uniq);
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
     uint64_t *fp = NULL;
-    ds_strset seen;
-    ds_strset_init(&seen);
-    if (!rows || !vals || !uniq || !idx) { rc = st_err(NULL, STRAND_E_NOMEM, "ms_evaluate: out of memory"); goto done; }
+    dz_strset *seen = dz_strset_create();
+    if (!rows || !vals || !uniq || !idx || !seen) { rc = st_err(NULL, STRAND_E_NOMEM, "ms_evaluate: out of memory"); goto done; }
     int err = 0;
 #pragma omp parallel for schedule(dynamic, 8) num_threads(p.threads > 0 ? p.threads : 1)
     for (size_t i = 0; i < n; i++) {
@@ -527,7 +526,7 @@ int ms_evaluate(const char *const *smiles, size_t n, const ms_reference *ref, co
     for (size_t i = 0; i < n; i++) {
         if (!rows[i].valid) continue;
         out->n_valid++;
-        int added = ds_strset_add(&seen, rows[i].canonical);
+        int added = dz_strset_add(seen, rows[i].canonical);
         if (added < 0) { rc = added; goto done; }
         rows[i].first = added;
         if (added) {
@@ -566,7 +565,7 @@ int ms_evaluate(const char *const *smiles, size_t n, const ms_reference *ref, co
     for (int j = 0; j < MS_KL_N; j++) out->kl[j] = NAN;
     if (p.compute_kl && ref) rc = ms_kl_score(uniq, k, ref, &p, out->kl, &out->kl_score);
 done:
-    ds_strset_clear(&seen);
+    dz_strset_free(seen);
     if (!rows_out && rows) {
         ms_samples_clear(rows, n);
         free(rows);

@@ -1,4 +1,4 @@
-/* Open-addressing string set with linear probing, load factor <= 1/2. */
+/* design/strset.h: open addressing with linear probing, grown at 1/2 load. */
 #include "design/strset.h"
 
 #include <stdint.h>
@@ -7,58 +7,65 @@
 
 #include "core/error.h"
 
-static uint64_t fnv1a(const char *s)
+struct dz_strset {
+    char **slot;
+    size_t cap, n;
+};
+
+static uint64_t fnv1a64(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
     return h;
 }
 
-void ds_strset_init(ds_strset *s) { memset(s, 0, sizeof *s); }
+dz_strset *dz_strset_create(void)
+{
+    dz_strset *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->cap = 64;
+    if (!(s->slot = calloc(s->cap, sizeof *s->slot))) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
 
-void ds_strset_clear(ds_strset *s)
+void dz_strset_free(dz_strset *s)
 {
     if (!s) return;
     for (size_t i = 0; i < s->cap; i++) free(s->slot[i]);
     free(s->slot);
-    memset(s, 0, sizeof *s);
+    free(s);
 }
 
 static size_t find(char *const *slot, size_t cap, const char *str)
 {
-    size_t i = (size_t)fnv1a(str) & (cap - 1);
-    while (slot[i] && strcmp(slot[i], str) != 0) i = (i + 1) & (cap - 1);
+    size_t i = (size_t)fnv1a64(str) & (cap - 1);
+    while (slot[i] && strcmp(slot[i], str)) i = (i + 1) & (cap - 1);
     return i;
 }
 
-static int grow(ds_strset *s)
+int dz_strset_add(dz_strset *s, const char *str)
 {
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    char **slot = calloc(cap, sizeof *slot);
-    if (!slot) return st_err(NULL, STRAND_E_NOMEM, "string set: out of memory (%zu slots)", cap);
-    for (size_t i = 0; i < s->cap; i++)
-        if (s->slot[i]) slot[find(slot, cap, s->slot[i])] = s->slot[i];
-    free(s->slot);
-    s->slot = slot;
-    s->cap = cap;
-    return 0;
-}
-
-int ds_strset_add(ds_strset *s, const char *str)
-{
-    if (2 * (s->n + 1) > s->cap) {
-        int rc = grow(s);
-        if (rc < 0) return rc;
-    }
     size_t i = find(s->slot, s->cap, str);
     if (s->slot[i]) return 0;
-    if (!(s->slot[i] = strdup(str))) return st_err(NULL, STRAND_E_NOMEM, "string set: out of memory");
+    if (2 * (s->n + 1) > s->cap) {
+        size_t nc = s->cap * 2;
+        char **ns = calloc(nc, sizeof *ns);
+        if (!ns) return st_err(NULL, STRAND_E_NOMEM, "string set: out of memory");
+        for (size_t k = 0; k < s->cap; k++)
+            if (s->slot[k]) ns[find(ns, nc, s->slot[k])] = s->slot[k];
+        free(s->slot);
+        s->slot = ns, s->cap = nc;
+        i = find(s->slot, s->cap, str);
+    }
+    size_t len = strlen(str) + 1;
+    if (!(s->slot[i] = malloc(len))) return st_err(NULL, STRAND_E_NOMEM, "string set: out of memory");
+    memcpy(s->slot[i], str, len);
     s->n++;
     return 1;
 }
 
-int ds_strset_contains(const ds_strset *s, const char *str)
-{
-    if (!s->cap) return 0;
-    return s->slot[find(s->slot, s->cap, str)] != NULL;
-}
+int dz_strset_has(const dz_strset *s, const char *str) { return s && s->slot[find(s->slot, s->cap, str)] != NULL; }
+size_t dz_strset_size(const dz_strset *s) { return s ? s->n : 0; }
