@@ -1,11 +1,12 @@
 /* `strand train <kind>`: the table of trainable kinds. Each kind is one file,
- * apps/cmd_train_<kind>.c (mdlm and udlm share apps/cmd_train_diffusion.c), and one row here. */
+ * apps/cmd_train_<kind>.c (mdlm, udlm and bd3lm share apps/cmd_train_diffusion.c), and one row here. */
 #include "apps/commands.h"
 
 static const cli_cmd train_kinds[] = {
     {"Trainable kinds", NULL, NULL},
     {"caduceus", cmd_train_caduceus_main, "masked-LM pretraining of a Caduceus-PS/PH DNA model"},
     {"mdlm", cmd_train_mdlm_main, "masked discrete diffusion (MDLM) on the DiT: SMILES tables, labelled DNA windows"},
+    {"bd3lm", cmd_train_bd3lm_main, "block diffusion (BD3-LM, --block L') on the DiT: SMILES tables, DNA windows"},
     {"udlm", cmd_train_udlm_main, "uniform discrete diffusion (UDLM) on the DiT: SMILES tables, labelled DNA windows"},
     {NULL, NULL, NULL},
 };

@@ -1,5 +1,5 @@
-/* `strand train mdlm|udlm`: masked or uniform discrete diffusion on the DiT (docs/diffusion.md
- * "Training"), on a SMILES table or on labelled DNA window shards. */
+/* `strand train mdlm|udlm|bd3lm`: masked or uniform discrete diffusion on the DiT (docs/diffusion.md
+ * "Training"), or block diffusion (docs/bd3lm.md), on a SMILES table or on labelled DNA window shards. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -12,6 +12,7 @@
 #include "apps/commands.h"
 #include "core/clock.h"
 #include "core/train.h"
+#include "guidance/bd3lm.h"
 #include "guidance/diff_data.h"
 #include "guidance/diff_train.h"
 #include "strand.h"
@@ -25,6 +26,11 @@ typedef struct dopts {
     double prop_q, warmup_frac, min_lr_frac, label_dropout; /* warmup, floor -> tp.sched once --steps is known */
     long dim, depth, heads, cond, val_rows, val_hold, val_samples, max_rows, T;
     int threads, quiet, skip_bad, no_time, no_labels;
+    long block;                /* bd3lm: block size L' */
+    double clip_beta, clip_omega, clip_delta;
+    double clip_widths[16];
+    size_t n_clip_widths;
+    long clip_rows;
     train_params tp;
 } dopts;
 
@@ -55,13 +61,29 @@ static dopts default_dopts(void)
     o.tp.val_every = 100;
     o.tp.log_every = 10;
     o.noise = "loglinear";
+    o.clip_beta = 1e-3;
+    o.clip_omega = 1.0;
+    o.clip_delta = 0.05;
+    o.clip_rows = 256;
     return o;
 }
+
+static const char bd3_usage[] =
+    "Block diffusion (bd3lm, docs/bd3lm.md): masked diffusion inside blocks of L' tokens conditioned on the\n"
+    "clean blocks before them; one forward over concat(x_t, x_0) (2L) with the block attention mask,\n"
+    "one time per block, the SUBS loss at masked positions. Not time-conditioned.\n"
+    "      --block L'           block size, 1 <= L' <= L (required; 1 = autoregressive, L = MDLM)\n"
+    "      --clip B,W           training times t ~ U[B, W] (default 0.001,1: the ELBO)\n"
+    "      --clip-widths W,...  clipped-schedule search at every validation: candidates (0.001, 1) and\n"
+    "                           [i, i + w] for i = 0, delta, ... (each width w); the one of least variance\n"
+    "                           of the per-block loss on validation data becomes the training interval\n"
+    "      --clip-delta D       step of the search's starts (default 0.05)\n"
+    "      --clip-rows N        validation sequences the search uses (default 256)\n";
 
 static void dusage(FILE *fp, const char *kind)
 {
     dopts d = default_dopts();
-    int mdlm = !strcmp(kind, "mdlm");
+    int mdlm = strcmp(kind, "udlm") != 0;
     fprintf(fp,
             "\nUsage: strand train %s (-i TABLE | --species-windows DIR | --fasta FILE[:Y]...) -o MODEL.safetensors [options]\n\n"
             "%s discrete diffusion on the DiT (docs/diffusion.md \"Training\"): times t stratified over the batch\n"
@@ -91,7 +113,7 @@ static void dusage(FILE *fp, const char *kind)
             "      --cond-dim C         conditioning width (default %ld)\n"
             "      --noise S            loglinear | cosine (default %s)\n"
             "      --T T                discrete-time loss with T steps (default 0 = continuous)\n"
-            "%s"
+            "%s%s"
             "Training:\n"
             "  -L, --len L              sequence length (SMILES: <bos> tokens <eos> <pad>...; default %zu)\n"
             "  -B, --batch B            sequences per step (default %zu)\n"
@@ -125,8 +147,10 @@ static void dusage(FILE *fp, const char *kind)
             kind, mdlm ? "Masked (MDLM, SUBS parameterisation)" : "Uniform (UDLM)",
             mdlm ? "to [MASK]" : "to a uniformly random id", mdlm ? "MDLM" : "UDLM", d.prop_q, d.val_hold, d.dim,
             d.depth, d.heads, d.cond, d.noise,
-            mdlm ? "      --time-cond          feed sigma_t to the network (default: MDLM is not time-conditioned)\n"
-                 : "      --no-time-cond       feed 0 instead of sigma_t (default: time-conditioned)\n",
+            !strcmp(kind, "bd3lm") ? ""
+            : mdlm ? "      --time-cond          feed sigma_t to the network (default: MDLM is not time-conditioned)\n"
+                   : "      --no-time-cond       feed 0 instead of sigma_t (default: time-conditioned)\n",
+            !strcmp(kind, "bd3lm") ? bd3_usage : "",
             d.tp.seq_len, d.tp.batch, (long long)d.tp.steps, (double)d.tp.opt.lr, d.warmup_frac, d.min_lr_frac,
             (double)d.tp.opt.weight_decay, (double)d.tp.ema_decay, d.label_dropout, (long long)d.tp.log_every,
             (long long)d.tp.val_every, d.val_rows, d.val_samples, kind, kind, kind, kind);
@@ -183,9 +207,28 @@ static int spread_subset(diff_seqs *v, size_t keep)
     return 0;
 }
 
-static int train_diffusion(int argc, char **argv, diff_process proc)
+static void on_clip_search(void *user, double beta, double omega, double var)
 {
-    const char *kind = diff_process_name(proc);
+    if (!*(int *)user) cli_info("clipped-schedule search: t ~ U[%.3g, %.3g] (variance of the per-block loss %.4g)", beta, omega, var);
+}
+
+static int parse_doubles(const char *opt, const char *arg, double *v, size_t max, size_t *n)
+{
+    *n = 0;
+    for (const char *p = arg; *p && *n < max;) {
+        char *e;
+        v[*n] = strtod(p, &e);
+        if (e == p || !(v[*n] > 0 && v[*n] <= 1)) cli_die("bad %s \"%s\": want numbers in (0, 1] separated by commas", opt, arg);
+        (*n)++;
+        p = *e == ',' ? e + 1 : e;
+        if (*e && *e != ',') cli_die("bad %s \"%s\"", opt, arg);
+    }
+    return 0;
+}
+
+static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
+{
+    const char *kind = bd3 ? "bd3lm" : diff_process_name(proc);
     if (argc < 2) {
         dusage(stdout, kind);
         return 0;
@@ -193,7 +236,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     enum {
         O_FASTA = 200, O_VFASTA, O_SMI = 256, O_LABEL, O_PROP, O_PROPQ, O_MAXROWS, O_VALHOLD, O_VAL, O_SKIP, O_SPECIES, O_NOLAB, O_DIM, O_DEPTH,
         O_HEADS, O_COND, O_NOISE, O_T, O_TC, O_NOTC, O_STEPS, O_LR, O_WARM, O_MINLR, O_WD, O_EMA, O_DROP, O_SEED, O_THREADS,
-        O_LOG, O_LOGE, O_VALE, O_VALR, O_VALS, O_CKPT, O_CKPTE, O_RESUME, O_STOP
+        O_LOG, O_LOGE, O_VALE, O_VALR, O_VALS, O_CKPT, O_CKPTE, O_RESUME, O_STOP, O_BLOCK, O_CLIP, O_CLIPW, O_CLIPD, O_CLIPR
     };
     static const struct option lo[] = {
         {"input", required_argument, NULL, 'i'}, {"smiles-col", required_argument, NULL, O_SMI},
@@ -217,11 +260,14 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
         {"val-rows", required_argument, NULL, O_VALR}, {"val-samples", required_argument, NULL, O_VALS},
         {"ckpt", required_argument, NULL, O_CKPT}, {"ckpt-every", required_argument, NULL, O_CKPTE},
         {"resume", required_argument, NULL, O_RESUME}, {"stop-at", required_argument, NULL, O_STOP},
+        {"block", required_argument, NULL, O_BLOCK}, {"clip", required_argument, NULL, O_CLIP},
+        {"clip-widths", required_argument, NULL, O_CLIPW}, {"clip-delta", required_argument, NULL, O_CLIPD},
+        {"clip-rows", required_argument, NULL, O_CLIPR},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     dopts o = default_dopts();
     o.proc = proc;
     int time_cond = proc == DIFF_UNIFORM;
-    int c, rc = 1;
+    int c, rc = 1, r2;
     optind = 1;
     while ((c = getopt_long(argc, argv, "i:L:B:o:qh", lo, NULL)) != -1) {
         switch (c) {
@@ -270,6 +316,18 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
         case O_CKPTE: o.tp.ckpt_every = cli_long("--ckpt-every", optarg, 0, LONG_MAX); break;
         case O_RESUME: o.tp.resume_path = optarg; break;
         case O_STOP: o.tp.stop_at = cli_long("--stop-at", optarg, 1, LONG_MAX); break;
+        case O_BLOCK: o.block = cli_long("--block", optarg, 1, 1 << 20); break;
+        case O_CLIP: {
+            double v[2];
+            size_t nv;
+            parse_doubles("--clip", optarg, v, 2, &nv);
+            if (nv != 2 || !(v[0] < v[1])) cli_die("bad --clip \"%s\": want B,W with 0 < B < W <= 1", optarg);
+            o.clip_beta = v[0], o.clip_omega = v[1];
+            break;
+        }
+        case O_CLIPW: parse_doubles("--clip-widths", optarg, o.clip_widths, 16, &o.n_clip_widths); break;
+        case O_CLIPD: o.clip_delta = cli_double("--clip-delta", optarg, 1e-6, 1); break;
+        case O_CLIPR: o.clip_rows = cli_long("--clip-rows", optarg, 0, LONG_MAX); break;
         case 'q': o.quiet = 1; break;
         case 'h': dusage(stdout, kind); return 0;
         default: dusage(stderr, kind); return 1;
@@ -277,6 +335,10 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     }
     if (optind < argc) return cli_error("unexpected argument \"%s\"", argv[optind]);
     if (!o.out) return cli_error("-o MODEL.safetensors is required");
+    if (bd3 && (o.block < 1 || (size_t)o.block > o.tp.seq_len))
+        return cli_error("bd3lm needs --block L' with 1 <= L' <= -L %zu", o.tp.seq_len);
+    if (!bd3 && (o.block || o.n_clip_widths)) return cli_error("--block and --clip-* are for `strand train bd3lm`");
+    if (bd3 && (time_cond || o.T)) return cli_error("bd3lm models are continuous-time and not time-conditioned");
     if (!!o.table + !!o.species + (o.fasta.n > 0) != 1)
         return cli_error("give exactly one of -i TABLE, --species-windows DIR or --fasta FILE[:Y]");
     if (o.label_col && o.prop_col) return cli_error("--label-col and --prop-col exclude each other");
@@ -290,6 +352,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     diff_seqs tr = {0}, va = {0};
     diff_model net = {0};
     diff_trainer trn = {0};
+    bd3lm_trainer btr = {0};
     diff_source src = {0};
     paramblock ema;
     int have_ema = 0;
@@ -382,11 +445,20 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     strand_rng irng;
     strand_rng_seed(&irng, o.tp.seed ^ 0x5DEECE66Dull);
     dit_init_weights(net.w, &irng);
-    if (diff_trainer_init(&trn, &net, B, L) < 0) goto err;
-    trn.label_dropout = n_classes ? o.label_dropout : 0.0;
-    trn.val = va.n ? &va : NULL;
-    trn.val_samples = (int)o.val_samples;
-    trn.val_seed = 12345;
+    if (bd3) {
+        if (bd3lm_trainer_init(&btr, &net, B, L, (size_t)o.block) < 0) goto err;
+        btr.beta = o.clip_beta, btr.omega = o.clip_omega;
+        btr.widths = o.clip_widths, btr.n_widths = o.n_clip_widths, btr.delta = o.clip_delta;
+        btr.search_rows = (size_t)o.clip_rows;
+        btr.search_on_first = o.tp.resume_path != NULL; /* a resumed run: the interval of the restored weights */
+        btr.on_search = on_clip_search, btr.on_search_user = &o.quiet;
+    } else if (diff_trainer_init(&trn, &net, B, L) < 0)
+        goto err;
+    diff_trainer *dt = bd3 ? &btr.base : &trn;
+    dt->label_dropout = n_classes ? o.label_dropout : 0.0;
+    dt->val = va.n ? &va : NULL;
+    dt->val_samples = (int)o.val_samples;
+    dt->val_seed = 12345;
     if (diff_source_init(&src, &tr, o.tp.seed) < 0) goto err;
 
     size_t n1 = 0;
@@ -408,6 +480,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     tp->sched.min_ratio = o.min_lr_frac;
     if (!va.n) tp->val_every = 0;
     train_model tm = {&net.w->pb, diff_trainer_fb, diff_trainer_validate, &trn};
+    if (bd3) tm = (train_model){&net.w->pb, bd3lm_trainer_fb, bd3lm_trainer_validate, &btr};
     train_source ts = {diff_source_next, 1, &src};
     cli_train_watch_start(&watch, tp, o.quiet, "val NELBO", " nats/token");
     train_result res;
@@ -423,7 +496,11 @@ static int train_diffusion(int argc, char **argv, diff_process proc)
     const char *extra[] = {"strand.train.steps", steps_s, "strand.train.val_nelbo_live", nelbo_s,
                            o.prop_col ? "strand.train.class1_threshold" : NULL, thr_s,
                            o.prop_col ? "strand.train.class1_property" : NULL, o.prop_col, NULL, NULL};
-    if (diff_model_save(&net, have_ema ? ema.params : NULL, tok, extra, o.out) < 0) goto err;
+    char *cfg_json = bd3 ? bd3lm_config_json(&net.w->cfg, &net.spec, (int)o.block, btr.beta, btr.omega) : NULL;
+    if (bd3 && !cfg_json) goto err;
+    r2 = diff_model_save_json(&net, have_ema ? ema.params : NULL, cfg_json, tok, extra, o.out);
+    free(cfg_json);
+    if (r2 < 0) goto err;
     if (r == STRAND_E_CANCELLED) {
         cli_info("stopped after step %lld of %lld; model saved to %s%s%s", (long long)res.steps_done, (long long)tp->steps,
                  o.out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
@@ -443,6 +520,7 @@ done:
     if (have_ema) pb_free(&ema);
     diff_source_free(&src);
     diff_trainer_free(&trn);
+    bd3lm_trainer_free(&btr);
     diff_model_free(&net);
     diff_seqs_free(&tr);
     diff_seqs_free(&va);
@@ -454,5 +532,6 @@ done:
     return rc;
 }
 
-int cmd_train_mdlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_MASKED); }
-int cmd_train_udlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_UNIFORM); }
+int cmd_train_mdlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_MASKED, 0); }
+int cmd_train_udlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_UNIFORM, 0); }
+int cmd_train_bd3lm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_MASKED, 1); }

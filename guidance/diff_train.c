@@ -150,11 +150,17 @@ done:
 int diff_model_save(const diff_model *net, const float *params, const strand_tokenizer *tok, const char *const *extra,
                   const char *path)
 {
+    return diff_model_save_json(net, params, NULL, tok, extra, path);
+}
+
+int diff_model_save_json(const diff_model *net, const float *params, const char *config_json, const strand_tokenizer *tok,
+                         const char *const *extra, const char *path)
+{
     sft_writer *w = sft_writer_create();
     if (!w) return st_err(NULL, STRAND_E_NOMEM, "%s: out of memory", path);
     const paramblock *pb = &net->w->pb;
     int rc = pb_save_data(pb, params ? params : pb->params, w, "");
-    char *cfg = rc == 0 ? diff_config_json(&net->w->cfg, &net->spec) : NULL;
+    char *cfg = rc == 0 ? (config_json ? strdup(config_json) : diff_config_json(&net->w->cfg, &net->spec)) : NULL;
     if (rc == 0 && !cfg) rc = st_err(NULL, STRAND_E_NOMEM, "%s: cannot format the config", path);
     if (rc == 0) rc = sft_writer_meta(w, CFG_META, cfg);
     if (rc == 0) rc = sft_writer_meta(w, "format", "pt");

@@ -46,6 +46,9 @@ void diff_model_free(diff_model *net);
  * (NULL-terminated key, value list; may be NULL), atomically. */
 int diff_model_save(const diff_model *net, const float *params, const strand_tokenizer *tok, const char *const *extra,
                   const char *path);
+/* The same with the "strand.config" JSON given (NULL: diff_config_json's), e.g. a BD3-LM config. */
+int diff_model_save_json(const diff_model *net, const float *params, const char *config_json, const strand_tokenizer *tok,
+                         const char *const *extra, const char *path);
 
 /* The sampler's network interface (guidance/sampler.h diff_net) over this model's weights: `net`
  * references m->w (keep m alive); each sampler thread gets its own dit_ctx. Also fills p's
