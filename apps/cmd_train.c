@@ -8,6 +8,7 @@ static const cli_cmd train_kinds[] = {
     {"mdlm", cmd_train_mdlm_main, "masked discrete diffusion (MDLM) on the DiT: SMILES tables, labelled DNA windows"},
     {"bd3lm", cmd_train_bd3lm_main, "block diffusion (BD3-LM, --block L') on the DiT: SMILES tables, DNA windows"},
     {"udlm", cmd_train_udlm_main, "uniform discrete diffusion (UDLM) on the DiT: SMILES tables, labelled DNA windows"},
+    {"duo", cmd_train_duo_main, "Duo: Gaussian-curriculum training of a uniform diffusion model, then the UDLM ELBO"},
     {NULL, NULL, NULL},
 };
 

@@ -1,5 +1,7 @@
-/* `strand train mdlm|udlm|bd3lm`: masked or uniform discrete diffusion on the DiT (docs/diffusion.md
- * "Training"), or block diffusion (docs/bd3lm.md), on a SMILES table or on labelled DNA window shards. */
+/* `strand train mdlm|udlm|bd3lm|duo` and `strand distill`: masked or uniform discrete diffusion on the
+ * DiT (docs/diffusion.md "Training"), block diffusion (docs/bd3lm.md), Duo's Gaussian curriculum before
+ * the uniform ELBO and Duo's discrete consistency distillation of a uniform model (docs/duo.md), on a
+ * SMILES table or on labelled DNA window shards. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -15,7 +17,11 @@
 #include "guidance/bd3lm.h"
 #include "guidance/diff_data.h"
 #include "guidance/diff_train.h"
+#include "guidance/duo_train.h"
 #include "strand.h"
+
+/* plain MDLM/UDLM, Duo curriculum then UDLM, distillation of a UDLM/Duo model */
+typedef enum { MODE_PLAIN, MODE_DUO, MODE_DISTILL } train_mode;
 
 /* The loop's settings go straight into train_params; the rest is data, model and validation. */
 typedef struct dopts {
@@ -31,6 +37,10 @@ typedef struct dopts {
     double clip_widths[16];
     size_t n_clip_widths;
     long clip_rows;
+    train_mode mode;
+    double gamma_min, gamma_max, tau_start, tau_end, curriculum_frac, dt0, dt_max; /* Duo */
+    long refresh_every;
+    const char *teacher;
     train_params tp;
 } dopts;
 
@@ -65,7 +75,69 @@ static dopts default_dopts(void)
     o.clip_omega = 1.0;
     o.clip_delta = 0.05;
     o.clip_rows = 256;
+    o.gamma_min = -3.5; /* Duo's curriculum (configs/algo/duo.yaml) */
+    o.gamma_max = -1.75;
+    o.tau_start = o.tau_end = 1e-3; /* Duo's LM1B run */
+    o.curriculum_frac = 0.5;
+    o.dt0 = 1.0 / 512;
+    o.dt_max = 0.25;
+    o.refresh_every = 250;
     return o;
+}
+
+static dopts mode_dopts(train_mode mode)
+{
+    dopts o = default_dopts();
+    o.mode = mode;
+    if (mode == MODE_DISTILL) { /* Duo's distillation: constant lr 6e-5 after a short warmup */
+        o.gamma_min = -4.0;
+        o.gamma_max = -1.0;
+        o.tp.opt.lr = 6e-5f;
+        o.warmup_frac = 0.01;
+        o.min_lr_frac = 1.0;
+        o.tp.ema_decay = 0.99f;
+    }
+    return o;
+}
+
+static void dusage_duo(FILE *fp, train_mode mode)
+{
+    dopts d = mode_dopts(mode);
+    if (mode == MODE_DUO)
+        fprintf(fp,
+                "\nUsage: strand train duo (-i TABLE | --species-windows DIR | --fasta FILE[:Y]...) -o MODEL.safetensors [options]\n\n"
+                "Duo (docs/duo.md \"Curriculum training\"): for the first part of the run the input is the relaxed\n"
+                "softmax(w_t/tau) of a Gaussian-diffused one-hot w_t = a~ e_x + s~ eps (through the DiT's soft input), the\n"
+                "loss the uniform ELBO (Rao-Blackwellised form) at z_t = argmax w_t with alpha_t = T(a~_t), gamma_t linear in t;\n"
+                "then the true discrete UDLM ELBO. The model is a UDLM model (sample, eval as any). Options of `strand train\n"
+                "udlm`, and:\n"
+                "      --curriculum-frac F  fraction of --steps on the curriculum (default %g)\n"
+                "      --tau T              softmax temperature at the start of the curriculum (default %g)\n"
+                "      --tau-end T          ... at its end, log-linear in between (default %g)\n"
+                "      --gamma-min G        Gaussian level range: gamma_t = G_min + t (G_max - G_min), a~^2 = sigmoid(-gamma)\n"
+                "      --gamma-max G        (defaults %g, %g)\n\n"
+                "Example:\n"
+                "  strand train duo -i smiles_60k.props.tsv --prop-col qed -L 64 --steps 4000 --dim 96 --depth 3 -o smiles-duo-qed.safetensors\n\n",
+                d.curriculum_frac, d.tau_start, d.tau_end, d.gamma_min, d.gamma_max);
+    else
+        fprintf(fp,
+                "\nUsage: strand distill -m TEACHER (-i TABLE | --species-windows DIR | --fasta FILE[:Y]...) -o STUDENT.safetensors [options]\n\n"
+                "Discrete consistency distillation (docs/duo.md \"Discrete consistency distillation\"): the student (initialised\n"
+                "from TEACHER, a UDLM or Duo model) at (z_t, t) matches by KL(student || teacher) a frozen copy of itself at\n"
+                "(z_s, s = t - dt), z_t and z_s the argmax of one Gaussian trajectory (shared eps); the copy is refreshed every K\n"
+                "steps and dt doubles at each refresh. The data options are those of `strand train udlm` (give the table and\n"
+                "class options the teacher was trained with); the model options come from TEACHER. Defaults differ:\n"
+                "lr %g, warmup %g, min-lr-frac %g (constant), EMA %g. And:\n"
+                "  -m, --model TEACHER      the model to distill (safetensors with a tokenizer)\n"
+                "      --refresh-every K    teacher refresh and dt doubling every K steps (default %ld)\n"
+                "      --dt0 DT             first dt (default 1/512)\n"
+                "      --dt-max DT          largest dt (default %g)\n"
+                "      --gamma-min G        Gaussian level range (defaults %g, %g)\n"
+                "      --gamma-max G\n\n"
+                "Example:\n"
+                "  strand distill -m smiles-duo-qed.safetensors -i smiles_60k.props.tsv --prop-col qed -L 64 --steps 1500 -o smiles-duo-qed-dcd.safetensors\n\n",
+                (double)d.tp.opt.lr, d.warmup_frac, d.min_lr_frac, (double)d.tp.ema_decay, d.refresh_every, d.dt_max,
+                d.gamma_min, d.gamma_max);
 }
 
 static const char bd3_usage[] =
@@ -226,17 +298,19 @@ static int parse_doubles(const char *opt, const char *arg, double *v, size_t max
     return 0;
 }
 
-static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
+static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, train_mode mode)
 {
     const char *kind = bd3 ? "bd3lm" : diff_process_name(proc);
     if (argc < 2) {
-        dusage(stdout, kind);
+        if (mode == MODE_PLAIN) dusage(stdout, kind);
+        else dusage_duo(stdout, mode);
         return 0;
     }
     enum {
         O_FASTA = 200, O_VFASTA, O_SMI = 256, O_LABEL, O_PROP, O_PROPQ, O_MAXROWS, O_VALHOLD, O_VAL, O_SKIP, O_SPECIES, O_NOLAB, O_DIM, O_DEPTH,
         O_HEADS, O_COND, O_NOISE, O_T, O_TC, O_NOTC, O_STEPS, O_LR, O_WARM, O_MINLR, O_WD, O_EMA, O_DROP, O_SEED, O_THREADS,
-        O_LOG, O_LOGE, O_VALE, O_VALR, O_VALS, O_CKPT, O_CKPTE, O_RESUME, O_STOP, O_BLOCK, O_CLIP, O_CLIPW, O_CLIPD, O_CLIPR
+        O_LOG, O_LOGE, O_VALE, O_VALR, O_VALS, O_CKPT, O_CKPTE, O_RESUME, O_STOP, O_BLOCK, O_CLIP, O_CLIPW, O_CLIPD, O_CLIPR, O_CFRAC, O_TAU, O_TAUE, O_GMIN, O_GMAX,
+        O_REFRESH, O_DT0, O_DTMAX
     };
     static const struct option lo[] = {
         {"input", required_argument, NULL, 'i'}, {"smiles-col", required_argument, NULL, O_SMI},
@@ -263,14 +337,40 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
         {"block", required_argument, NULL, O_BLOCK}, {"clip", required_argument, NULL, O_CLIP},
         {"clip-widths", required_argument, NULL, O_CLIPW}, {"clip-delta", required_argument, NULL, O_CLIPD},
         {"clip-rows", required_argument, NULL, O_CLIPR},
+        {"curriculum-frac", required_argument, NULL, O_CFRAC}, {"tau", required_argument, NULL, O_TAU},
+        {"tau-end", required_argument, NULL, O_TAUE}, {"gamma-min", required_argument, NULL, O_GMIN},
+        {"gamma-max", required_argument, NULL, O_GMAX}, {"model", required_argument, NULL, 'm'},
+        {"refresh-every", required_argument, NULL, O_REFRESH}, {"dt0", required_argument, NULL, O_DT0},
+        {"dt-max", required_argument, NULL, O_DTMAX},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    dopts o = default_dopts();
+    dopts o = mode_dopts(mode);
     o.proc = proc;
     int time_cond = proc == DIFF_UNIFORM;
     int c, rc = 1, r2;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "i:L:B:o:qh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:L:B:o:m:qh", lo, NULL)) != -1) {
+        if (mode == MODE_PLAIN && (c == 'm' || (c >= O_CFRAC && c <= O_DTMAX))) {
+            dusage(stderr, kind);
+            return 1;
+        }
+        if (mode == MODE_DUO && (c == 'm' || c >= O_REFRESH)) {
+            dusage_duo(stderr, mode);
+            return 1;
+        }
+        if ((mode == MODE_DISTILL && c >= O_CFRAC && c <= O_TAUE) || (mode != MODE_PLAIN && c >= O_BLOCK && c <= O_CLIPR)) {
+            dusage_duo(stderr, mode);
+            return 1;
+        }
         switch (c) {
+        case O_CFRAC: o.curriculum_frac = cli_double("--curriculum-frac", optarg, 0, 1); break;
+        case O_TAU: o.tau_start = o.tau_end = cli_double("--tau", optarg, 1e-9, 1e9); break;
+        case O_TAUE: o.tau_end = cli_double("--tau-end", optarg, 1e-9, 1e9); break;
+        case O_GMIN: o.gamma_min = cli_double("--gamma-min", optarg, -50, 50); break;
+        case O_GMAX: o.gamma_max = cli_double("--gamma-max", optarg, -50, 50); break;
+        case 'm': o.teacher = optarg; break;
+        case O_REFRESH: o.refresh_every = cli_long("--refresh-every", optarg, 1, LONG_MAX); break;
+        case O_DT0: o.dt0 = cli_double("--dt0", optarg, 1e-9, 1); break;
+        case O_DTMAX: o.dt_max = cli_double("--dt-max", optarg, 1e-9, 1); break;
         case 'i': o.table = optarg; break;
         case O_SMI: o.smiles_col = optarg; break;
         case O_LABEL: o.label_col = optarg; break;
@@ -329,8 +429,14 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
         case O_CLIPD: o.clip_delta = cli_double("--clip-delta", optarg, 1e-6, 1); break;
         case O_CLIPR: o.clip_rows = cli_long("--clip-rows", optarg, 0, LONG_MAX); break;
         case 'q': o.quiet = 1; break;
-        case 'h': dusage(stdout, kind); return 0;
-        default: dusage(stderr, kind); return 1;
+        case 'h':
+            if (mode == MODE_PLAIN) dusage(stdout, kind);
+            else dusage_duo(stdout, mode);
+            return 0;
+        default:
+            if (mode == MODE_PLAIN) dusage(stderr, kind);
+            else dusage_duo(stderr, mode);
+            return 1;
         }
     }
     if (optind < argc) return cli_error("unexpected argument \"%s\"", argv[optind]);
@@ -342,6 +448,10 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
     if (!!o.table + !!o.species + (o.fasta.n > 0) != 1)
         return cli_error("give exactly one of -i TABLE, --species-windows DIR or --fasta FILE[:Y]");
     if (o.label_col && o.prop_col) return cli_error("--label-col and --prop-col exclude each other");
+    if (mode != MODE_PLAIN && !(o.gamma_max > o.gamma_min))
+        return cli_error("--gamma-min %g must be below --gamma-max %g", o.gamma_min, o.gamma_max);
+    if (mode == MODE_DISTILL && !o.teacher) return cli_error("-m TEACHER is required");
+    if (mode == MODE_DISTILL && o.dt_max < o.dt0) return cli_error("--dt-max %g is below --dt0 %g", o.dt_max, o.dt0);
     diff_schedule sched;
     if (diff_schedule_parse(o.noise, &sched) < 0) return cli_error("%s", strand_last_error());
     if (o.dim % o.heads || (o.dim / o.heads) % 2)
@@ -362,10 +472,30 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
     int n_classes = 0, vocab = 0, mask_id = -1;
     double thr = NAN, t_load = st_clock_s();
     size_t L = o.tp.seq_len, B = o.tp.batch;
+    duo_trainer duo = {0};
+    duo_distiller dis = {0};
+    if (mode == MODE_DISTILL) { /* the student starts as the teacher; its tokenizer reads the data */
+        if (diff_model_load(&net, o.teacher, &tok) < 0) goto err;
+        if (net.spec.proc != DIFF_UNIFORM) {
+            cli_error("%s: distillation needs a uniform-state (UDLM or Duo) model", o.teacher);
+            goto done;
+        }
+        if (L > (size_t)net.w->cfg.model_length) {
+            cli_error("-L %zu exceeds the model length %d of %s", L, net.w->cfg.model_length, o.teacher);
+            goto done;
+        }
+        if (o.table && !tok) {
+            cli_error("%s has no tokenizer: it cannot read a SMILES table", o.teacher);
+            goto done;
+        }
+    }
     if (o.table) {
         /* vocabulary from the training rows (and the validation table when given) */
-        if (diff_table_smiles(o.table, o.smiles_col, (size_t)o.max_rows, &smi, &n_smi) < 0) goto err;
-        if (strand_tokenizer_smiles_build(&tok, (const char *const *)smi, n_smi) < 0) {
+        if (tok) {
+            /* distillation: the teacher's vocabulary */
+        } else if (diff_table_smiles(o.table, o.smiles_col, (size_t)o.max_rows, &smi, &n_smi) < 0) {
+            goto err;
+        } else if (strand_tokenizer_smiles_build(&tok, (const char *const *)smi, n_smi) < 0) {
             if (!o.skip_bad) goto err;
             /* rows that do not tokenise: build from those that do */
             size_t k = 0;
@@ -401,6 +531,8 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
     } else {
         vocab = 12; /* DNA ids 0..11 (docs/tokenizers.md "DNA tokenizer"); [MASK] = 3 */
         mask_id = 3;
+        strand_tokenizer_free(tok);
+        tok = NULL;
         if (strand_tokenizer_dna_create(&tok) < 0) goto err;
         if (o.species && load_species(o.species, L, vocab, &tr, &va, &n_classes) < 0) goto err;
         for (int k = 0; k < 2; k++) {
@@ -428,7 +560,10 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
             n_classes = 0;
         }
     }
-    if (tr.n == 0) return cli_error("no training sequences");
+    if (tr.n == 0) {
+        cli_error("no training sequences");
+        goto done;
+    }
     if (va.n && o.val_rows) spread_subset(&va, (size_t)o.val_rows);
 
     dit_config dc = dit_default_config();
@@ -441,10 +576,19 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
     dc.num_classes = n_classes;
     dc.model_length = (int)L;
     diff_loss_spec spec = {proc, sched, vocab, proc == DIFF_MASKED ? mask_id : -1, (int)o.T};
-    if (diff_model_create(&net, &dc, &spec) < 0) goto err;
-    strand_rng irng;
-    strand_rng_seed(&irng, o.tp.seed ^ 0x5DEECE66Dull);
-    dit_init_weights(net.w, &irng);
+    if (mode == MODE_DISTILL) {
+        if (vocab != net.w->cfg.vocab) {
+            cli_error("the data's vocabulary (%d ids) is not the model's (%d)", vocab, net.w->cfg.vocab);
+            goto done;
+        }
+        n_classes = net.w->cfg.num_classes;
+        o.dim = net.w->cfg.dim, o.depth = net.w->cfg.depth, o.heads = net.w->cfg.heads;
+    } else {
+        if (diff_model_create(&net, &dc, &spec) < 0) goto err;
+        strand_rng irng;
+        strand_rng_seed(&irng, o.tp.seed ^ 0x5DEECE66Dull);
+        dit_init_weights(net.w, &irng);
+    }
     if (bd3) {
         if (bd3lm_trainer_init(&btr, &net, B, L, (size_t)o.block) < 0) goto err;
         btr.beta = o.clip_beta, btr.omega = o.clip_omega;
@@ -481,6 +625,29 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
     if (!va.n) tp->val_every = 0;
     train_model tm = {&net.w->pb, diff_trainer_fb, diff_trainer_validate, &trn};
     if (bd3) tm = (train_model){&net.w->pb, bd3lm_trainer_fb, bd3lm_trainer_validate, &btr};
+    int64_t resumed = tp->resume_path ? train_checkpoint_step(tp->resume_path) : 0;
+    if (resumed < 0) goto err;
+    if (mode == MODE_DUO) {
+        int64_t cs = (int64_t)llround(o.curriculum_frac * (double)tp->steps);
+        if (duo_trainer_init(&duo, &trn, o.gamma_min, o.gamma_max, cs, o.tau_start, o.tau_end) < 0) goto err;
+        duo.step = resumed;
+        tm = (train_model){&net.w->pb, duo_trainer_fb, duo_trainer_validate, &duo};
+        if (!o.quiet)
+            cli_info("Duo curriculum: steps 1-%lld, gamma [%g, %g] -> alpha_t [%.4f, %.4f], tau %g -> %g; then the UDLM ELBO",
+                     (long long)cs, o.gamma_min, o.gamma_max, duo_gauss_alpha(&duo.g, 1.0, NULL, NULL),
+                     duo_gauss_alpha(&duo.g, 0.0, NULL, NULL), o.tau_start, o.tau_end);
+    } else if (mode == MODE_DISTILL) {
+        if (duo_distiller_init(&dis, &net, B, L, o.gamma_min, o.gamma_max, o.refresh_every, o.dt0, o.dt_max) < 0) goto err;
+        dis.base = &trn;
+        dis.label_dropout = trn.label_dropout;
+        dis.step = resumed;
+        tm = (train_model){&net.w->pb, duo_distiller_fb, duo_distiller_validate, &dis};
+        if (!o.quiet)
+            cli_info("distillation: gamma [%g, %g] -> alpha_t [%.4f, %.4f]; teacher refreshed and dt doubled every %ld steps, "
+                     "dt %g .. %g",
+                     o.gamma_min, o.gamma_max, duo_gauss_alpha(&dis.g, 1.0, NULL, NULL), duo_gauss_alpha(&dis.g, 0.0, NULL, NULL),
+                     o.refresh_every, o.dt0, o.dt_max);
+    }
     train_source ts = {diff_source_next, 1, &src};
     cli_train_watch_start(&watch, tp, o.quiet, "val NELBO", " nats/token");
     train_result res;
@@ -489,11 +656,19 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3)
     have_ema = tp->ema_decay > 0 && ema.params != NULL;
     cli_train_watch_stop(&watch);
     if (r < 0 && r != STRAND_E_CANCELLED) goto err;
-    char steps_s[32], thr_s[64], nelbo_s[64];
+    char steps_s[32], thr_s[64], nelbo_s[64], duo_s[256];
     snprintf(steps_s, sizeof steps_s, "%lld", (long long)res.steps_done);
     snprintf(thr_s, sizeof thr_s, "%.9g", thr);
     snprintf(nelbo_s, sizeof nelbo_s, "%.6f", res.last_val_loss);
+    if (mode == MODE_DUO)
+        snprintf(duo_s, sizeof duo_s, "curriculum steps %lld, gamma %g %g, tau %g %g", (long long)duo.steps, o.gamma_min,
+                 o.gamma_max, o.tau_start, o.tau_end);
+    else
+        snprintf(duo_s, sizeof duo_s, "from %s: refresh every %ld, dt %g .. %g, gamma %g %g", o.teacher ? o.teacher : "",
+                 o.refresh_every, o.dt0, o.dt_max, o.gamma_min, o.gamma_max);
+    const char *dkey = mode == MODE_DUO ? "strand.train.duo" : mode == MODE_DISTILL ? "strand.train.distill" : NULL;
     const char *extra[] = {"strand.train.steps", steps_s, "strand.train.val_nelbo_live", nelbo_s,
+                           dkey ? dkey : "strand.train.val_nelbo_live", dkey ? duo_s : nelbo_s,
                            o.prop_col ? "strand.train.class1_threshold" : NULL, thr_s,
                            o.prop_col ? "strand.train.class1_property" : NULL, o.prop_col, NULL, NULL};
     char *cfg_json = bd3 ? bd3lm_config_json(&net.w->cfg, &net.spec, (int)o.block, btr.beta, btr.omega) : NULL;
@@ -519,6 +694,8 @@ err:
 done:
     if (have_ema) pb_free(&ema);
     diff_source_free(&src);
+    duo_trainer_free(&duo);
+    duo_distiller_free(&dis);
     diff_trainer_free(&trn);
     bd3lm_trainer_free(&btr);
     diff_model_free(&net);
@@ -532,6 +709,8 @@ done:
     return rc;
 }
 
-int cmd_train_mdlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_MASKED, 0); }
-int cmd_train_udlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_UNIFORM, 0); }
-int cmd_train_bd3lm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_MASKED, 1); }
+int cmd_train_mdlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_MASKED, 0, MODE_PLAIN); }
+int cmd_train_udlm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_UNIFORM, 0, MODE_PLAIN); }
+int cmd_train_bd3lm_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_MASKED, 1, MODE_PLAIN); }
+int cmd_train_duo_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_UNIFORM, 0, MODE_DUO); }
+int cmd_distill_main(int argc, char **argv) { return train_diffusion(argc, argv, DIFF_UNIFORM, 0, MODE_DISTILL); }

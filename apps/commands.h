@@ -22,5 +22,7 @@ int cmd_eval_main(int argc, char **argv);         /* apps/cmd_eval.c */
 int cmd_train_mdlm_main(int argc, char **argv);   /* apps/cmd_train_diffusion.c */
 int cmd_train_bd3lm_main(int argc, char **argv);  /* apps/cmd_train_diffusion.c */
 int cmd_train_udlm_main(int argc, char **argv);   /* apps/cmd_train_diffusion.c */
+int cmd_train_duo_main(int argc, char **argv);    /* apps/cmd_train_diffusion.c */
+int cmd_distill_main(int argc, char **argv);      /* apps/cmd_train_diffusion.c */
 
 #endif
