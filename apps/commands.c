@@ -17,6 +17,7 @@ const cli_cmd strand_commands[] = {
     {"sample", cmd_sample_main, "sample sequences from an MDLM/UDLM model (ancestral, classifier-free guidance)"},
     {"distill", cmd_distill_main, "Duo discrete consistency distillation of a uniform model into a few-step sampler"},
     {"posterior", cmd_posterior_main, "the sampler's step distributions q(z_s | z_t) (n, L, V) for given z_t, t, s"},
+    {"design", cmd_design_main, "run a design campaign (targets x gamma sweeps, metrics, report); no file: the demo"},
     {"Genomics", NULL, NULL},
     {"vep", cmd_vep_main, "annotate a VCF/BCF with zero-shot Caduceus variant-effect scores (LLR, embedding distance)"},
     {NULL, NULL, NULL},

@@ -10,7 +10,8 @@
 #include "core/log.h"
 
 static int g_threads; /* 0 until strand_set_threads */
-static int g_depth;   /* nesting of st_parallel_begin (called from the master thread only) */
+static int g_depth;   /* nesting of st_parallel_begin (atomic: samplers inside a design campaign's
+                       * parallel jobs call it from worker threads while the outer region holds it) */
 static int g_blas_saved; /* BLAS threads before the outermost st_parallel_begin */
 
 /* Unset: OpenMP's own default, which honours OMP_NUM_THREADS. */
@@ -58,14 +59,14 @@ void strand_set_threads(int n)
     }
     g_threads = want;
     omp_set_num_threads(st_threads());
-    if (g_depth == 0) openblas_set_num_threads(st_threads());
+    if (__atomic_load_n(&g_depth, __ATOMIC_ACQUIRE) == 0) openblas_set_num_threads(st_threads());
 }
 
 int strand_get_threads(void) { return st_threads(); }
 
 void st_parallel_begin(void)
 {
-    if (g_depth++ == 0) {
+    if (__atomic_fetch_add(&g_depth, 1, __ATOMIC_ACQ_REL) == 0) {
         g_blas_saved = openblas_get_num_threads(); /* honours OPENBLAS_NUM_THREADS */
         openblas_set_num_threads(1);
     }
@@ -73,5 +74,6 @@ void st_parallel_begin(void)
 
 void st_parallel_end(void)
 {
-    if (g_depth > 0 && --g_depth == 0) openblas_set_num_threads(g_blas_saved > 0 ? g_blas_saved : st_threads());
+    int d = __atomic_load_n(&g_depth, __ATOMIC_ACQUIRE);
+    if (d > 0 && __atomic_sub_fetch(&g_depth, 1, __ATOMIC_ACQ_REL) == 0) openblas_set_num_threads(g_blas_saved > 0 ? g_blas_saved : st_threads());
 }

@@ -402,6 +402,54 @@ STRAND_API int strand_model_embed(strand_model *m, const int32_t *ids, size_t n,
  * loaded from: DNA for Caduceus, else the "strand.tokenizer" metadata of its weights.
  * STRAND_E_NOTFOUND when the file has none (published HF checkpoints: use token ids). */
 STRAND_API int strand_tokenizer_for_model(const char *path, const strand_model *m, strand_tokenizer **tok);
+/* ---- design campaigns (docs/design.md "Campaign files", "Running", "Outputs") ---- */
+/* A campaign file (JSON) names diffusion models, optional classifiers and targets, each a sweep
+ * over the guidance weight γ; strand_design_load parses it and checks everything (keys, types,
+ * files, classes, labels, outputs) before anything is sampled: one "FILE: JSON.PATH: problem"
+ * line per problem in the error message. A run writes DIR/<target>/gamma-<γ>/ per job plus
+ * DIR/metrics.json, DIR/report.html and DIR/manifest.json; a rerun keeps the jobs the manifest
+ * shows finished (checksums) and gives the same bytes as an uninterrupted run, at any thread
+ * count. */
+typedef struct strand_design strand_design;
+/* done/total batch steps over the jobs that run; non-zero cancels (finished jobs are kept). */
+typedef int (*strand_design_progress_fn)(void *user, uint64_t done, uint64_t total);
+typedef struct strand_design_params {
+    const char *out_dir; /* required unless dry_run */
+    int threads;         /* jobs in parallel, one sampler each over shared weights (0: strand_get_threads()) */
+    int dry_run;         /* strand_design_plan only; nothing is written */
+    double rate;         /* plan: network rows/s to assume (0: time one network call per model) */
+    int quiet;           /* no line per finished job on stderr */
+    strand_design_progress_fn progress;
+    void *progress_user;
+} strand_design_params;
+typedef struct strand_design_result {
+    const char *target;       /* target name */
+    const char *job;          /* "<target>/gamma-<γ>", the job's directory under out_dir */
+    const char *guidance;     /* "none", "cfg", "cbg", "cbg-first-order", "cfg+cbg" */
+    int label;                /* -1: none */
+    const char *class_name;   /* NULL when the campaign names no classes */
+    double gamma;
+    uint64_t seed;            /* the job's own seed (docs/design.md "Seeds") */
+    int reused;               /* found finished in the manifest */
+    size_t n_samples;         /* after a run; 0 before */
+    const char *metrics_json; /* the job's metrics.json text after a run, else NULL */
+} strand_design_result;
+STRAND_API strand_design_params strand_design_default_params(void);
+STRAND_API int strand_design_load(const char *path, strand_design **out);
+/* "smiles-qed", "dna-species" or "demo" over the bundled models in models_dir. */
+STRAND_API int strand_design_preset(const char *name, const char *models_dir, strand_design **out);
+STRAND_API void strand_design_free(strand_design *d); /* accepts NULL */
+STRAND_API const char *strand_design_name(const strand_design *d);
+/* The plan (jobs, NFEs, estimated time; which jobs a manifest under p->out_dir shows finished)
+ * as text in *text (free() it). Writes nothing. */
+STRAND_API int strand_design_plan(strand_design *d, const strand_design_params *p, char **text);
+STRAND_API int strand_design_run(strand_design *d, const strand_design_params *p);
+/* Jobs (target × γ) of the last plan or run, in campaign order. */
+STRAND_API size_t strand_design_num_results(const strand_design *d);
+STRAND_API int strand_design_result_get(const strand_design *d, size_t i, strand_design_result *out);
+/* Sample k of job i after a run (decoded text), NULL out of range. */
+STRAND_API const char *strand_design_sample(const strand_design *d, size_t i, size_t k);
+STRAND_API const char *strand_design_last_error(const strand_design *d);
 #endif /* STRAND_EXPERIMENTAL */
 
 #ifdef __cplusplus

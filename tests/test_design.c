@@ -1,0 +1,454 @@
+/* Design campaigns (design/campaign.h, design/run.h, `strand design`, strand_design_*) on tiny
+ * DiT diffusion models with fixed random weights written by the test (a label-conditioned SMILES
+ * MDLM, a label-conditioned DNA UDLM):
+ *  - bad input: unknown keys, wrong types, a missing model file, negative γ, two targets (or two
+ *    γ) writing one directory, labels outside the classes, class-name mismatches between a
+ *    classifier and its model, CBG in a build without it: each an error naming the file, the
+ *    JSON path and the problem, and `strand design` writes nothing;
+ *  - --dry-run prints the plan and writes nothing;
+ *  - --threads 1 and 2 give byte-identical outputs;
+ *  - kill -9 during a campaign, rerun: the jobs the manifest shows finished are not redone (their
+ *    files keep inode and mtime), and every output equals an uninterrupted run's bytes;
+ *  - the API: results in campaign order, samples equal to the files, FASTA headers with
+ *    species= and gamma=, filters (valid, dedupe) reflected in kept.smi and the TSV. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/dit.h"
+#include "core/safetensors.h"
+#include "core/tokenizer.h"
+#include "design/campaign.h"
+#include "strand.h"
+#include "test_util.h"
+
+#define tmpf(name) tu_tmp_in("design", name)
+enum { LEN = 12 };
+
+static char MDLM[1024], UDLM[1024], DIR0[1024];
+
+static int make_model(const char *path, int dna, int classes, const char *diffusion, uint64_t seed)
+{
+    strand_tokenizer *tok = NULL;
+    const char *smi[] = {"CCO", "c1ccccc1", "CC(=O)N", "CCl", "C#N"};
+    int rc = dna ? strand_tokenizer_dna_create(&tok) : strand_tokenizer_smiles_build(&tok, smi, 5);
+    if (rc < 0) return rc;
+    dit_config c = dit_default_config();
+    c.vocab = (int)strand_tokenizer_vocab_size(tok), c.dim = 32, c.depth = 2, c.heads = 2, c.cond_dim = 16;
+    c.time_cond = dna, c.num_classes = classes, c.model_length = LEN;
+    dit_weights *m = NULL;
+    if ((rc = dit_weights_create(&m, &c, NULL)) < 0) return rc;
+    strand_rng r;
+    strand_rng_seed(&r, seed);
+    for (size_t i = 0; i < m->pb.total; i++) m->pb.params[i] = (float)(0.4 * strand_rng_normal(&r));
+    char cfg[1024];
+    int k = snprintf(cfg, sizeof cfg,
+                     "{\"kind\": \"dit\", \"vocab_size\": %d, \"hidden_dim\": 32, \"n_blocks\": 2, \"n_heads\": 2, "
+                     "\"cond_dim\": 16, \"model_length\": %d, \"time_conditioning\": %s, \"cfg\": true, "
+                     "\"cfg_num_classes\": %d, \"diffusion\": \"%s\", \"noise\": \"loglinear\"",
+                     c.vocab, LEN, dna ? "true" : "false", classes, diffusion);
+    if (!strcmp(diffusion, "mdlm")) k += snprintf(cfg + k, sizeof cfg - k, ", \"mask_id\": %d", STRAND_TOKEN_MASK);
+    snprintf(cfg + k, sizeof cfg - k, "}");
+    sft_writer *w = sft_writer_create();
+    rc = pb_save(&m->pb, w, "");
+    if (rc == 0) rc = sft_writer_meta(w, "strand.config", cfg);
+    if (rc == 0) rc = st_tokenizer_write_meta(w, tok);
+    if (rc == 0) rc = sft_writer_write(w, path);
+    sft_writer_free(w);
+    strand_tokenizer_free(tok);
+    dit_weights_free(m);
+    return rc;
+}
+
+static int setup(void)
+{
+    snprintf(DIR0, sizeof DIR0, "%s/design", STRAND_TEST_TMP);
+    tu_runf(NULL, 0, "rm -rf '%s' && mkdir -p '%s'", DIR0, DIR0);
+    snprintf(MDLM, sizeof MDLM, "%s", tmpf("mdlm.safetensors"));
+    snprintf(UDLM, sizeof UDLM, "%s", tmpf("udlm.safetensors"));
+    if (make_model(MDLM, 0, 2, "mdlm", 1) < 0) return 1;
+    if (make_model(UDLM, 1, 3, "udlm", 2) < 0) return 1;
+    return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_FATAL(fp != NULL);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* A campaign over the tiny models: the models block and a targets list. */
+static const char *campaign(const char *targets_json)
+{
+    static char buf[8192];
+    snprintf(buf, sizeof buf,
+             "{\"name\": \"t\", \"seed\": 5,\n \"models\": {\"m\": {\"path\": \"mdlm.safetensors\", \"classes\": "
+             "[\"low\", \"high\"]},\n  \"d\": {\"path\": \"udlm.safetensors\", \"classes\": [\"a\", \"b\", \"c\"]}},\n"
+             " \"defaults\": {\"model\": \"m\", \"steps\": 4, \"samples\": 6, \"batch\": 4},\n \"targets\": %s}\n",
+             targets_json);
+    return buf;
+}
+
+/* Parse + check text as file `name` in the test directory; the error text (or "" when fine). */
+static const char *problems(const char *text)
+{
+    static char msg[8192];
+    dz_campaign *c = NULL;
+    int rc = dz_campaign_parse(text, "camp.json", DIR0, &c);
+    if (rc == 0) rc = dz_campaign_check(c);
+    snprintf(msg, sizeof msg, "%s", rc < 0 ? strand_last_error() : "");
+    dz_campaign_free(c);
+    return msg;
+}
+
+static int has(const char *msg, const char *want)
+{
+    if (strstr(msg, want)) return 1;
+    fprintf(stderr, "    want \"%s\" in:\n%s\n", want, msg);
+    return 0;
+}
+
+static void test_bad_input(void)
+{
+    CU_ASSERT_STRING_EQUAL(problems(campaign("[{\"name\": \"u\", \"guidance\": \"none\"}]")), "");
+    /* unknown keys at the top, in a model, a target, the filters */
+    CU_ASSERT(has(problems("{\"modles\": {}, \"targets\": []}"), "camp.json: modles: unknown key"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"stesp\": 3}]")), "camp.json: targets[0].stesp: unknown key"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"filters\": {\"valid\": true, \"mww\": [1, 2]}}]")),
+                  "camp.json: targets[0].filters.mww: unknown key"));
+    /* wrong types */
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"steps\": \"four\"}]")),
+                  "camp.json: targets[0].steps: want an integer, not a string"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"samples\": 2.5}]")),
+                  "camp.json: targets[0].samples: want an integer, not a number"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"guidance\": \"cfg\", \"label\": 1, \"gamma\": [1, \"2\"]}]")),
+                  "camp.json: targets[0].gamma[1]: want a number, not a string"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"filters\": {\"dedupe\": 1}}]")),
+                  "camp.json: targets[0].filters.dedupe: want true or false, not an integer"));
+    CU_ASSERT(has(problems("[1, 2]"), "camp.json: (top): want an object"));
+    /* not JSON at all: the line */
+    CU_ASSERT(has(problems("{\"models\": {\n"), "camp.json: line"));
+    /* a missing model file */
+    CU_ASSERT(has(problems("{\"models\": {\"m\": {\"path\": \"nope.safetensors\"}}, \"targets\": [{\"name\": \"u\"}]}"),
+                  "camp.json: models.m.path: \"" STRAND_TEST_TMP "/design/nope.safetensors\" does not exist"));
+    /* negative γ, every one reported */
+    const char *neg = problems(campaign("[{\"name\": \"u\", \"guidance\": \"cfg\", \"label\": 1, \"gamma\": [1, -2, -0.5]}]"));
+    CU_ASSERT(has(neg, "camp.json: targets[0].gamma[1]: -2 is negative: γ must be >= 0"));
+    CU_ASSERT(has(neg, "camp.json: targets[0].gamma[2]: -0.5 is negative"));
+    /* two targets writing the same output, two γ writing one directory */
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\"}, {\"name\": \"u\", \"guidance\": \"cfg\", \"label\": 0}]")),
+                  "camp.json: targets[1].name: \"u\" is also targets[0]'s name: both would write u/"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"guidance\": \"cfg\", \"label\": 1, \"gamma\": [1, 1.0000001]}]")),
+                  "camp.json: targets[0].gamma[1]: γ 1.0000001000000001 writes the same directory u/gamma-1 as [0]"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"metrics.json\"}]")), "targets[0].name: \"metrics.json\" is the name"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"../x\"}]")), "targets[0].name: \"../x\" is not a usable directory name"));
+    /* labels: outside the model's classes, unknown class names, CFG on a label without guidance */
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"guidance\": \"cfg\", \"label\": 2}]")),
+                  "camp.json: targets[0].label: 2 is outside model \"m\"'s classes 0..1"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"guidance\": \"cfg\", \"label\": \"medium\"}]")),
+                  "camp.json: targets[0].label: \"medium\" is not a class of model \"m\" (low, high)"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"guidance\": \"cfg\"}]")),
+                  "camp.json: targets[0].guidance: guidance \"cfg\" needs a \"label\""));
+    /* class names that do not match the model */
+    CU_ASSERT(has(problems("{\"models\": {\"m\": {\"path\": \"mdlm.safetensors\", \"classes\": [\"a\", \"b\", \"c\"]}},"
+                           " \"targets\": [{\"name\": \"u\"}]}"),
+                  "camp.json: models.m.classes: 3 class names, but the model has 2 classes"));
+    /* a classifier whose classes are not the model's; CBG refused in this build */
+    write_file(tmpf("clf.safetensors"), "not a classifier yet");
+    const char *clf = problems(
+        "{\"models\": {\"m\": {\"path\": \"mdlm.safetensors\", \"classes\": [\"low\", \"high\"]}},"
+        " \"classifiers\": {\"q\": {\"path\": \"clf.safetensors\", \"classes\": [\"low\", \"top\"]}},"
+        " \"targets\": [{\"name\": \"u\", \"guidance\": \"cbg\", \"classifier\": \"q\", \"label\": 1}]}");
+    CU_ASSERT(has(clf, "camp.json: targets[0].classifier: classifier \"q\" has classes different from model \"m\"'s"));
+    CU_ASSERT(has(clf, "camp.json: targets[0].guidance: \"cbg\" (classifier-based guidance) is not available in this build"));
+    CU_ASSERT(has(problems("{\"models\": {\"m\": {\"path\": \"mdlm.safetensors\"}}, \"targets\": [{\"name\": \"u\", "
+                           "\"guidance\": \"cbg\", \"label\": 1}]}"),
+                  "targets[0].guidance: guidance \"cbg\" needs a \"classifier\""));
+    /* SMILES filters on a DNA model, "novel" without a training set */
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"model\": \"d\", \"filters\": {\"mw\": [0, 500]}}]")),
+                  "targets[0].filters: \"mw\" is a molecule property; model \"d\" is DNA"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"filters\": {\"novel\": true}}]")),
+                  "targets[0].filters: \"novel\" needs the model's training set (models.m.training_set)"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"filters\": {\"mw\": [500, 100]}}]")),
+                  "targets[0].filters.mw: min 500 is above max 100"));
+
+    /* the CLI: the message, status 1, and nothing written */
+    write_file(tmpf("bad.json"), campaign("[{\"name\": \"u\", \"guidance\": \"cfg\", \"label\": 1, \"gamma\": [-1]}]"));
+    char out[8192];
+    int st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' 2>&1", STRAND_BIN, tmpf("bad.json"), tmpf("bad_out"));
+    CU_ASSERT_EQUAL(st, 1);
+    CU_ASSERT(has(out, "bad.json: targets[0].gamma[0]: -1 is negative"));
+    CU_ASSERT(has(out, "nothing was written"));
+    CU_ASSERT(!exists(tmpf("bad_out")));
+}
+
+/* Every regular file under dir (relative names, sorted), except manifest.json. */
+static int list_files(const char *dir, const char *rel, char names[][600], int n, int cap)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    DIR *d = opendir(path);
+    if (!d) return n;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char r2[600], p2[2600];
+        snprintf(r2, sizeof r2, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        snprintf(p2, sizeof p2, "%s/%s", dir, r2);
+        struct stat st;
+        if (stat(p2, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) n = list_files(dir, r2, names, n, cap);
+        else if (strcmp(r2, "manifest.json") && n < cap) snprintf(names[n++], 600, "%s", r2);
+    }
+    closedir(d);
+    return n;
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
+
+/* 1 when a and b hold the same files (manifest.json aside) with the same bytes. */
+static int same_tree(const char *a, const char *b)
+{
+    static char na[256][600], nb[256][600];
+    int ka = list_files(a, "", na, 0, 256), kb = list_files(b, "", nb, 0, 256);
+    qsort(na, (size_t)ka, sizeof na[0], cmp_names);
+    qsort(nb, (size_t)kb, sizeof nb[0], cmp_names);
+    if (ka != kb || ka == 0) {
+        fprintf(stderr, "    %s has %d files, %s has %d\n", a, ka, b, kb);
+        return 0;
+    }
+    for (int i = 0; i < ka; i++) {
+        if (strcmp(na[i], nb[i])) {
+            fprintf(stderr, "    file lists differ: %s vs %s\n", na[i], nb[i]);
+            return 0;
+        }
+        char pa[4096], pb[4096];
+        if (snprintf(pa, sizeof pa, "%s/%s", a, na[i]) >= (int)sizeof pa) return 0;
+        if (snprintf(pb, sizeof pb, "%s/%s", b, nb[i]) >= (int)sizeof pb) return 0;
+        size_t la, lb;
+        unsigned char *x = tu_slurp(pa, &la), *y = tu_slurp(pb, &lb);
+        int same = x && y && la == lb && !memcmp(x, y, la);
+        free(x), free(y);
+        if (!same) {
+            fprintf(stderr, "    %s differs between %s and %s\n", na[i], a, b);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *RUN_TARGETS =
+    "[{\"name\": \"plain\", \"guidance\": \"none\"},\n"
+    " {\"name\": \"high\", \"guidance\": \"cfg\", \"label\": \"high\", \"gamma\": [0, 1, 2.5],\n"
+    "  \"filters\": {\"valid\": true, \"dedupe\": true}},\n"
+    " {\"name\": \"dna-b\", \"model\": \"d\", \"guidance\": \"cfg\", \"label\": \"b\", \"gamma\": [2], \"samples\": 5}]";
+
+static void test_dry_run_and_threads(void)
+{
+    write_file(tmpf("run.json"), campaign(RUN_TARGETS));
+    char out[16384];
+    /* dry run: the plan, nothing written */
+    int st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --dry-run 2>&1", STRAND_BIN, tmpf("run.json"),
+                     tmpf("dry"));
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT(has(out, "5 jobs (target x gamma)"));
+    CU_ASSERT(has(out, "high/gamma-2.5"));
+    CU_ASSERT(has(out, "estimated time"));
+    CU_ASSERT(has(out, "nothing written"));
+    CU_ASSERT(!exists(tmpf("dry")));
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --dry-run --rate 1000 2>&1", STRAND_BIN, tmpf("run.json"),
+                 tmpf("dry"));
+    CU_ASSERT(st == 0 && has(out, "at the stated 1000.0 rows/s"));
+    CU_ASSERT(!exists(tmpf("dry")));
+    /* threads 1 and 2: the same bytes */
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --threads 1 -q 2>&1", STRAND_BIN, tmpf("run.json"), tmpf("t1"));
+    CU_ASSERT_EQUAL(st, 0);
+    if (st) fprintf(stderr, "%s\n", out);
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --threads 2 2>&1", STRAND_BIN, tmpf("run.json"), tmpf("t2"));
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT(has(out, "report: "));
+    CU_ASSERT(same_tree(tmpf("t1"), tmpf("t2")));
+    /* FASTA headers, TSV and kept files */
+    char p[2048];
+    snprintf(p, sizeof p, "%s/dna-b/gamma-2/samples.fa", tmpf("t1"));
+    unsigned char *fa = tu_slurp(p, NULL);
+    CU_ASSERT(fa && has((char *)fa, ">dna-b_gamma-2_1 target=dna-b guidance=cfg species=b label=1 gamma=2 seed="));
+    free(fa);
+    snprintf(p, sizeof p, "%s/high/gamma-1/samples.tsv", tmpf("t1"));
+    unsigned char *tsv = tu_slurp(p, NULL);
+    CU_ASSERT(tsv && !strncmp((char *)tsv, "index\tsmiles\tvalid\tcanonical_smiles\tnovel\tqed", 45));
+    /* every kept line is a valid, distinct molecule and the TSV says so */
+    int lines = 0, kept = 0;
+    for (char *q = (char *)tsv; q && *q; q = strchr(q, '\n') ? strchr(q, '\n') + 1 : NULL) {
+        lines++;
+        char *tab = q;
+        int f = 0;
+        for (; *tab && *tab != '\n' && f < 11; tab++) f += *tab == '\t';
+        if (lines > 1 && *tab == '1') kept++;
+    }
+    CU_ASSERT_EQUAL(lines, 7);
+    free(tsv);
+    snprintf(p, sizeof p, "%s/high/gamma-1/kept.smi", tmpf("t1"));
+    unsigned char *ks = tu_slurp(p, NULL);
+    int klines = 0;
+    for (char *q = (char *)ks; q && *q; q++) klines += *q == '\n';
+    CU_ASSERT_EQUAL(klines, kept);
+    free(ks);
+    snprintf(p, sizeof p, "%s/metrics.json", tmpf("t1"));
+    unsigned char *mj = tu_slurp(p, NULL);
+    CU_ASSERT(mj && has((char *)mj, "\"job\": \"high/gamma-2.5\"") && has((char *)mj, "\"validity\""));
+    free(mj);
+    /* a second run finds everything finished */
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --threads 2 2>&1", STRAND_BIN, tmpf("run.json"), tmpf("t2"));
+    CU_ASSERT(st == 0 && has(out, "5 jobs (5 kept from an earlier run)"));
+    CU_ASSERT(same_tree(tmpf("t1"), tmpf("t2")));
+}
+
+static void test_api(void)
+{
+    write_file(tmpf("api.json"), campaign(RUN_TARGETS));
+    strand_design *d = NULL;
+    CU_ASSERT_FATAL(strand_design_load(tmpf("api.json"), &d) == 0);
+    CU_ASSERT_STRING_EQUAL(strand_design_name(d), "t");
+    strand_design_params p = strand_design_default_params();
+    p.out_dir = tmpf("api_out");
+    p.threads = 2;
+    p.quiet = 1;
+    CU_ASSERT_FATAL(strand_design_run(d, &p) == 0);
+    CU_ASSERT_EQUAL(strand_design_num_results(d), 5);
+    strand_design_result r;
+    CU_ASSERT(strand_design_result_get(d, 2, &r) == 0);
+    CU_ASSERT_STRING_EQUAL(r.job, "high/gamma-1");
+    CU_ASSERT_STRING_EQUAL(r.class_name, "high");
+    CU_ASSERT_EQUAL(r.label, 1);
+    CU_ASSERT_EQUAL(r.n_samples, 6);
+    CU_ASSERT(r.metrics_json && strstr(r.metrics_json, "\"validity\""));
+    /* the samples are the file's lines, and the same as the CLI's run of the same campaign */
+    char path[2048];
+    snprintf(path, sizeof path, "%s/high/gamma-1/samples.smi", tmpf("t1"));
+    unsigned char *cli = tu_slurp(path, NULL);
+    char want[4096] = "";
+    for (size_t k = 0; k < r.n_samples; k++) {
+        strcat(want, strand_design_sample(d, 2, k));
+        strcat(want, "\n");
+    }
+    CU_ASSERT(cli && tu_same_text("API samples vs CLI file", (char *)cli, want));
+    free(cli);
+    CU_ASSERT(strand_design_sample(d, 2, 6) == NULL);
+    CU_ASSERT(strand_design_result_get(d, 5, &r) == STRAND_E_RANGE);
+    strand_design_free(d);
+    /* a campaign with errors: no handle */
+    write_file(tmpf("api_bad.json"), campaign("[{\"name\": \"u\", \"bogus\": 1}]"));
+    CU_ASSERT(strand_design_load(tmpf("api_bad.json"), &d) == STRAND_E_ARG && d == NULL);
+    CU_ASSERT(strstr(strand_last_error(), "api_bad.json: targets[0].bogus: unknown key") != NULL);
+}
+
+static int count_jobs_in_manifest(const char *dir)
+{
+    char p[2048];
+    snprintf(p, sizeof p, "%s/manifest.json", dir);
+    unsigned char *m = tu_slurp(p, NULL);
+    int n = 0;
+    for (char *q = (char *)m; q && (q = strstr(q, "\"spec\"")); q++) n++;
+    free(m);
+    return n;
+}
+
+/* kill -9 mid-campaign, rerun: finished jobs are kept (not rewritten), the result equals an
+ * uninterrupted run. */
+static void test_kill_and_resume(void)
+{
+    /* six jobs long enough to be caught in the middle */
+    write_file(tmpf("kill.json"),
+               campaign("[{\"name\": \"k\", \"guidance\": \"cfg\", \"label\": 1, \"gamma\": [0, 1, 2, 3, 4, 5],"
+                        " \"steps\": 300, \"samples\": 8, \"batch\": 8}]"));
+    char out[8192];
+    int st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' -q 2>&1", STRAND_BIN, tmpf("kill.json"), tmpf("full"));
+    CU_ASSERT_FATAL(st == 0);
+    const char *kd = tmpf("killed");
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        execl(STRAND_BIN, STRAND_BIN, "design", tmpf("kill.json"), "-o", kd, "-q", "--threads", "1", (char *)NULL);
+        _exit(127);
+    }
+    /* wait for the first finished job, then kill -9 */
+    int waited = 0, status = 0;
+    while (count_jobs_in_manifest(kd) < 1 && waited < 60000) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+        waited += 2;
+        if (waitpid(pid, &status, WNOHANG) == pid) break;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    int finished = count_jobs_in_manifest(kd);
+    fprintf(stderr, "    killed after %d of 6 jobs\n", finished);
+    CU_ASSERT(finished >= 1 && finished < 6);
+    char metrics[2048];
+    snprintf(metrics, sizeof metrics, "%s/metrics.json", kd);
+    CU_ASSERT(!exists(metrics)); /* the campaign-level outputs come last */
+    /* the finished job's files: inode and mtime must survive the rerun */
+    char p0[2048];
+    snprintf(p0, sizeof p0, "%s/k/gamma-0/samples.smi", kd);
+    struct stat before, after;
+    CU_ASSERT_FATAL(stat(p0, &before) == 0);
+    sleep(1); /* a rewrite would show in the mtime */
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --threads 2 2>&1", STRAND_BIN, tmpf("kill.json"), kd);
+    CU_ASSERT_EQUAL(st, 0);
+    char want[128];
+    snprintf(want, sizeof want, "6 jobs (%d kept from an earlier run)", finished);
+    CU_ASSERT(has(out, want));
+    CU_ASSERT(stat(p0, &after) == 0 && after.st_ino == before.st_ino && after.st_mtime == before.st_mtime);
+    CU_ASSERT(same_tree(tmpf("full"), kd));
+    /* a corrupted finished file is noticed by its checksum and that job is redone */
+    FILE *fp = fopen(p0, "a");
+    if (fp) fputs("tampered\n", fp), fclose(fp);
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' 2>&1", STRAND_BIN, tmpf("kill.json"), kd);
+    CU_ASSERT(st == 0 && has(out, "6 jobs (5 kept from an earlier run)"));
+    CU_ASSERT(same_tree(tmpf("full"), kd));
+}
+
+static void test_seeds(void)
+{
+    dz_campaign *c = NULL;
+    CU_ASSERT_FATAL(dz_campaign_parse(campaign("[{\"name\": \"a\", \"guidance\": \"cfg\", \"label\": 1, \"gamma\": [1, 2]},"
+                                               " {\"name\": \"b\", \"guidance\": \"cfg\", \"label\": 1, \"gamma\": [2]}]"),
+                                      "s.json", DIR0, &c) == 0);
+    /* per target x γ, different across targets and γ, and the same γ of two targets differs */
+    uint64_t a1 = dz_job_seed(&c->targets[0], 0), a2 = dz_job_seed(&c->targets[0], 1), b2 = dz_job_seed(&c->targets[1], 0);
+    CU_ASSERT(a1 != a2 && a2 != b2 && a1 != b2);
+    CU_ASSERT(a1 <= DZ_SEED_MASK && a2 <= DZ_SEED_MASK);
+    dz_campaign_free(c);
+    /* adding a γ leaves the others' seeds alone */
+    CU_ASSERT_FATAL(dz_campaign_parse(campaign("[{\"name\": \"a\", \"guidance\": \"cfg\", \"label\": 1, \"gamma\": [0.5, 2, 1]}]"),
+                                      "s.json", DIR0, &c) == 0);
+    CU_ASSERT_EQUAL(dz_job_seed(&c->targets[0], 2), a1);
+    CU_ASSERT_EQUAL(dz_job_seed(&c->targets[0], 1), a2);
+    dz_campaign_free(c);
+}
+
+void register_suites(void)
+{
+    CU_pSuite s = CU_add_suite("design", setup, NULL);
+    ADD_TEST(s, test_bad_input);
+    ADD_TEST(s, test_seeds);
+    ADD_TEST(s, test_dry_run_and_threads);
+    ADD_TEST(s, test_api);
+    ADD_TEST(s, test_kill_and_resume);
+}
