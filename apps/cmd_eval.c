@@ -1,5 +1,6 @@
-/* `strand eval`: the NELBO of a diffusion model on data (docs/diffusion.md "Evaluation"), and the
- * deterministic per-token loss for exactly given x0, z_t, t (and labels). */
+/* `strand eval`: the NELBO of a diffusion model on data (docs/diffusion.md "Evaluation"; a BD3-LM
+ * model: the block NELBO of docs/bd3lm.md "Loss", one time per block), and the deterministic
+ * per-token loss for exactly given x0, z_t, t (and labels). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "apps/commands.h"
 #include "core/atomic_file.h"
 #include "core/npy.h"
+#include "guidance/bd3lm.h"
 #include "guidance/diff_data.h"
 #include "guidance/diff_train.h"
 #include "io/seqfile.h" /* seq_input_kind */
@@ -17,7 +19,7 @@
 typedef struct eval_opts {
     const char *model, *input, *column, *label_col, *per_seq;
     const char *x0, *zt, *t, *labels, *per_token;
-    long samples, batch, label, max_seqs;
+    long samples, batch, label, max_seqs, block;
     int have_label, threads, skip_bad;
     uint64_t seed;
 } eval_opts;
@@ -53,6 +55,7 @@ static void eval_usage(FILE *fp)
             "      --label Y         condition every sequence on class Y (default: the null label)\n"
             "      --label-col C     class per row from a table column\n"
             "      --samples K       Monte-Carlo samples per sequence (default %ld)\n"
+            "      --block L'        BD3-LM model: evaluate the block NELBO with this block size (default: the model's)\n"
             "      --seed S          (default %llu)\n"
             "      --batch B         rows per network call (default %ld)\n"
             "      --per-seq OUT.tsv one row per sequence: index, label, nelbo_nats, nelbo_per_token, ppl_bound\n"
@@ -134,7 +137,7 @@ int cmd_eval_main(int argc, char **argv)
         eval_usage(stdout);
         return 0;
     }
-    enum { O_MAXSEQS = 200, O_LABEL = 256, O_LABELCOL, O_SAMPLES, O_SEED, O_BATCH, O_PERSEQ, O_SKIP, O_THREADS, O_X0, O_ZT, O_T, O_LABELS, O_PERTOK };
+    enum { O_BLOCK = 199, O_MAXSEQS = 200, O_LABEL = 256, O_LABELCOL, O_SAMPLES, O_SEED, O_BATCH, O_PERSEQ, O_SKIP, O_THREADS, O_X0, O_ZT, O_T, O_LABELS, O_PERTOK };
     static const struct option lo[] = {
         {"model", required_argument, NULL, 'm'}, {"input", required_argument, NULL, 'i'},
         {"column", required_argument, NULL, 'c'}, {"label", required_argument, NULL, O_LABEL},
@@ -144,6 +147,7 @@ int cmd_eval_main(int argc, char **argv)
         {"threads", required_argument, NULL, O_THREADS}, {"x0", required_argument, NULL, O_X0},
         {"zt", required_argument, NULL, O_ZT}, {"t", required_argument, NULL, O_T},
         {"labels", required_argument, NULL, O_LABELS}, {"per-token", required_argument, NULL, O_PERTOK},
+        {"block", required_argument, NULL, O_BLOCK},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     eval_opts o = eval_defaults();
     int c;
@@ -167,6 +171,7 @@ int cmd_eval_main(int argc, char **argv)
         case O_T: o.t = optarg; break;
         case O_LABELS: o.labels = optarg; break;
         case O_PERTOK: o.per_token = optarg; break;
+        case O_BLOCK: o.block = cli_long("--block", optarg, 1, 1 << 24); break;
         case 'h': eval_usage(stdout); return 0;
         default: eval_usage(stderr); return 1;
         }
@@ -183,6 +188,11 @@ int cmd_eval_main(int argc, char **argv)
 
     diff_model net;
     strand_tokenizer *tok = NULL;
+    int block = 0;
+    if (bd3lm_probe(o.model, &block) < 0) return cli_error("%s", strand_last_error());
+    if (o.block && !block) return cli_error("--block is for BD3-LM models (%s has no block size)", o.model);
+    if (block && det) return cli_error("%s: a BD3-LM model has one time per block: the deterministic mode is not supported", o.model);
+    if (o.block) block = (int)o.block; /* another block size than the model was trained with */
     if (diff_model_load(&net, o.model, &tok) < 0) return cli_error("%s", strand_last_error());
     int rc = 1, nc = net.w->cfg.num_classes;
     diff_seqs s = {0};
@@ -244,12 +254,20 @@ int cmd_eval_main(int argc, char **argv)
         goto done;
     }
     size_t rows = s.n * (size_t)o.samples, batch = (size_t)o.batch < rows ? (size_t)o.batch : rows;
-    if (diff_nelbo(&net, s.ids, s.labels, s.n, L, (int)o.samples, o.seed, batch, nl) < 0) goto fail;
+    if (block > (int)L) {
+        cli_error("--block %d exceeds the model length %zu", block, L);
+        goto done;
+    }
+    if (block ? bd3lm_nelbo(&net, (size_t)block, s.ids, s.labels, s.n, L, (int)o.samples, o.seed, batch, nl) < 0
+              : diff_nelbo(&net, s.ids, s.labels, s.n, L, (int)o.samples, o.seed, batch, nl) < 0)
+        goto fail;
     double tot = 0;
     for (size_t i = 0; i < s.n; i++) tot += nl[i];
     double per_tok = tot / ((double)s.n * (double)L);
-    printf("file\tsequences\ttokens\tsamples\tnelbo_per_token\tppl_bound\n%s\t%zu\t%zu\t%ld\t%.6f\t%.6f\n", o.input, s.n,
-           s.n * L, o.samples, per_tok, exp(per_tok));
+    printf("file\tsequences\ttokens\tsamples\tnelbo_per_token\tppl_bound%s\n%s\t%zu\t%zu\t%ld\t%.6f\t%.6f", block ? "\tblock" : "",
+           o.input, s.n, s.n * L, o.samples, per_tok, exp(per_tok));
+    if (block) printf("\t%d", block);
+    printf("\n");
     if (skipped) fprintf(stderr, "%s: skipped %zu rows (--skip-bad)\n", cli_prog(), skipped);
     if (o.per_seq) {
         st_atomic_file af;

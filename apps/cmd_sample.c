@@ -1,6 +1,7 @@
 /* `strand sample`: sequences from an MDLM/UDLM model by ancestral sampling with optional
  * classifier-free guidance (docs/diffusion.md "MDLM sampler", "UDLM sampler", "Classifier-free
- * guidance"). Output by extension: .npy token ids (int32 [n, L]), .fa/.fasta/.fna FASTA, anything
+ * guidance"), or from a BD3-LM model block by block (docs/bd3lm.md "Sampling with a key/value
+ * cache": KV cache, ancestral or first-hitting inside a block, stop at <eos>, any --length). Output by extension: .npy token ids (int32 [n, L]), .fa/.fasta/.fna FASTA, anything
  * else SMILES/text one per line; decoded text has the special tokens stripped. Written
  * atomically: a failed or cancelled run leaves nothing under the final name. */
 #include <getopt.h>
@@ -15,6 +16,8 @@
 #include "core/atomic_file.h"
 #include "core/npy.h"
 #include "core/progress.h"
+#include "guidance/bd3lm.h"
+#include "guidance/bd3lm_sampler.h"
 #include "strand.h"
 
 typedef struct sample_opts {
@@ -23,7 +26,8 @@ typedef struct sample_opts {
     int steps; /* 0: 32, or 128 for a DNA model */
     long batch, length;
     uint64_t seed;
-    int threads, label, quiet, greedy_final, noise_removal, use_cache;
+    int threads, label, quiet, greedy_final, noise_removal, use_cache, first_hitting;
+    long window;
     double gamma, top_p;
 } sample_opts;
 
@@ -66,7 +70,12 @@ static void sample_usage(FILE *fp)
             "      --top-p P         nucleus on the denoiser's distribution, (0, 1] [%g = off]\n"
             "      --greedy-final    the last step takes the argmax instead of drawing\n"
             "      --no-noise-removal  MDLM: skip the final argmax call for positions still [MASK]\n"
-            "      --no-cache        MDLM: call the network for every row at every step\n"
+            "      --no-cache        MDLM: call the network for every row at every step; BD3-LM: no key/value\n"
+            "                        cache (every call runs the clean prefix again; the same samples)\n"
+            "BD3-LM models (block diffusion, docs/bd3lm.md): blocks left to right, --steps per block [16],\n"
+            "  --length any (DNA: longer than the training window), SMILES stop at <eos> (variable length)\n"
+            "      --first-hitting   unmask one position per network call (L' calls per block)\n"
+            "      --window W        context window: the prefix keeps the last (W - L')/L' blocks [model length]\n"
             "  -q, --quiet           no progress or summary on stderr\n\n"
             "The summary line gives the samples/s and the network evaluations per sample (NFE).\n\n"
             "Examples:\n"
@@ -154,11 +163,90 @@ static int write_text(const char *path, int fasta, strand_tokenizer *tok, const 
     return 0;
 }
 
+static int on_block(void *user, uint64_t done, uint64_t total)
+{
+    (void)total;
+    st_progress_update(user, done);
+    return 0;
+}
+
+/* A BD3-LM model: the block sampler over the model's own weights and tokenizer. */
+static int sample_bd3lm(const sample_opts *o, int fmt)
+{
+    diff_model net;
+    strand_tokenizer *tok = NULL;
+    int block = 0, status = 1;
+    if (bd3lm_model_load(&net, &block, o->model, &tok) < 0) return cli_error("%s", strand_last_error());
+    int32_t *ids = NULL;
+    size_t *lens = NULL;
+    st_progress *prog = NULL;
+    int dna = tok && strand_tokenizer_kind(tok) == STRAND_TOKENIZER_DNA;
+    if (fmt != FMT_NPY && !tok) {
+        cli_error("%s: no tokenizer in the model; write .npy", o->model);
+        goto done;
+    }
+    bd3lm_sampler_params p = bd3lm_sampler_default_params();
+    p.length = o->length ? (size_t)o->length : (size_t)net.w->cfg.model_length;
+    p.window = (size_t)o->window;
+    if (o->steps) p.steps = o->steps;
+    p.first_hitting = o->first_hitting;
+    p.noise_removal = o->noise_removal;
+    p.top_p = o->top_p;
+    p.label = o->label;
+    p.gamma = o->gamma;
+    p.use_kv = o->use_cache;
+    p.batch = (size_t)o->batch;
+    p.seed = o->seed;
+    if (tok && !dna) { /* SMILES: <bos> first, stop at <eos>, <pad> after */
+        p.bos_id = strand_tokenizer_special(tok, STRAND_TOKEN_BOS);
+        p.eos_id = strand_tokenizer_special(tok, STRAND_TOKEN_EOS);
+        p.pad_id = strand_tokenizer_special(tok, STRAND_TOKEN_PAD);
+    }
+    size_t n = (size_t)o->n, B = p.batch < n ? p.batch : n, nblocks = (p.length + (size_t)block - 1) / (size_t)block;
+    prog = st_progress_create("sample (blocks)", (uint64_t)((n + B - 1) / B) * nblocks, o->quiet, stderr);
+    p.progress = on_block;
+    p.progress_user = prog;
+    if (!(ids = malloc(n * p.length * sizeof *ids)) || !(lens = malloc(n * sizeof *lens))) {
+        cli_error("out of memory for %zu x %zu ids", n, p.length);
+        goto done;
+    }
+    bd3lm_sample_stats st;
+    int rc = bd3lm_sample(&net, (size_t)block, &p, n, ids, lens, &st);
+    st_progress_finish(prog);
+    prog = NULL;
+    if (rc < 0) {
+        cli_error("%s: %s", o->model, strand_last_error());
+        goto done;
+    }
+    if (fmt == FMT_NPY) {
+        int64_t shape[2] = {(int64_t)n, (int64_t)p.length};
+        if (npy_write(o->output, NPY_I32, 2, shape, ids) < 0) {
+            cli_error("%s", strand_last_error());
+            goto done;
+        }
+    } else if (write_text(o->output, fmt == FMT_FASTA, tok, ids, n, p.length, o) != 0) {
+        goto done;
+    }
+    if (!o->quiet)
+        cli_info("%zu samples, block %d, %s%s: mean length %.1f tokens, %.2f s, %.1f tokens/s; %llu network calls, "
+                 "%llu positions through the network",
+                 n, block, p.first_hitting ? "first-hitting" : "ancestral", p.use_kv ? ", key/value cache" : ", no cache",
+                 (double)st.tokens / (double)n, st.seconds, st.seconds > 0 ? (double)st.tokens / st.seconds : 0.0,
+                 (unsigned long long)st.net_calls, (unsigned long long)st.net_tokens);
+    status = 0;
+done:
+    st_progress_finish(prog);
+    free(ids), free(lens);
+    strand_tokenizer_free(tok);
+    diff_model_free(&net);
+    return status;
+}
+
 int cmd_sample_main(int argc, char **argv)
 {
     sample_opts o = sample_default_opts();
     enum { OPT_STEPS = 256, OPT_BATCH, OPT_SEED, OPT_THREADS, OPT_LENGTH, OPT_LABEL, OPT_GAMMA, OPT_TOP_P,
-           OPT_GREEDY, OPT_NO_NR, OPT_NO_CACHE, OPT_FORMAT };
+           OPT_GREEDY, OPT_NO_NR, OPT_NO_CACHE, OPT_FORMAT, OPT_FH, OPT_WINDOW };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},     {"output", required_argument, NULL, 'o'},
         {"num", required_argument, NULL, 'n'},       {"steps", required_argument, NULL, OPT_STEPS},
@@ -168,6 +256,7 @@ int cmd_sample_main(int argc, char **argv)
         {"top-p", required_argument, NULL, OPT_TOP_P}, {"greedy-final", no_argument, NULL, OPT_GREEDY},
         {"no-noise-removal", no_argument, NULL, OPT_NO_NR}, {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"format", required_argument, NULL, OPT_FORMAT}, {"quiet", no_argument, NULL, 'q'},
+        {"first-hitting", no_argument, NULL, OPT_FH}, {"window", required_argument, NULL, OPT_WINDOW},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     if (argc <= 1) {
         sample_usage(stdout);
@@ -192,6 +281,8 @@ int cmd_sample_main(int argc, char **argv)
         case OPT_NO_NR: o.noise_removal = 0; break;
         case OPT_NO_CACHE: o.use_cache = 0; break;
         case OPT_FORMAT: o.format = optarg; break;
+        case OPT_FH: o.first_hitting = 1; break;
+        case OPT_WINDOW: o.window = cli_long("--window", optarg, 1, 1 << 24); break;
         case 'q': o.quiet = 1; break;
         case 'h': sample_usage(stdout); return 0;
         default: sample_usage(stderr); return 1;
@@ -203,6 +294,9 @@ int cmd_sample_main(int argc, char **argv)
     int fmt = output_format(&o);
     if (fmt < 0) return cli_error("bad --format \"%s\": want npy, fasta or text", o.format);
 
+    int block = 0;
+    if (bd3lm_probe(o.model, &block) < 0) return cli_error("%s", strand_last_error());
+    if (block > 0) return sample_bd3lm(&o, fmt);
     int status = 1;
     strand_model *m = NULL;
     strand_tokenizer *tok = NULL;
