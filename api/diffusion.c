@@ -1,5 +1,5 @@
 /* Public diffusion-loss API (include/strand.h "diffusion losses and NELBO"): per-token losses and
- * the Monte-Carlo NELBO of a strand_model of kind "dit" with a diffusion config, over its shared
+ * the Monte-Carlo NELBO of a strand_model of kind "dit" or "dimamba" with a diffusion config, over its shared
  * read-only weights with a run context per call (docs/diffusion.md "Evaluation"). */
 #include "api/model_internal.h"
 #include "core/error.h"
@@ -9,11 +9,7 @@
 static int wrap(const strand_model *m, diff_model *dm, const char *what)
 {
     if (!m) return st_err(NULL, STRAND_E_ARG, "%s: NULL model", what);
-    const dit_weights *w = st_model_dit_weights(m);
-    if (!w)
-        return st_err(NULL, STRAND_E_UNSUPPORTED, "%s: a %s model is not a diffusion model (MDLM/UDLM DiT)", what,
-                      strand_model_kind(m));
-    int rc = diff_model_wrap(dm, w, strand_model_config(m));
+    int rc = st_model_diff_wrap(m, dm);
     return rc < 0 ? st_err_prefix("%s", what) : 0;
 }
 

@@ -35,6 +35,9 @@ struct strand_model {
     dit_ctx *dctx;           /* run state, grows with the largest shape seen */
     int has_diffusion;       /* the config names a diffusion process */
     diff_loss_spec diffusion;
+    /* DiMamba (guidance/dimamba.h): read-only weights, inference run state; diffusion as the DiT's */
+    dimamba_weights *dmw;
+    dimamba_ctx *dmctx;
     /* classifier (guidance/classifier.h) */
     clf_weights *clf;
     clf_ctx *clctx;
@@ -113,29 +116,38 @@ static int dit_for_shape(strand_model *m, size_t B, size_t L)
     return 0;
 }
 
+/* The argument checks of a denoiser's logits (DiT and DiMamba): length, ids, labels, sigma. */
+static int denoiser_check(strand_model *m, const int32_t *ids, size_t n, size_t L, const float *sigma,
+                          const int32_t *labels, int vocab, int model_length, int num_classes)
+{
+    if (L == 0 || L > (size_t)model_length)
+        return st_err(&m->err, STRAND_E_SHAPE, "strand_model_logits: length %zu outside 1..%d (the model's length)", L,
+                      model_length);
+    for (size_t i = 0; i < n * L; i++)
+        if (ids[i] < 0 || ids[i] >= vocab)
+            return st_err(&m->err, STRAND_E_RANGE, "strand_model_logits: sequence %zu position %zu: id %d outside 0..%d",
+                          i / L, i % L, ids[i], vocab - 1);
+    if (labels && num_classes == 0)
+        return st_err(&m->err, STRAND_E_ARG, "strand_model_logits: labels given but the model has no label conditioning");
+    for (size_t i = 0; labels && i < n; i++)
+        if (labels[i] < 0 || labels[i] > num_classes)
+            return st_err(&m->err, STRAND_E_RANGE,
+                          "strand_model_logits: sequence %zu: label %d outside 0..%d (%d = null label)", i, labels[i],
+                          num_classes, num_classes);
+    for (size_t i = 0; sigma && i < n; i++)
+        if (!isfinite(sigma[i]) || sigma[i] < 0)
+            return st_err(&m->err, STRAND_E_RANGE, "strand_model_logits: sequence %zu: sigma %g (must be finite, >= 0)",
+                          i, sigma[i]);
+    return 0;
+}
+
 static int dit_logits(strand_model *m, const int32_t *ids, size_t n, size_t L, const float *sigma,
                       const int32_t *labels, float *out)
 {
     const dit_config *c = &m->dit->cfg;
     size_t V = (size_t)c->vocab;
-    if (L == 0 || L > (size_t)c->model_length)
-        return st_err(&m->err, STRAND_E_SHAPE, "strand_model_logits: length %zu outside 1..%d (the model's length)", L,
-                      c->model_length);
-    for (size_t i = 0; i < n * L; i++)
-        if (ids[i] < 0 || ids[i] >= c->vocab)
-            return st_err(&m->err, STRAND_E_RANGE, "strand_model_logits: sequence %zu position %zu: id %d outside 0..%d",
-                          i / L, i % L, ids[i], c->vocab - 1);
-    if (labels && c->num_classes == 0)
-        return st_err(&m->err, STRAND_E_ARG, "strand_model_logits: labels given but the model has no label conditioning");
-    for (size_t i = 0; labels && i < n; i++)
-        if (labels[i] < 0 || labels[i] > c->num_classes)
-            return st_err(&m->err, STRAND_E_RANGE,
-                          "strand_model_logits: sequence %zu: label %d outside 0..%d (%d = null label)", i, labels[i],
-                          c->num_classes, c->num_classes);
-    for (size_t i = 0; sigma && i < n; i++)
-        if (!isfinite(sigma[i]) || sigma[i] < 0)
-            return st_err(&m->err, STRAND_E_RANGE, "strand_model_logits: sequence %zu: sigma %g (must be finite, >= 0)",
-                          i, sigma[i]);
+    int rc0 = denoiser_check(m, ids, n, L, sigma, labels, c->vocab, c->model_length, c->num_classes);
+    if (rc0 < 0) return rc0;
     size_t B = n < MODEL_CHUNK ? n : MODEL_CHUNK;
     int rc = dit_for_shape(m, B, L);
     if (rc < 0) goto err;
@@ -158,6 +170,45 @@ static int dit_logits(strand_model *m, const int32_t *ids, size_t n, size_t L, c
 err:
     st_err_prefix("strand_model_logits");
     st_err_capture(&m->err);
+    return rc;
+}
+
+/* ---- DiMamba (guidance/dimamba.h): a diffusion denoiser like the DiT ---------------------------------------- */
+static int dimamba_load_kind(strand_model *m, const sft_file *f, const model_files *mp)
+{
+    dimamba_config c = dimamba_default_config();
+    int rc = dimamba_config_from_json(&c, m->config_json);
+    if (rc < 0) return st_err_prefix("%s: config", mp->weights);
+    c.n_out = 0;
+    if ((rc = dimamba_weights_create(&m->dmw, &c, "backbone.")) < 0 || (rc = dimamba_load(m->dmw, f)) < 0 ||
+        (rc = dimamba_ctx_create(&m->dmctx, &c, 0)) < 0)
+        return st_err_prefix("%s", mp->weights);
+    m->has_diffusion = diff_spec_from_json(&m->diffusion, m->config_json, c.vocab) == 0;
+    if (!m->has_diffusion) strand_clear_error();
+    return 0;
+}
+
+static void dimamba_info(const strand_model *m, model_info *o)
+{
+    o->vocab = (size_t)m->dmw->cfg.vocab;
+    o->max_length = (size_t)m->dmw->cfg.model_length;
+    o->num_classes = m->dmw->cfg.num_classes;
+}
+
+static int dimamba_logits(strand_model *m, const int32_t *ids, size_t n, size_t L, const float *sigma,
+                          const int32_t *labels, float *out)
+{
+    const dimamba_config *c = &m->dmw->cfg;
+    int rc = denoiser_check(m, ids, n, L, sigma, labels, c->vocab, c->model_length, c->num_classes);
+    for (size_t s = 0; rc == 0 && s < n; s += MODEL_CHUNK) {
+        size_t nb = n - s < MODEL_CHUNK ? n - s : MODEL_CHUNK;
+        rc = dimamba_forward(m->dmw, m->dmctx, ids + s * L, NULL, sigma ? sigma + s : NULL,
+                             labels && c->num_classes ? labels + s : NULL, nb, L, out + s * L * (size_t)c->vocab);
+        if (rc < 0) {
+            st_err_prefix("strand_model_logits");
+            st_err_capture(&m->err);
+        }
+    }
     return rc;
 }
 
@@ -268,6 +319,7 @@ static int clf_logits_kind(strand_model *m, const int32_t *ids, size_t n, size_t
 /* ---- the table ----------------------------------------------------------------------------------------- */
 static const model_kind kinds[] = {
     {"dit", "udlm mdlm", -1, 0, dit_load_kind, dit_info, dit_logits, NULL},
+    {"dimamba", NULL, -1, 0, dimamba_load_kind, dimamba_info, dimamba_logits, NULL},
     {"caduceus_ps", "caduceus", 1, 1, cad_load_kind, cad_info, cad_logits, cad_embed},
     {"caduceus_ph", "caduceus", 0, 1, cad_load_kind, cad_info, cad_logits, cad_embed},
     {"classifier", NULL, -1, 0, clf_load_kind, clf_info, clf_logits_kind, NULL},
@@ -356,6 +408,8 @@ void strand_model_free(strand_model *m)
     if (!m) return;
     dit_weights_free(m->dit);
     dit_ctx_free(m->dctx);
+    dimamba_weights_free(m->dmw);
+    dimamba_ctx_free(m->dmctx);
     caduceus_free(m->cad);
     caduceus_ctx_free(m->cctx);
     clf_ctx_free(m->clctx);
@@ -405,6 +459,18 @@ int strand_model_embed(strand_model *m, const int32_t *ids, size_t n, size_t L, 
 
 /* ---- internal views (api/model_internal.h) ----------------------------------------------------------------- */
 const dit_weights *st_model_dit_weights(const strand_model *m) { return m ? m->dit : NULL; }
+const dimamba_weights *st_model_dimamba_weights(const strand_model *m) { return m ? m->dmw : NULL; }
+
+int st_model_diff_wrap(const strand_model *m, diff_model *dm)
+{
+    if (m && m->dit) return diff_model_wrap(dm, m->dit, m->config_json);
+    if (m && m->dmw) return diff_model_wrap_dimamba(dm, m->dmw, m->config_json);
+    memset(dm, 0, sizeof *dm);
+    return st_err(NULL, STRAND_E_UNSUPPORTED,
+                  "a %s model is not a diffusion model (an MDLM/UDLM model: kind \"dit\" or \"dimamba\" with a "
+                  "\"diffusion\" config)",
+                  m ? strand_model_kind(m) : "NULL");
+}
 const diff_loss_spec *st_model_diffusion(const strand_model *m) { return m && m->has_diffusion ? &m->diffusion : NULL; }
 const caduceus_weights *st_model_caduceus_weights(const strand_model *m) { return m ? m->cad : NULL; }
 const clf_weights *st_model_classifier(const strand_model *m) { return m ? m->clf : NULL; }

@@ -1,6 +1,6 @@
 /* Public diffusion-sampling API (include/strand.h "diffusion sampling"): a strand_model of kind
- * "dit" with a diffusion config wrapped as a guidance/sampler denoiser (shared read-only DiT
- * weights, one dit_ctx per worker). */
+ * "dit" or "dimamba" with a diffusion config wrapped as a guidance/sampler denoiser (shared
+ * read-only weights, one run context per worker: guidance/diff_train.h diff_model_net). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +15,7 @@
 
 struct strand_sampler {
     strand_model *model;
+    diff_model dm; /* over the model's weights (DiT or DiMamba); net is its sampler adapter */
     diff_net net;
     diff_sampler_params p;
     diff_worker *step_worker; /* for step/posterior, made on first use */
@@ -28,10 +29,10 @@ struct strand_sampler {
 static int diffusion_of(const strand_model *m, diff_process *proc, diff_schedule *sched, int *mask_id)
 {
     const char *kind = strand_model_kind(m);
-    if (strcmp(kind, "dit") != 0)
+    if (strcmp(kind, "dit") != 0 && strcmp(kind, "dimamba") != 0)
         return st_err(NULL, STRAND_E_UNSUPPORTED,
-                      "a %s model is not a diffusion model: sampling needs an MDLM or UDLM model (kind \"dit\" with a "
-                      "\"diffusion\" config)",
+                      "a %s model is not a diffusion model: sampling needs an MDLM or UDLM model (kind \"dit\" or "
+                      "\"dimamba\" with a \"diffusion\" config)",
                       kind);
     diff_loss_spec spec;
     if (diff_spec_from_json(&spec, strand_model_config(m), (int)strand_model_vocab_size(m)) < 0)
@@ -52,22 +53,11 @@ int strand_diffusion_info(const strand_model *m, int *process, int32_t *mask_id,
     if (rc < 0) return rc;
     if (process) *process = proc == DIFF_MASKED ? STRAND_DIFFUSION_MASKED : STRAND_DIFFUSION_UNIFORM;
     if (mask_id) *mask_id = mk;
-    if (time_cond) *time_cond = st_model_dit_weights(m)->cfg.time_cond;
+    if (time_cond) {
+        const dit_weights *w = st_model_dit_weights(m);
+        *time_cond = w ? w->cfg.time_cond : st_model_dimamba_weights(m)->cfg.time_cond;
+    }
     return 0;
-}
-
-static int dn_ctx_create(void *self, void **ctx)
-{
-    dit_ctx *c = NULL;
-    int rc = dit_ctx_create(&c, &((const dit_weights *)self)->cfg);
-    *ctx = c;
-    return rc;
-}
-static void dn_ctx_free(void *ctx) { dit_ctx_free(ctx); }
-static int dn_logits(void *self, void *ctx, const int32_t *ids, const float *sigma, const int32_t *labels, size_t B,
-                     size_t L, float *out)
-{
-    return dit_forward(self, ctx, ids, NULL, sigma, labels, B, L, out);
 }
 
 strand_sampler_params strand_sampler_default_params(void)
@@ -104,11 +94,9 @@ int strand_sampler_create(strand_model *m, const strand_sampler_params *p, stran
     *d = diff_sampler_default_params();
     int rc = diffusion_of(m, &d->proc, &d->sched, &d->mask_id);
     if (rc < 0) goto fail;
-    const dit_weights *w = st_model_dit_weights(m);
-    diff_net net = {(void *)w, w->cfg.vocab, w->cfg.num_classes, w->cfg.time_cond, (size_t)w->cfg.model_length,
-                         dn_ctx_create, dn_ctx_free, dn_logits};
-    s->net = net;
-    d->L = p->length ? p->length : (size_t)w->cfg.model_length;
+    if ((rc = st_model_diff_wrap(m, &s->dm)) < 0) goto fail;
+    diff_model_net(&s->dm, &s->net, NULL);
+    d->L = p->length ? p->length : s->net.max_len;
     d->steps = p->steps;
     d->batch = p->batch;
     d->seed = p->seed;
@@ -126,6 +114,7 @@ int strand_sampler_create(strand_model *m, const strand_sampler_params *p, stran
     return 0;
 fail:
     st_err_prefix("strand_sampler_create");
+    diff_model_free(&s->dm);
     free(s);
     return rc;
 }
@@ -134,6 +123,7 @@ void strand_sampler_free(strand_sampler *s)
 {
     if (!s) return;
     diff_worker_free(s->step_worker);
+    diff_model_free(&s->dm);
     free(s);
 }
 

@@ -77,7 +77,7 @@ static int deterministic(const eval_opts *o, diff_model *net)
     int32_t *x0 = NULL, *zt = NULL, *y = NULL;
     double *t = NULL;
     float *loss = NULL;
-    int V = net->spec.vocab, nc = net->w->cfg.num_classes;
+    int V = net->spec.vocab, nc = diff_model_get_dims(net).num_classes;
     if (npy_read(o->x0, &ax) < 0 || npy_read(o->zt, &az) < 0 || npy_read(o->t, &at) < 0 ||
         (o->labels && npy_read(o->labels, &ay) < 0)) {
         cli_error("%s", strand_last_error());
@@ -194,7 +194,7 @@ int cmd_eval_main(int argc, char **argv)
     if (block && det) return cli_error("%s: a BD3-LM model has one time per block: the deterministic mode is not supported", o.model);
     if (o.block) block = (int)o.block; /* another block size than the model was trained with */
     if (diff_model_load(&net, o.model, &tok) < 0) return cli_error("%s", strand_last_error());
-    int rc = 1, nc = net.w->cfg.num_classes;
+    int rc = 1, nc = diff_model_get_dims(&net).num_classes;
     diff_seqs s = {0};
     double *nl = NULL;
     if (det) {
@@ -205,7 +205,7 @@ int cmd_eval_main(int argc, char **argv)
         cli_error("--label %ld outside 0..%d (the model has %d classes; %d = the null label)", o.label, nc, nc, nc);
         goto done;
     }
-    size_t L = (size_t)net.w->cfg.model_length, skipped = 0;
+    size_t L = diff_model_get_dims(&net).model_length, skipped = 0;
     int32_t lab = o.have_label ? (int32_t)o.label : -1;
     int kind = seq_input_kind(o.input);
     size_t plen = strlen(o.input);

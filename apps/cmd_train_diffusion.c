@@ -1,5 +1,5 @@
 /* `strand train mdlm|udlm|bd3lm|duo` and `strand distill`: masked or uniform discrete diffusion on the
- * DiT (docs/diffusion.md "Training"), block diffusion (docs/bd3lm.md), Duo's Gaussian curriculum before
+ * DiT or DiMamba (mdlm|udlm --backbone; docs/diffusion.md "Training", "Backbones"), block diffusion (docs/bd3lm.md), Duo's Gaussian curriculum before
  * the uniform ELBO and Duo's discrete consistency distillation of a uniform model (docs/duo.md), on a
  * SMILES table or on labelled DNA window shards. */
 #include <errno.h>
@@ -28,7 +28,7 @@ typedef struct dopts {
     diff_process proc;
     const char *table, *val_table, *smiles_col, *label_col, *prop_col, *species, *out;
     cli_strs fasta, val_fasta; /* FILE[:LABEL] */
-    const char *noise;
+    const char *noise, *backbone;
     double prop_q, warmup_frac, min_lr_frac, label_dropout; /* warmup, floor -> tp.sched once --steps is known */
     long dim, depth, heads, cond, val_rows, val_hold, val_samples, max_rows, T;
     int threads, quiet, skip_bad, no_time, no_labels;
@@ -71,6 +71,7 @@ static dopts default_dopts(void)
     o.tp.val_every = 100;
     o.tp.log_every = 10;
     o.noise = "loglinear";
+    o.backbone = "dit";
     o.clip_beta = 1e-3;
     o.clip_omega = 1.0;
     o.clip_delta = 0.05;
@@ -178,7 +179,8 @@ static void dusage(FILE *fp, const char *kind)
             "                           without :Y no labels)\n"
             "      --val-fasta FILE[:Y] validation windows from a FASTA file (repeatable)\n"
             "      --no-labels          train unconditionally (no label embedding)\n"
-            "Model (DiT, docs/dit.md):\n"
+            "Model (docs/dit.md):\n"
+            "      --backbone B         dit | dimamba (BiMamba blocks + adaLN, docs/dit.md \"DiMamba\"; mdlm/udlm; default %s)\n"
             "      --dim D              hidden width (default %ld)\n"
             "      --depth N            blocks (default %ld)\n"
             "      --heads H            attention heads (default %ld)\n"
@@ -217,7 +219,7 @@ static void dusage(FILE *fp, const char *kind)
             "  strand train %s --species-windows out/species_windows -L 256 --steps 1000 -o dna-%s-species.safetensors\n"
             "  strand train udlm --fasta ecoli.fa:0 --fasta saureus.fa:1 --val-fasta heldout.fa:1 -L 128 -o dna.safetensors\n\n",
             kind, mdlm ? "Masked (MDLM, SUBS parameterisation)" : "Uniform (UDLM)",
-            mdlm ? "to [MASK]" : "to a uniformly random id", mdlm ? "MDLM" : "UDLM", d.prop_q, d.val_hold, d.dim,
+            mdlm ? "to [MASK]" : "to a uniformly random id", mdlm ? "MDLM" : "UDLM", d.prop_q, d.val_hold, d.backbone, d.dim,
             d.depth, d.heads, d.cond, d.noise,
             !strcmp(kind, "bd3lm") ? ""
             : mdlm ? "      --time-cond          feed sigma_t to the network (default: MDLM is not time-conditioned)\n"
@@ -310,7 +312,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         O_FASTA = 200, O_VFASTA, O_SMI = 256, O_LABEL, O_PROP, O_PROPQ, O_MAXROWS, O_VALHOLD, O_VAL, O_SKIP, O_SPECIES, O_NOLAB, O_DIM, O_DEPTH,
         O_HEADS, O_COND, O_NOISE, O_T, O_TC, O_NOTC, O_STEPS, O_LR, O_WARM, O_MINLR, O_WD, O_EMA, O_DROP, O_SEED, O_THREADS,
         O_LOG, O_LOGE, O_VALE, O_VALR, O_VALS, O_CKPT, O_CKPTE, O_RESUME, O_STOP, O_BLOCK, O_CLIP, O_CLIPW, O_CLIPD, O_CLIPR, O_CFRAC, O_TAU, O_TAUE, O_GMIN, O_GMAX,
-        O_REFRESH, O_DT0, O_DTMAX
+        O_REFRESH, O_DT0, O_DTMAX, O_BACKBONE
     };
     static const struct option lo[] = {
         {"input", required_argument, NULL, 'i'}, {"smiles-col", required_argument, NULL, O_SMI},
@@ -341,7 +343,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         {"tau-end", required_argument, NULL, O_TAUE}, {"gamma-min", required_argument, NULL, O_GMIN},
         {"gamma-max", required_argument, NULL, O_GMAX}, {"model", required_argument, NULL, 'm'},
         {"refresh-every", required_argument, NULL, O_REFRESH}, {"dt0", required_argument, NULL, O_DT0},
-        {"dt-max", required_argument, NULL, O_DTMAX},
+        {"dt-max", required_argument, NULL, O_DTMAX}, {"backbone", required_argument, NULL, O_BACKBONE},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     dopts o = mode_dopts(mode);
     o.proc = proc;
@@ -384,6 +386,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         case O_FASTA: cli_strs_push(&o.fasta, optarg); break;
         case O_VFASTA: cli_strs_push(&o.val_fasta, optarg); break;
         case O_NOLAB: o.no_labels = 1; break;
+        case O_BACKBONE: o.backbone = optarg; break;
         case O_DIM: o.dim = cli_long("--dim", optarg, 2, 65536); break;
         case O_DEPTH: o.depth = cli_long("--depth", optarg, 1, 1024); break;
         case O_HEADS: o.heads = cli_long("--heads", optarg, 1, 1024); break;
@@ -454,7 +457,11 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
     if (mode == MODE_DISTILL && o.dt_max < o.dt0) return cli_error("--dt-max %g is below --dt0 %g", o.dt_max, o.dt0);
     diff_schedule sched;
     if (diff_schedule_parse(o.noise, &sched) < 0) return cli_error("%s", strand_last_error());
-    if (o.dim % o.heads || (o.dim / o.heads) % 2)
+    int dimamba = !strcmp(o.backbone, "dimamba");
+    if (!dimamba && strcmp(o.backbone, "dit") != 0) return cli_error("--backbone \"%s\": dit or dimamba", o.backbone);
+    if (dimamba && (bd3 || mode != MODE_PLAIN))
+        return cli_error("--backbone dimamba is for `strand train mdlm|udlm` (bd3lm, duo and distill use the DiT)");
+    if (!dimamba && (o.dim % o.heads || (o.dim / o.heads) % 2))
         return cli_error("--dim %ld must be a multiple of --heads %ld with an even head width", o.dim, o.heads);
     strand_set_threads(o.threads);
 
@@ -476,6 +483,10 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
     duo_distiller dis = {0};
     if (mode == MODE_DISTILL) { /* the student starts as the teacher; its tokenizer reads the data */
         if (diff_model_load(&net, o.teacher, &tok) < 0) goto err;
+        if (!net.w) {
+            cli_error("%s: distillation needs a DiT model (this one is %s)", o.teacher, diff_model_backbone(&net));
+            goto done;
+        }
         if (net.spec.proc != DIFF_UNIFORM) {
             cli_error("%s: distillation needs a uniform-state (UDLM or Duo) model", o.teacher);
             goto done;
@@ -583,6 +594,14 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         }
         n_classes = net.w->cfg.num_classes;
         o.dim = net.w->cfg.dim, o.depth = net.w->cfg.depth, o.heads = net.w->cfg.heads;
+    } else if (dimamba) {
+        dimamba_config mc = dimamba_default_config();
+        mc.vocab = vocab, mc.dim = (int)o.dim, mc.depth = (int)o.depth, mc.cond_dim = (int)o.cond;
+        mc.time_cond = time_cond, mc.num_classes = n_classes, mc.model_length = (int)L;
+        if (diff_model_create_dimamba(&net, &mc, &spec) < 0) goto err;
+        strand_rng irng;
+        strand_rng_seed(&irng, o.tp.seed ^ 0x5DEECE66Dull);
+        dimamba_init_weights(net.mw, &irng);
     } else {
         if (diff_model_create(&net, &dc, &spec) < 0) goto err;
         strand_rng irng;
@@ -614,8 +633,12 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         if (skipped || vskipped) fprintf(stderr, "; skipped %zu + %zu bad rows", skipped, vskipped);
         if (!isnan(thr)) fprintf(stderr, "; %s >= %.6g (q %.2f) -> class 1: %zu of %zu", o.prop_col, thr, o.prop_q, n1, tr.n);
         fprintf(stderr, "; %d classes; data ready in %.1f s\n", n_classes, st_clock_s() - t_load);
-        cli_info("DiT dim %ld, depth %ld, heads %ld, %zu parameters; B %zu, %lld steps (%.2f epochs)", o.dim, o.depth,
-                 o.heads, net.w->pb.total, B, (long long)o.tp.steps, (double)o.tp.steps * B / tr.n);
+        if (dimamba)
+            cli_info("DiMamba dim %ld, depth %ld, %zu parameters; B %zu, %lld steps (%.2f epochs)", o.dim, o.depth,
+                     diff_model_params(&net)->total, B, (long long)o.tp.steps, (double)o.tp.steps * B / tr.n);
+        else
+            cli_info("DiT dim %ld, depth %ld, heads %ld, %zu parameters; B %zu, %lld steps (%.2f epochs)", o.dim, o.depth,
+                     o.heads, diff_model_params(&net)->total, B, (long long)o.tp.steps, (double)o.tp.steps * B / tr.n);
     }
 
     train_params *tp = &o.tp;
@@ -623,7 +646,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
     tp->sched.total_steps = tp->steps;
     tp->sched.min_ratio = o.min_lr_frac;
     if (!va.n) tp->val_every = 0;
-    train_model tm = {&net.w->pb, diff_trainer_fb, diff_trainer_validate, &trn};
+    train_model tm = {diff_model_params(&net), diff_trainer_fb, diff_trainer_validate, &trn};
     if (bd3) tm = (train_model){&net.w->pb, bd3lm_trainer_fb, bd3lm_trainer_validate, &btr};
     int64_t resumed = tp->resume_path ? train_checkpoint_step(tp->resume_path) : 0;
     if (resumed < 0) goto err;

@@ -84,12 +84,81 @@ char *diff_config_json(const dit_config *c, const diff_loss_spec *spec)
     return s;
 }
 
+static char *dimamba_config_json(const dimamba_config *c, const diff_loss_spec *spec)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "kind", json_string("dimamba"));
+    json_object_set_new(o, "diffusion", json_string(diff_process_name(spec->proc)));
+    json_object_set_new(o, "noise", json_string(diff_schedule_name(spec->sched.kind)));
+    json_object_set_new(o, "T", json_integer(spec->T));
+    if (spec->proc == DIFF_MASKED) json_object_set_new(o, "mask_id", json_integer(spec->mask_id));
+    json_object_set_new(o, "vocab_size", json_integer(c->vocab));
+    json_object_set_new(o, "model_length", json_integer(c->model_length));
+    json_object_set_new(o, "hidden_dim", json_integer(c->dim));
+    json_object_set_new(o, "cond_dim", json_integer(c->cond_dim));
+    json_object_set_new(o, "n_blocks", json_integer(c->depth));
+    json_object_set_new(o, "time_conditioning", json_boolean(c->time_cond));
+    json_object_set_new(o, "cfg", json_boolean(c->num_classes > 0));
+    json_object_set_new(o, "cfg_num_classes", json_integer(c->num_classes > 0 ? c->num_classes : -1));
+    char *s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+char *diff_model_config_json(const diff_model *m)
+{
+    return m->mw ? dimamba_config_json(&m->mw->cfg, &m->spec) : diff_config_json(&m->w->cfg, &m->spec);
+}
+
+int diff_config_is_dimamba(const char *json)
+{
+    json_t *root = json_loads(json, 0, NULL);
+    const char *k = root ? json_string_value(json_object_get(root, "kind")) : NULL;
+    int r = k && !strcmp(k, "dimamba");
+    json_decref(root);
+    return r;
+}
+
+/* ---- the backbone dispatch (docs/diffusion.md "Backbones") ---------------------------------------- */
+diff_model_dims diff_model_get_dims(const diff_model *m)
+{
+    diff_model_dims d;
+    if (m->mw) {
+        const dimamba_config *c = &m->mw->cfg;
+        d.vocab = c->vocab, d.num_classes = c->num_classes, d.time_cond = c->time_cond;
+        d.model_length = (size_t)c->model_length;
+    } else {
+        const dit_config *c = &m->w->cfg;
+        d.vocab = c->vocab, d.num_classes = c->num_classes, d.time_cond = c->time_cond;
+        d.model_length = (size_t)c->model_length;
+    }
+    return d;
+}
+
+paramblock *diff_model_params(const diff_model *m) { return m->mw ? &m->mw->pb : &m->w->pb; }
+const char *diff_model_backbone(const diff_model *m) { return m->mw ? "dimamba" : "dit"; }
+
+/* logits of the backbone for ids with sigma (B) and labels (B; dropped without label conditioning) */
+static int bb_forward(diff_model *m, const int32_t *ids, const float *sig, const int32_t *labels, size_t B, size_t L,
+                      float *logits)
+{
+    if (m->mw) return dimamba_forward(m->mw, m->mctx, ids, NULL, sig, m->mw->cfg.num_classes ? labels : NULL, B, L, logits);
+    return dit_forward(m->w, m->ctx, ids, NULL, sig, m->w->cfg.num_classes ? labels : NULL, B, L, logits);
+}
+
+static int bb_backward(diff_model *m, const float *dlogits, float *grads)
+{
+    if (m->mw) return dimamba_backward(m->mw, m->mctx, dlogits, NULL, grads);
+    return dit_backward(m->w, m->ctx, dlogits, NULL, grads);
+}
+
 /* ---- files ------------------------------------------------------------------------------------ */
 void diff_model_free(diff_model *net)
 {
     if (!net) return;
     dit_ctx_free(net->ctx);
-    if (!net->borrowed) dit_weights_free(net->w);
+    dimamba_ctx_free(net->mctx);
+    if (!net->borrowed) dit_weights_free(net->w), dimamba_weights_free(net->mw);
     memset(net, 0, sizeof *net);
 }
 
@@ -105,12 +174,35 @@ int diff_model_wrap(diff_model *m, const dit_weights *w, const char *config_json
     return rc;
 }
 
+int diff_model_wrap_dimamba(diff_model *m, const dimamba_weights *w, const char *config_json)
+{
+    memset(m, 0, sizeof *m);
+    if (!w || !config_json || w->cfg.n_out) return st_err(NULL, STRAND_E_UNSUPPORTED, "not a DiMamba diffusion model");
+    int rc = diff_spec_from_json(&m->spec, config_json, w->cfg.vocab);
+    if (rc < 0) return rc;
+    m->mw = (dimamba_weights *)w;
+    m->borrowed = 1;
+    if ((rc = dimamba_ctx_create(&m->mctx, &w->cfg, 1)) < 0) diff_model_free(m);
+    return rc;
+}
+
 int diff_model_create(diff_model *net, const dit_config *cfg, const diff_loss_spec *spec)
 {
     memset(net, 0, sizeof *net);
     if (spec) net->spec = *spec;
     int rc = dit_weights_create(&net->w, cfg, "backbone.");
     if (rc == 0) rc = dit_ctx_create(&net->ctx, &net->w->cfg);
+    if (rc < 0) diff_model_free(net);
+    return rc;
+}
+
+int diff_model_create_dimamba(diff_model *net, const dimamba_config *cfg, const diff_loss_spec *spec)
+{
+    memset(net, 0, sizeof *net);
+    if (spec) net->spec = *spec;
+    if (cfg->n_out) return st_err(NULL, STRAND_E_ARG, "DiMamba diffusion model: the LM head (num_outputs 0) is needed");
+    int rc = dimamba_weights_create(&net->mw, cfg, "backbone.");
+    if (rc == 0) rc = dimamba_ctx_create(&net->mctx, &net->mw->cfg, 1);
     if (rc < 0) diff_model_free(net);
     return rc;
 }
@@ -125,19 +217,33 @@ int diff_model_load(diff_model *net, const char *path, strand_tokenizer **tok)
     const char *wpath = mp.weights;
     int rc = model_path_open(path, &mp, &f, &json);
     if (rc < 0) goto done;
-    dit_config dc = dit_default_config();
-    if ((rc = dit_config_from_json(&dc, json)) < 0) {
-        st_err_prefix("%s", path);
-        goto done;
-    }
-    if ((rc = diff_spec_from_json(&net->spec, json, dc.vocab)) < 0) {
-        st_err_prefix("%s", path);
-        goto done;
-    }
-    if ((rc = dit_weights_create(&net->w, &dc, "backbone.")) < 0 || (rc = dit_load(net->w, f)) < 0 ||
-        (rc = dit_ctx_create(&net->ctx, &net->w->cfg)) < 0) {
-        st_err_prefix("%s", wpath);
-        goto done;
+    if (diff_config_is_dimamba(json)) {
+        dimamba_config mc = dimamba_default_config();
+        if ((rc = dimamba_config_from_json(&mc, json)) < 0 || (rc = diff_spec_from_json(&net->spec, json, mc.vocab)) < 0) {
+            st_err_prefix("%s", path);
+            goto done;
+        }
+        mc.n_out = 0;
+        if ((rc = dimamba_weights_create(&net->mw, &mc, "backbone.")) < 0 || (rc = dimamba_load(net->mw, f)) < 0 ||
+            (rc = dimamba_ctx_create(&net->mctx, &net->mw->cfg, 1)) < 0) {
+            st_err_prefix("%s", wpath);
+            goto done;
+        }
+    } else {
+        dit_config dc = dit_default_config();
+        if ((rc = dit_config_from_json(&dc, json)) < 0) {
+            st_err_prefix("%s", path);
+            goto done;
+        }
+        if ((rc = diff_spec_from_json(&net->spec, json, dc.vocab)) < 0) {
+            st_err_prefix("%s", path);
+            goto done;
+        }
+        if ((rc = dit_weights_create(&net->w, &dc, "backbone.")) < 0 || (rc = dit_load(net->w, f)) < 0 ||
+            (rc = dit_ctx_create(&net->ctx, &net->w->cfg)) < 0) {
+            st_err_prefix("%s", wpath);
+            goto done;
+        }
     }
     if (tok && sft_meta_get(f, STRAND_TOKENIZER_META_KEY) && (rc = st_tokenizer_read_meta(tok, f, wpath)) < 0) goto done;
 done:
@@ -158,9 +264,9 @@ int diff_model_save_json(const diff_model *net, const float *params, const char 
 {
     sft_writer *w = sft_writer_create();
     if (!w) return st_err(NULL, STRAND_E_NOMEM, "%s: out of memory", path);
-    const paramblock *pb = &net->w->pb;
+    const paramblock *pb = diff_model_params(net);
     int rc = pb_save_data(pb, params ? params : pb->params, w, "");
-    char *cfg = rc == 0 ? (config_json ? strdup(config_json) : diff_config_json(&net->w->cfg, &net->spec)) : NULL;
+    char *cfg = rc == 0 ? (config_json ? strdup(config_json) : diff_model_config_json(net)) : NULL;
     if (rc == 0 && !cfg) rc = st_err(NULL, STRAND_E_NOMEM, "%s: cannot format the config", path);
     if (rc == 0) rc = sft_writer_meta(w, CFG_META, cfg);
     if (rc == 0) rc = sft_writer_meta(w, "format", "pt");
@@ -178,12 +284,15 @@ static int forward(diff_model *net, const int32_t *zt, const double *t, const in
 {
     float *sig = malloc(B * sizeof *sig);
     if (!sig) return st_err(NULL, STRAND_E_NOMEM, "diffusion: out of memory");
-    for (size_t b = 0; b < B; b++) sig[b] = diff_model_sigma(&net->spec.sched, t[b], net->w->cfg.time_cond);
-    int rc = dit_forward(net->w, net->ctx, zt, NULL, sig, net->w->cfg.num_classes ? labels : NULL, B, L, logits);
+    int tc = diff_model_get_dims(net).time_cond;
+    for (size_t b = 0; b < B; b++) sig[b] = diff_model_sigma(&net->spec.sched, t[b], tc);
+    int rc = bb_forward(net, zt, sig, labels, B, L, logits);
     free(sig);
     return rc;
 }
 
+/* Sampler adapters: one for each backbone (read-only weights as self, a context per thread; the
+ * DiMamba sampler contexts keep no backward activations). */
 static int net_ctx_create(void *self, void **ctx)
 {
     const dit_weights *w = self;
@@ -202,17 +311,36 @@ static int net_logits(void *self, void *ctx, const int32_t *ids, const float *si
     return dit_forward(w, ctx, ids, NULL, sigma, w->cfg.num_classes ? labels : NULL, B, L, out);
 }
 
+static int mnet_ctx_create(void *self, void **ctx)
+{
+    const dimamba_weights *w = self;
+    dimamba_ctx *c = NULL;
+    int rc = dimamba_ctx_create(&c, &w->cfg, 0);
+    *ctx = c;
+    return rc;
+}
+
+static void mnet_ctx_free(void *ctx) { dimamba_ctx_free(ctx); }
+
+static int mnet_logits(void *self, void *ctx, const int32_t *ids, const float *sigma, const int32_t *labels, size_t B,
+                       size_t L, float *out)
+{
+    const dimamba_weights *w = self;
+    return dimamba_forward(w, ctx, ids, NULL, sigma, w->cfg.num_classes ? labels : NULL, B, L, out);
+}
+
 void diff_model_net(const diff_model *m, diff_net *net, diff_sampler_params *p)
 {
     memset(net, 0, sizeof *net);
-    net->self = m->w;
-    net->vocab = m->w->cfg.vocab;
-    net->num_classes = m->w->cfg.num_classes;
-    net->time_cond = m->w->cfg.time_cond;
-    net->max_len = (size_t)m->w->cfg.model_length;
-    net->ctx_create = net_ctx_create;
-    net->ctx_free = net_ctx_free;
-    net->logits = net_logits;
+    diff_model_dims d = diff_model_get_dims(m);
+    net->self = m->mw ? (void *)m->mw : (void *)m->w;
+    net->vocab = d.vocab;
+    net->num_classes = d.num_classes;
+    net->time_cond = d.time_cond;
+    net->max_len = d.model_length;
+    net->ctx_create = m->mw ? mnet_ctx_create : net_ctx_create;
+    net->ctx_free = m->mw ? mnet_ctx_free : net_ctx_free;
+    net->logits = m->mw ? mnet_logits : net_logits;
     if (p) {
         p->proc = m->spec.proc;
         p->sched = m->spec.sched;
@@ -223,7 +351,7 @@ void diff_model_net(const diff_model *m, diff_net *net, diff_sampler_params *p)
 static int check_labels(const diff_model *net, const int32_t *labels, size_t B)
 {
     if (!labels) return 0;
-    int nc = net->w->cfg.num_classes;
+    int nc = diff_model_get_dims(net).num_classes;
     for (size_t b = 0; b < B; b++)
         if (labels[b] < 0 || labels[b] > nc)
             return st_err(NULL, STRAND_E_RANGE, "label %d of sequence %zu outside 0..%d (%d classes; %d = null label)",
@@ -241,8 +369,8 @@ int diff_model_logits(diff_model *net, const int32_t *zt, const double *t, const
 int diff_model_per_token(diff_model *net, const int32_t *x0, const int32_t *zt, const double *t, const int32_t *labels,
                        size_t B, size_t L, float *loss)
 {
-    if (L > (size_t)net->w->cfg.model_length)
-        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %d", L, net->w->cfg.model_length);
+    if (L > diff_model_get_dims(net).model_length)
+        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %zu", L, diff_model_get_dims(net).model_length);
     float *logits = malloc(B * L * (size_t)net->spec.vocab * sizeof *logits);
     if (!logits) return st_err(NULL, STRAND_E_NOMEM, "diffusion: out of memory");
     int rc = diff_model_logits(net, zt, t, labels, B, L, logits);
@@ -255,8 +383,8 @@ int diff_nelbo(diff_model *net, const int32_t *ids, const int32_t *labels, size_
                size_t batch, double *nelbo)
 {
     if (K < 1 || batch < 1 || n < 1) return st_err(NULL, STRAND_E_ARG, "NELBO: %zu sequences, %d samples, batch %zu", n, K, batch);
-    if (L > (size_t)net->w->cfg.model_length)
-        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %d", L, net->w->cfg.model_length);
+    if (L > diff_model_get_dims(net).model_length)
+        return st_err(NULL, STRAND_E_SHAPE, "length %zu exceeds the model length %zu", L, diff_model_get_dims(net).model_length);
     int rc = check_labels(net, labels, n);
     if (rc < 0) return rc;
     const diff_loss_spec *sp = &net->spec;
@@ -292,7 +420,7 @@ int diff_nelbo(diff_model *net, const int32_t *ids, const int32_t *labels, size_
             if (t[j] > 1.0) t[j] = 1.0;
             memcpy(x0 + j * L, ids + i * L, L * sizeof *x0);
             diff_corrupt(sp->proc, sp->vocab, sp->mask_id, diff_alpha(&sp->sched, t[j]), ids + i * L, L, &rng, zt + j * L);
-            lab[j] = labels ? labels[i] : net->w->cfg.num_classes;
+            lab[j] = labels ? labels[i] : diff_model_get_dims(net).num_classes;
         }
         if ((rc = diff_model_per_token(net, x0, zt, t, lab, batch, L, loss)) < 0) break;
         for (size_t j = 0; j < nb; j++) {
@@ -326,7 +454,8 @@ int diff_trainer_init(diff_trainer *tr, diff_model *net, size_t B, size_t L)
         diff_trainer_free(tr);
         return st_err(NULL, STRAND_E_NOMEM, "diffusion trainer: out of memory");
     }
-    if (!net->w->pb.grads) return pb_alloc_grads(&net->w->pb);
+    paramblock *pb = diff_model_params(net);
+    if (!pb->grads) return pb_alloc_grads(pb);
     return 0;
 }
 
@@ -350,7 +479,7 @@ int diff_trainer_fb(void *user, const int32_t *ids, const int32_t *labels, size_
         if (tr->t[b] > 1.0) tr->t[b] = 1.0;
         diff_corrupt(sp->proc, sp->vocab, sp->mask_id, diff_alpha(&sp->sched, tr->t[b]), ids + b * L, L, rng, tr->zt + b * L);
     }
-    const int nc = net->w->cfg.num_classes;
+    const int nc = diff_model_get_dims(net).num_classes;
     for (size_t b = 0; b < B; b++) {
         int32_t y = labels && labels[b] >= 0 ? labels[b] : nc;
         if (y > nc) return st_err(NULL, STRAND_E_RANGE, "diffusion trainer: label %d outside 0..%d", y, nc);
@@ -365,7 +494,7 @@ int diff_trainer_fb(void *user, const int32_t *ids, const int32_t *labels, size_
     double s = 0;
     for (size_t i = 0; i < BL; i++) s += tr->loss[i];
     *loss_out = (float)(s / (double)BL);
-    return dit_backward(net->w, net->ctx, tr->dlogits, NULL, net->w->pb.grads);
+    return bb_backward(net, tr->dlogits, diff_model_params(net)->grads);
 }
 
 int diff_trainer_validate(void *user, float *val_loss)

@@ -1,4 +1,5 @@
-/* Diffusion models on the DiT: the process description kept with a model, the training step
+/* Diffusion models on a backbone (the DiT of core/dit.h or DiMamba, guidance/dimamba.h; docs/diffusion.md
+ * "Backbones"): the process description kept with a model, the training step
  * (time sampling, corruption, label dropout, forward, loss, backward) as a core/train.h model,
  * the Monte-Carlo NELBO, the deterministic per-token loss, and model files
  * (docs/diffusion.md "Training", "Evaluation", "Model files"). */
@@ -10,24 +11,42 @@
 #include "core/dit.h"
 #include "core/safetensors.h"
 #include "guidance/diff_data.h"
+#include "guidance/dimamba.h"
 #include "guidance/loss.h"
 #include "guidance/sampler.h"
 #include "strand.h"
 
-/* A DiT with its diffusion process. The network is fed diff_model_sigma(t) (0 without time
- * conditioning); labels in [0, num_classes], num_classes = the null label. */
+/* A backbone with its diffusion process. The network is fed diff_model_sigma(t) (0 without time
+ * conditioning); labels in [0, num_classes], num_classes = the null label. Exactly one backbone
+ * is set: the DiT (w, ctx) or DiMamba (mw, mctx); the code below dispatches on which, so the
+ * trainer, NELBO, per-token loss, files and the sampler adapter serve both. */
 typedef struct diff_model {
-    dit_weights *w;      /* owned unless borrowed; read-only during forward/backward */
-    int borrowed;        /* 1: w belongs to someone else (diff_model_wrap) */
-    dit_ctx *ctx;        /* this thread's run state (grows on demand) */
+    dit_weights *w;      /* DiT backbone or NULL; owned unless borrowed; read-only in forward/backward */
+    dimamba_weights *mw; /* DiMamba backbone or NULL; same rules */
+    int borrowed;        /* 1: the weights belong to someone else (diff_model_wrap*) */
+    dit_ctx *ctx;        /* this thread's DiT run state (grows on demand) */
+    dimamba_ctx *mctx;   /* this thread's DiMamba run state (kept for backward) */
     diff_loss_spec spec; /* process, schedule, vocab, mask id, T */
 } diff_model;
 
+/* The backbone's dimensions, whichever it is. */
+typedef struct diff_model_dims {
+    int vocab, num_classes, time_cond;
+    size_t model_length;
+} diff_model_dims;
+diff_model_dims diff_model_get_dims(const diff_model *m);
+/* The backbone's parameters (what the optimiser, EMA and files see). */
+paramblock *diff_model_params(const diff_model *m);
+/* "dit" or "dimamba". */
+const char *diff_model_backbone(const diff_model *m);
+
 /* A model over weights owned elsewhere (a strand_model's): process from the config JSON (as in
- * diff_spec_from_json) and a fresh context; diff_model_free leaves w alone. */
+ * diff_spec_from_json) and a fresh context; diff_model_free leaves the weights alone. */
 int diff_model_wrap(diff_model *m, const dit_weights *w, const char *config_json);
-/* Weights declared for cfg (zeroed; NULL prefix: "backbone.") and a fresh context. */
+int diff_model_wrap_dimamba(diff_model *m, const dimamba_weights *w, const char *config_json);
+/* Weights declared for cfg (zeroed; prefix "backbone.") and a fresh context. */
 int diff_model_create(diff_model *net, const dit_config *cfg, const diff_loss_spec *spec);
+int diff_model_create_dimamba(diff_model *net, const dimamba_config *cfg, const diff_loss_spec *spec);
 
 /* The "strand.config" fields beyond the DiT's: "diffusion" ("mdlm"/"udlm"; HF model_type as
  * fallback), "noise" ("loglinear"/"cosine"), "T", "mask_id". Missing keys: udlm -> time
@@ -36,8 +55,14 @@ int diff_model_create(diff_model *net, const dit_config *cfg, const diff_loss_sp
 int diff_spec_from_json(diff_loss_spec *spec, const char *json, int vocab);
 /* JSON of the DiT config + diffusion fields (malloc'ed). */
 char *diff_config_json(const dit_config *cfg, const diff_loss_spec *spec);
+/* The same for the model's own backbone ("kind": "dit" or "dimamba"). */
+char *diff_model_config_json(const diff_model *m);
 
-/* Load a DiT diffusion model: a strand .safetensors[.zst] with "strand.config", or a HF directory
+/* The backbone a diffusion config names: "kind" "dimamba" -> 1, anything else (the DiT, HF
+ * MDLM/UDLM configs) -> 0. */
+int diff_config_is_dimamba(const char *json);
+
+/* Load a diffusion model (DiT or DiMamba by the config's "kind"): a strand .safetensors[.zst] with "strand.config", or a HF directory
  * (config.json + model.safetensors[.zst]). *tok (may be NULL) receives the tokenizer stored in
  * the file's metadata, or NULL when there is none (HF directories). */
 int diff_model_load(diff_model *net, const char *path, strand_tokenizer **tok);
