@@ -32,7 +32,7 @@ struct dz_run {
     dz_job *jobs;
     size_t n_jobs;
     char (*train_sha)[65]; /* per model ("" without a training set) */
-    ds_strset **train;     /* per model, loaded by execute */
+    dz_strset **train;     /* per model, loaded by execute */
     json_t *manifest;      /* {"format", "campaign", "jobs": {key: entry}} */
     /* progress over the jobs that run */
     uint64_t done, total;
@@ -244,7 +244,7 @@ void dz_run_free(dz_run *r)
         free(r->jobs[i].seqs);
         json_decref(r->jobs[i].metrics);
     }
-    for (int i = 0; r->train && i < r->c->n_models; i++) ds_strset_clear(r->train[i]), free(r->train[i]);
+    for (int i = 0; r->train && i < r->c->n_models; i++) dz_strset_free(r->train[i]);
     free(r->train), free(r->train_sha), free(r->jobs);
     json_decref(r->manifest);
     free(r);
@@ -388,27 +388,25 @@ static int load_train(dz_run *r, int mi)
     st_table *t = NULL;
     int rc = st_table_open(&t, m->train_path, ST_TABLE_AUTO, m->train_column);
     if (rc < 0) return rc;
-    ds_strset *s = malloc(sizeof *s);
+    dz_strset *s = dz_strset_create();
     if (!s) rc = st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
-    else ds_strset_init(s);
     const char *v;
     char can[4096];
     while (rc == 0 && (rc = st_table_next(t, &v)) == 1) {
         rc = 0;
         if (m->train_canonical) {
-            if (*v && ds_strset_add(s, v) < 0) rc = STRAND_E_NOMEM;
+            if (*v && dz_strset_add(s, v) < 0) rc = STRAND_E_NOMEM;
             continue;
         }
         chem_mol *mol = NULL;
         if (chem_mol_from_smiles(v, &mol) == 0 && chem_canonical_smiles(mol, can, sizeof can) >= 0 &&
-            ds_strset_add(s, can) < 0)
+            dz_strset_add(s, can) < 0)
             rc = STRAND_E_NOMEM;
         chem_mol_free(mol);
     }
     st_table_close(t);
     if (rc < 0) {
-        if (s) ds_strset_clear(s);
-        free(s);
+        dz_strset_free(s);
         return st_err_prefix("%s (training set of model %s)", m->train_path, m->name);
     }
     r->train[mi] = s;

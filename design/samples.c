@@ -21,7 +21,7 @@ static char *dup_str(const char *s)
     return d;
 }
 
-static void smiles_row(const ds_strset *train, dz_row *r)
+static void smiles_row(const dz_strset *train, dz_row *r)
 {
     static const smiles_prop props[] = {SP_QED, SP_RINGS, SP_LOGP, SP_MW, SP_TPSA};
     static const dz_prop to[] = {DZ_PROP_QED, DZ_PROP_RINGS, DZ_PROP_LOGP, DZ_PROP_MW, DZ_PROP_TPSA};
@@ -36,7 +36,7 @@ static void smiles_row(const ds_strset *train, dz_row *r)
         chem_mol *mol = NULL;
         if (chem_mol_from_smiles(r->seq, &mol) == 0) r->prop[DZ_PROP_HEAVY_ATOMS] = chem_num_atoms(mol);
         chem_mol_free(mol);
-        if (train) r->novel = !ds_strset_contains(train, r->canonical);
+        if (train) r->novel = !dz_strset_has(train, r->canonical);
     }
     smiles_props_row_clear(&pr);
 }
@@ -59,7 +59,7 @@ static void dna_row(dz_row *r)
     r->prop[DZ_PROP_GC] = acgt ? (double)gc / (double)acgt : NAN;
 }
 
-int dz_rows_compute(const dz_model *m, const ds_strset *train, char *const *seqs, size_t n, dz_row *rows)
+int dz_rows_compute(const dz_model *m, const dz_strset *train, char *const *seqs, size_t n, dz_row *rows)
 {
     for (size_t i = 0; i < n; i++) {
         dz_row *r = &rows[i];
@@ -74,8 +74,8 @@ int dz_rows_compute(const dz_model *m, const ds_strset *train, char *const *seqs
 
 int dz_rows_filter(const dz_filters *f, int dna, dz_row *rows, size_t n)
 {
-    ds_strset seen;
-    ds_strset_init(&seen);
+    dz_strset *seen = f->dedupe ? dz_strset_create() : NULL;
+    if (f->dedupe && !seen) return st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
     for (size_t i = 0; i < n; i++) {
         dz_row *r = &rows[i];
         r->kept = 0;
@@ -98,11 +98,11 @@ int dz_rows_filter(const dz_filters *f, int dna, dz_row *rows, size_t n)
             r->why = out;
             continue;
         }
-        if (f->dedupe) {
+        if (seen) {
             const char *key = r->canonical ? r->canonical : r->seq;
-            int a = ds_strset_add(&seen, key);
+            int a = dz_strset_add(seen, key);
             if (a < 0) {
-                ds_strset_clear(&seen);
+                dz_strset_free(seen);
                 return a;
             }
             if (a == 0) {
@@ -114,7 +114,7 @@ int dz_rows_filter(const dz_filters *f, int dna, dz_row *rows, size_t n)
         r->why = "";
     }
     (void)dna;
-    ds_strset_clear(&seen);
+    dz_strset_free(seen);
     return 0;
 }
 
@@ -210,12 +210,11 @@ json_t *dz_job_metrics(const dz_model *m, const dz_row *rows, size_t n, int have
         return NULL;
     }
     if (m->dna) {
-        ds_strset u;
-        ds_strset_init(&u);
-        for (size_t i = 0; i < n; i++) ds_strset_add(&u, rows[i].seq);
-        json_object_set_new(o, "distinct", json_integer((json_int_t)u.n));
-        json_object_set_new(o, "exact_duplicates", json_integer((json_int_t)(n - u.n)));
-        ds_strset_clear(&u);
+        dz_strset *u = dz_strset_create();
+        for (size_t i = 0; i < n && u; i++) dz_strset_add(u, rows[i].seq);
+        json_object_set_new(o, "distinct", json_integer((json_int_t)dz_strset_size(u)));
+        json_object_set_new(o, "exact_duplicates", json_integer((json_int_t)(n - dz_strset_size(u))));
+        dz_strset_free(u);
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
             if (!isnan(rows[i].prop[DZ_PROP_GC])) v[k++] = rows[i].prop[DZ_PROP_GC];
@@ -227,13 +226,12 @@ json_t *dz_job_metrics(const dz_model *m, const dz_row *rows, size_t n, int have
         free(v);
         return o;
     }
-    ds_strset u;
-    ds_strset_init(&u);
+    dz_strset *u = dz_strset_create(), *un = dz_strset_create();
     size_t n_unique = 0, n_novel = 0;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].valid && ds_strset_add(&u, rows[i].canonical) == 1) {
+    for (size_t i = 0; i < n && u && un; i++)
+        if (rows[i].valid && dz_strset_add(u, rows[i].canonical) == 1) {
             n_unique++;
-            if (rows[i].novel == 1) n_novel++;
+            if (rows[i].novel == 1) n_novel++, dz_strset_add(un, rows[i].canonical);
         }
     json_object_set_new(o, "valid", json_integer((json_int_t)nv));
     json_object_set_new(o, "unique", json_integer((json_int_t)n_unique));
@@ -264,13 +262,12 @@ json_t *dz_job_metrics(const dz_model *m, const dz_row *rows, size_t n, int have
         json_object_set_new(pk, dz_prop_name(p), stats_of(v, k));
         if (have_train) {
             /* over novel molecules, each distinct one once */
-            ds_strset once;
-            ds_strset_init(&once);
+            dz_strset *once = dz_strset_create();
             k = 0;
-            for (size_t i = 0; i < n; i++)
-                if (rows[i].novel == 1 && !isnan(rows[i].prop[p]) && ds_strset_add(&once, rows[i].canonical) == 1)
+            for (size_t i = 0; i < n && once; i++)
+                if (rows[i].novel == 1 && !isnan(rows[i].prop[p]) && dz_strset_add(once, rows[i].canonical) == 1)
                     v[k++] = rows[i].prop[p];
-            ds_strset_clear(&once);
+            dz_strset_free(once);
             json_object_set_new(pn, dz_prop_name(p), stats_of(v, k));
         }
     }
@@ -278,7 +275,7 @@ json_t *dz_job_metrics(const dz_model *m, const dz_row *rows, size_t n, int have
     json_object_set_new(o, "properties_kept", pk);
     if (have_train) json_object_set_new(o, "properties_novel", pn);
     else json_decref(pn);
-    ds_strset_clear(&u);
+    dz_strset_free(u), dz_strset_free(un);
     free(v);
     return o;
 }

@@ -24,7 +24,7 @@ typedef struct dz_row {
 } dz_row;
 
 /* Rows for n decoded samples (rows zeroed by the caller; thread-safe after chem_init/qed_init). */
-int dz_rows_compute(const dz_model *m, const ds_strset *train, char *const *seqs, size_t n, dz_row *rows);
+int dz_rows_compute(const dz_model *m, const dz_strset *train, char *const *seqs, size_t n, dz_row *rows);
 /* kept/why by the filters, in sample order (dedupe keeps the first). */
 int dz_rows_filter(const dz_filters *f, int dna, dz_row *rows, size_t n);
 void dz_rows_free(dz_row *rows, size_t n);
