@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/classifier_internal.h"
 #include "api/model_internal.h"
 #include "core/clock.h"
 #include "core/dit.h"
 #include "core/error.h"
+#include "core/threads.h"
+#include "guidance/cbg.h"
 #include "guidance/diff_train.h"
 #include "guidance/noise.h"
 #include "guidance/sampler.h"
@@ -21,6 +24,7 @@ struct strand_sampler {
     diff_worker *step_worker; /* for step/posterior, made on first use */
     strand_guidance_fn guide;
     void *guide_user;
+    cbg_guide *cbg;           /* classifier-based guidance (strand_sampler_set_classifier) */
     st_errbuf err;
 };
 
@@ -124,6 +128,7 @@ void strand_sampler_free(strand_sampler *s)
     if (!s) return;
     diff_worker_free(s->step_worker);
     diff_model_free(&s->dm);
+    cbg_free(s->cbg);
     free(s);
 }
 
@@ -133,12 +138,49 @@ const char *strand_sampler_last_error(const strand_sampler *s) { return s ? s->e
 int strand_sampler_set_guidance(strand_sampler *s, strand_guidance_fn fn, void *user)
 {
     if (!s) return st_err(NULL, STRAND_E_ARG, "strand_sampler_set_guidance: NULL sampler");
+    cbg_free(s->cbg);
+    s->cbg = NULL;
     s->guide = fn;
     s->guide_user = user;
     s->p.guide = fn ? guide_adapter : NULL;
     s->p.guide_user = fn ? s : NULL;
     diff_worker_free(s->step_worker); /* its adjustment buffer depends on guidance */
     s->step_worker = NULL;
+    return 0;
+}
+
+int strand_sampler_set_classifier(strand_sampler *s, const strand_classifier *c, int cls, double gamma, int mode,
+                                  size_t max_bytes)
+{
+    if (!s) return st_err(NULL, STRAND_E_ARG, "strand_sampler_set_classifier: NULL sampler");
+    strand_sampler_set_guidance(s, NULL, NULL);
+    if (!c) return 0;
+    if (mode != STRAND_CBG_EXACT && mode != STRAND_CBG_FIRST_ORDER)
+        return st_err(&s->err, STRAND_E_ARG, "strand_sampler_set_classifier: mode %d is not STRAND_CBG_*", mode);
+    cbg_params cp = {st_classifier_weights(c), cls, gamma, mode == STRAND_CBG_EXACT ? CBG_EXACT : CBG_FIRST_ORDER,
+                     max_bytes, s->p.use_cache};
+    int workers = s->p.threads > 0 ? s->p.threads : st_threads();
+    int rc = cbg_check(&cp, &s->net, s->p.L, workers, "classifier");
+    if (rc == 0) rc = cbg_create(&s->cbg, &cp, &s->p);
+    if (rc < 0) {
+        st_err_prefix("strand_sampler_set_classifier");
+        st_err_capture(&s->err);
+        return rc;
+    }
+    s->p.guide = cbg_guide_fn;
+    s->p.guide_user = s->cbg;
+    s->guide = NULL;
+    return 0;
+}
+
+int strand_sampler_cbg_stats(const strand_sampler *s, uint64_t *rows, uint64_t *calls, uint64_t *cached)
+{
+    if (!s) return st_err(NULL, STRAND_E_ARG, "strand_sampler_cbg_stats: NULL sampler");
+    cbg_stats st = {0, 0, 0};
+    if (s->cbg) cbg_get_stats(s->cbg, &st);
+    if (rows) *rows = st.clf_rows;
+    if (calls) *calls = st.clf_calls;
+    if (cached) *cached = st.cached_rows;
     return 0;
 }
 
@@ -167,7 +209,7 @@ int strand_sampler_run(strand_sampler *s, size_t n, int32_t *out, strand_sampler
 static int step_worker(strand_sampler *s)
 {
     if (s->step_worker) return 0;
-    return diff_worker_create(&s->net, s->p.batch, s->p.L, s->guide != NULL, &s->step_worker);
+    return diff_worker_create(&s->net, s->p.batch, s->p.L, s->p.guide != NULL, &s->step_worker);
 }
 
 int strand_sampler_step(strand_sampler *s, const int32_t *zt, size_t n, double t, double s_next, strand_rng *rngs,

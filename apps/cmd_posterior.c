@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "apps/cli_cbg.h"
 #include "apps/commands.h"
 #include "core/npy.h"
 #include "strand.h"
@@ -29,10 +30,14 @@ static void posterior_usage(FILE *fp)
             "      --top-p P      nucleus on the denoiser's distribution, (0, 1] [1 = off]\n"
             "      --batch B      sequences per network call [64]\n"
             "      --float64      write float64 (the arithmetic is double either way)\n"
-            "  -o, --output FILE  Q.npy\n\n"
-            "Example:\n"
+            "  -o, --output FILE  Q.npy\n");
+    cli_cbg_usage(fp);
+    fprintf(fp,
+            "\nExample:\n"
             "  strand posterior -m models/smiles-udlm-qed.safetensors -i zt.npy --t 0.5 --s 0.46875 \\\n"
-            "      --label 1 --gamma 2 -o q.npy\n");
+            "      --label 1 --gamma 2 -o q.npy\n"
+            "  strand posterior -m models/smiles-udlm-qed.safetensors -i zt.npy --t 0.5 --s 0.46875 \\\n"
+            "      --classifier models/smiles-qed-classifier.safetensors --class 1 --gamma 2 --cbg exact -o q.npy\n");
 }
 
 int cmd_posterior_main(int argc, char **argv)
@@ -44,7 +49,7 @@ int cmd_posterior_main(int argc, char **argv)
         {"s", required_argument, NULL, OPT_S},   {"label", required_argument, NULL, OPT_LABEL},
         {"gamma", required_argument, NULL, OPT_GAMMA}, {"top-p", required_argument, NULL, OPT_TOP_P},
         {"batch", required_argument, NULL, OPT_BATCH}, {"float64", no_argument, NULL, OPT_F64},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},        CLI_CBG_LONGOPTS, {NULL, 0, NULL, 0}};
     if (argc <= 1) {
         posterior_usage(stdout);
         return 1;
@@ -53,9 +58,12 @@ int cmd_posterior_main(int argc, char **argv)
     double t = NAN, s = NAN, gamma = 1, top_p = 1;
     int label = -1, f64 = 0;
     long batch = 64;
+    cli_cbg_opts cbg;
+    cli_cbg_defaults(&cbg);
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "m:i:o:h", longopts, NULL)) != -1) {
+        if (cli_cbg_option(&cbg, c, optarg)) continue;
         switch (c) {
         case 'm': model = optarg; break;
         case 'i': input = optarg; break;
@@ -75,10 +83,13 @@ int cmd_posterior_main(int argc, char **argv)
     if (!model || !input || !output) return cli_error("-m MODEL, -i XT.npy and -o Q.npy are required");
     if (isnan(t) || isnan(s)) return cli_error("--t and --s are required");
     if (!(t > 0 && s < t)) return cli_error("need 0 <= s < t <= 1 (t %g, s %g)", t, s);
+    double cfg_gamma;
+    if (cli_cbg_finish(&cbg, gamma, &cfg_gamma)) return 1;
 
     int status = 1;
     strand_model *m = NULL;
     strand_sampler *smp = NULL;
+    strand_classifier *clf = NULL;
     npy_array a = {0};
     int32_t *zt = NULL;
     double *q = NULL;
@@ -100,12 +111,13 @@ int cmd_posterior_main(int argc, char **argv)
     p.length = L;
     p.batch = (size_t)batch;
     p.label = label;
-    p.gamma = gamma;
+    p.gamma = cfg_gamma;
     p.top_p = top_p;
     if (strand_sampler_create(m, &p, &smp) < 0) {
         cli_error("%s: %s", model, strand_last_error());
         goto done;
     }
+    if (cli_cbg_attach(&cbg, smp, gamma, &clf)) goto done;
     zt = malloc(n * L * sizeof *zt);
     q = malloc(n * L * V * sizeof *q);
     if (!zt || !q) {
@@ -137,6 +149,7 @@ int cmd_posterior_main(int argc, char **argv)
     status = 0;
 done:
     strand_sampler_free(smp);
+    strand_classifier_free(clf);
     strand_model_free(m);
     npy_free(&a);
     free(zt), free(q), free(qf);

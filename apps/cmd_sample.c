@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/cli_cbg.h"
 #include "apps/commands.h"
 #include "apps/model_tokenizer.h"
 #include "core/atomic_file.h"
@@ -29,6 +30,7 @@ typedef struct sample_opts {
     int threads, label, quiet, greedy_final, noise_removal, use_cache, first_hitting;
     long window;
     double gamma, top_p;
+    cli_cbg_opts cbg;
 } sample_opts;
 
 static sample_opts sample_default_opts(void)
@@ -43,6 +45,7 @@ static sample_opts sample_default_opts(void)
     o.top_p = p.top_p;
     o.noise_removal = p.noise_removal;
     o.use_cache = p.use_cache;
+    cli_cbg_defaults(&o.cbg);
     return o;
 }
 
@@ -76,13 +79,17 @@ static void sample_usage(FILE *fp)
             "  --length any (DNA: longer than the training window), SMILES stop at <eos> (variable length)\n"
             "      --first-hitting   unmask one position per network call (L' calls per block)\n"
             "      --window W        context window: the prefix keeps the last (W - L')/L' blocks [model length]\n"
-            "  -q, --quiet           no progress or summary on stderr\n\n"
-            "The summary line gives the samples/s and the network evaluations per sample (NFE).\n\n"
+            "  -q, --quiet           no progress or summary on stderr\n",
+            d.n, d.batch, (unsigned long long)d.seed, d.threads, d.gamma, d.top_p);
+    cli_cbg_usage(fp);
+    fprintf(fp,
+            "\nThe summary line gives the samples/s and the network evaluations per sample (NFE).\n\n"
             "Examples:\n"
             "  strand sample -m models/smiles-udlm-qed.safetensors -n 1000 --steps 32 -o mols.smi\n"
             "  strand sample -m models/smiles-mdlm-qed.safetensors --label 1 --gamma 2 -n 100 -o qed.smi\n"
-            "  strand sample -m models/dna-udlm-species.safetensors --label 3 --gamma 2 -n 10 -o s.fa\n",
-            d.n, d.batch, (unsigned long long)d.seed, d.threads, d.gamma, d.top_p);
+            "  strand sample -m models/dna-udlm-species.safetensors --label 3 --gamma 2 -n 10 -o s.fa\n"
+            "  strand sample -m models/smiles-udlm-qed.safetensors --classifier models/smiles-qed-classifier.safetensors \\\n"
+            "      --class 1 --gamma 2 --cbg first-order -n 100 -o cbg.smi\n");
 }
 
 enum { FMT_NPY, FMT_FASTA, FMT_TEXT };
@@ -143,7 +150,8 @@ static int write_text(const char *path, int fasta, strand_tokenizer *tok, const 
         }
         if (fasta) {
             fprintf(af.fp, ">sample_%zu seed=%llu", i + 1, (unsigned long long)o->seed);
-            if (o->label >= 0) fprintf(af.fp, " label=%d gamma=%g", o->label, o->gamma);
+            if (o->label >= 0 && !o->cbg.classifier) fprintf(af.fp, " label=%d gamma=%g", o->label, o->gamma);
+            if (o->cbg.classifier) fprintf(af.fp, " class=%d cbg_gamma=%g", o->cbg.cls, o->gamma);
             fprintf(af.fp, "\n");
         }
         fprintf(af.fp, "%s\n", buf);
@@ -255,7 +263,7 @@ int cmd_sample_main(int argc, char **argv)
         {"label", required_argument, NULL, OPT_LABEL}, {"gamma", required_argument, NULL, OPT_GAMMA},
         {"top-p", required_argument, NULL, OPT_TOP_P}, {"greedy-final", no_argument, NULL, OPT_GREEDY},
         {"no-noise-removal", no_argument, NULL, OPT_NO_NR}, {"no-cache", no_argument, NULL, OPT_NO_CACHE},
-        {"format", required_argument, NULL, OPT_FORMAT}, {"quiet", no_argument, NULL, 'q'},
+        {"format", required_argument, NULL, OPT_FORMAT}, {"quiet", no_argument, NULL, 'q'}, CLI_CBG_LONGOPTS,
         {"first-hitting", no_argument, NULL, OPT_FH}, {"window", required_argument, NULL, OPT_WINDOW},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     if (argc <= 1) {
@@ -265,6 +273,7 @@ int cmd_sample_main(int argc, char **argv)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "m:o:n:qh", longopts, NULL)) != -1) {
+        if (cli_cbg_option(&o.cbg, c, optarg)) continue;
         switch (c) {
         case 'm': o.model = optarg; break;
         case 'o': o.output = optarg; break;
@@ -290,6 +299,8 @@ int cmd_sample_main(int argc, char **argv)
     }
     if (optind < argc) return cli_error("unexpected argument \"%s\"", argv[optind]);
     if (!o.model || !o.output) return cli_error("-m MODEL and -o OUT are required");
+    double cfg_gamma;
+    if (cli_cbg_finish(&o.cbg, o.gamma, &cfg_gamma)) return 1;
     strand_set_threads(o.threads);
     int fmt = output_format(&o);
     if (fmt < 0) return cli_error("bad --format \"%s\": want npy, fasta or text", o.format);
@@ -301,6 +312,7 @@ int cmd_sample_main(int argc, char **argv)
     strand_model *m = NULL;
     strand_tokenizer *tok = NULL;
     strand_sampler *s = NULL;
+    strand_classifier *clf = NULL;
     st_progress *prog = NULL;
     int32_t *ids = NULL;
     if (strand_model_load(o.model, &m) < 0) {
@@ -331,7 +343,7 @@ int cmd_sample_main(int argc, char **argv)
     p.seed = o.seed;
     p.threads = o.threads;
     p.label = o.label;
-    p.gamma = o.gamma;
+    p.gamma = cfg_gamma;
     p.top_p = o.top_p;
     p.greedy_final = o.greedy_final;
     p.noise_removal = o.noise_removal;
@@ -344,6 +356,7 @@ int cmd_sample_main(int argc, char **argv)
         cli_error("%s: %s", o.model, strand_last_error());
         goto done;
     }
+    if (cli_cbg_attach(&o.cbg, s, o.gamma, &clf)) goto done;
     size_t L = strand_sampler_length(s);
     if (!(ids = malloc(n * L * sizeof *ids))) {
         cli_error("out of memory for %zu x %zu ids", n, L);
@@ -371,10 +384,20 @@ int cmd_sample_main(int argc, char **argv)
                  "(%llu network calls, %llu rows)",
                  n, L, p.steps, B, st.seconds, st.seconds > 0 ? (double)n / st.seconds : 0.0, st.nfe,
                  (unsigned long long)st.net_calls, (unsigned long long)st.net_rows);
+    if (!o.quiet && clf) {
+        uint64_t rows = 0, calls = 0, cached = 0;
+        strand_sampler_cbg_stats(s, &rows, &calls, &cached);
+        cli_info("CBG %s, class %d, gamma %g: %llu classifier rows in %llu calls (%.1f per sample and step), %llu batch "
+                 "rows from the cache",
+                 o.cbg.mode == STRAND_CBG_EXACT ? "exact" : "first-order", o.cbg.cls, o.gamma,
+                 (unsigned long long)rows, (unsigned long long)calls, (double)rows / ((double)n * p.steps),
+                 (unsigned long long)cached);
+    }
     status = 0;
 done:
     st_progress_finish(prog);
     strand_sampler_free(s);
+    strand_classifier_free(clf);
     strand_tokenizer_free(tok);
     strand_model_free(m);
     free(ids);

@@ -9,6 +9,7 @@ static const cli_cmd train_kinds[] = {
     {"bd3lm", cmd_train_bd3lm_main, "block diffusion (BD3-LM, --block L') on the DiT: SMILES tables, DNA windows"},
     {"udlm", cmd_train_udlm_main, "uniform discrete diffusion (UDLM) on the DiT: SMILES tables, labelled DNA windows"},
     {"duo", cmd_train_duo_main, "Duo: Gaussian-curriculum training of a uniform diffusion model, then the UDLM ELBO"},
+    {"classifier", cmd_train_classifier_main, "noisy (or clean) classifier p(y | z_t) for classifier-based guidance"},
     {NULL, NULL, NULL},
 };
 

@@ -25,5 +25,6 @@ int cmd_train_bd3lm_main(int argc, char **argv);  /* apps/cmd_train_diffusion.c 
 int cmd_train_udlm_main(int argc, char **argv);   /* apps/cmd_train_diffusion.c */
 int cmd_train_duo_main(int argc, char **argv);    /* apps/cmd_train_diffusion.c */
 int cmd_distill_main(int argc, char **argv);      /* apps/cmd_train_diffusion.c */
+int cmd_train_classifier_main(int argc, char **argv); /* apps/cmd_train_classifier.c */
 
 #endif

@@ -109,7 +109,6 @@ int clf_config_from_json(clf_config *cfg, const char *json, const char *what)
     }
 done:
     json_decref(root);
-    if (rc < 0) st_err_prefix("%s", what);
     return rc;
 }
 

@@ -392,6 +392,40 @@ STRAND_API int strand_sampler_step(strand_sampler *s, const int32_t *zt, size_t 
 STRAND_API int strand_sampler_posterior(strand_sampler *s, const int32_t *zt, size_t n, double t, double s_next,
                                         double *q);
 STRAND_API const char *strand_sampler_last_error(const strand_sampler *s);
+
+/* ---- noisy classifiers and classifier-based guidance (docs/diffusion.md "Classifier-based guidance",
+ * "Noisy classifiers") ---- */
+/* A classifier p(y | z_t) trained by `strand train classifier` (kind "classifier"): backbone, C
+ * classes, the diffusion model's vocabulary and length, the process it was trained on. Calls on
+ * one handle are not thread-safe (one handle per thread). sigma (n) may be NULL; it is fed only
+ * when the classifier is time-conditioned. */
+typedef struct strand_classifier strand_classifier;
+STRAND_API int strand_classifier_load(const char *path, strand_classifier **out);
+STRAND_API void strand_classifier_free(strand_classifier *c); /* accepts NULL */
+STRAND_API int strand_classifier_num_classes(const strand_classifier *c);
+STRAND_API size_t strand_classifier_vocab_size(const strand_classifier *c);
+STRAND_API size_t strand_classifier_max_length(const strand_classifier *c);
+/* Process (STRAND_DIFFUSION_*) it was trained on, and whether it is fed sigma_t / trained clean (t = 0). */
+STRAND_API int strand_classifier_info(const strand_classifier *c, int *process, int *time_cond, int *clean);
+/* log p(y | z) (n, C) for ids (n, L). */
+STRAND_API int strand_classifier_log_probs(strand_classifier *c, const int32_t *ids, size_t n, size_t L,
+                                           const float *sigma, float *logp);
+/* log p(cls | z) (n) and its gradient (n, L, V) with respect to the one-hot input at onehot(z). */
+STRAND_API int strand_classifier_input_grad(strand_classifier *c, const int32_t *ids, size_t n, size_t L,
+                                            const float *sigma, int cls, float *logp, float *grad);
+STRAND_API const char *strand_classifier_last_error(const strand_classifier *c);
+enum { STRAND_CBG_EXACT = 0, STRAND_CBG_FIRST_ORDER = 1 };
+/* Classifier-based guidance on a sampler (instead of a strand_guidance_fn): every drawn position's
+ * step distribution times p(cls | z_t with the position set to v)^gamma, exact (every single-token
+ * edit scored) or first-order (one forward + backward per sequence). The classifier's vocabulary
+ * must be the model's, its length >= the sampler's; exact needs workers x min(128, 1 + L(V-1))
+ * classifier rows of memory <= max_bytes (0: 2 GiB), else STRAND_E_NOMEM suggesting first-order.
+ * CFG (the sampler's label and gamma) still applies: the factors multiply. c NULL: unguided.
+ * Keep c alive while the sampler uses it. */
+STRAND_API int strand_sampler_set_classifier(strand_sampler *s, const strand_classifier *c, int cls, double gamma,
+                                             int mode, size_t max_bytes);
+/* Classifier rows and calls of the guided runs so far, and batch rows served from the cache. */
+STRAND_API int strand_sampler_cbg_stats(const strand_sampler *s, uint64_t *rows, uint64_t *calls, uint64_t *cached);
 /* ---- model embeddings ---- */
 /* out (n, L, D) per position, or (n, D) with STRAND_EMBED_MEAN, for kinds with an embedding
  * (Caduceus: as strand_caduceus_embed); STRAND_E_UNSUPPORTED for the others. */

@@ -208,6 +208,7 @@ static double fd_loss(void *u)
 
 static void test_input_grad_fd(void)
 {
+    strand_set_threads(1); /* tiny shapes: OpenMP's fork/join would dominate on a loaded machine */
     for (int tc = 0; tc < 2; tc++) {
         clf_weights *w = random_dit(21 + tc, tc);
         clf_ctx *c = NULL;
@@ -260,6 +261,7 @@ static void test_time_conditioning(void)
 /* Guided steps through diff_posterior: normalisation, gamma 0, copied positions, brute force. */
 static void test_guided_posterior(void)
 {
+    strand_set_threads(1);
     for (int pr = 0; pr < 2; pr++) {
         diff_process proc = pr ? DIFF_UNIFORM : DIFF_MASKED;
         clf_weights *w = random_dit(41 + pr, 0);
@@ -329,6 +331,7 @@ static void test_guided_posterior(void)
 
 static void test_cache_and_threads(void)
 {
+    strand_set_threads(2); /* the exact mode splits the edits over 2 inner threads */
     clf_weights *w = random_dit(51, 0);
     enum { n = 4 };
     int32_t z[n * L];
