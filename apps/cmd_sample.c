@@ -307,6 +307,7 @@ int cmd_sample_main(int argc, char **argv)
 
     int block = 0;
     if (bd3lm_probe(o.model, &block) < 0) return cli_error("%s", strand_last_error());
+    if (block > 0 && o.cbg.classifier) return cli_error("--classifier: classifier-based guidance is not implemented for BD3-LM models");
     if (block > 0) return sample_bd3lm(&o, fmt);
     int status = 1;
     strand_model *m = NULL;
