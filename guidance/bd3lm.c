@@ -68,6 +68,10 @@ int bd3lm_model_load(diff_model *net, int *block, const char *path, strand_token
     if (rc < 0) return st_err_prefix("%s", path);
     if (*block == 0) return st_err(NULL, STRAND_E_UNSUPPORTED, "%s: not a BD3-LM model (no \"block_size\" in its config)", path);
     if ((rc = diff_model_load(net, path, tok)) < 0) return rc;
+    if (!net->w) {
+        diff_model_free(net);
+        return st_err(NULL, STRAND_E_UNSUPPORTED, "%s: BD3-LM needs the DiT backbone", path);
+    }
     if (net->spec.proc != DIFF_MASKED || net->w->cfg.time_cond || net->spec.T) {
         diff_model_free(net);
         return st_err(NULL, STRAND_E_FORMAT, "%s: a BD3-LM model must be masked, continuous-time and not time-conditioned",
@@ -80,6 +84,7 @@ int bd3lm_model_load(diff_model *net, int *block, const char *path, strand_token
 int bd3lm_fwd_init(bd3lm_fwd *f, const diff_model *net, size_t B, size_t L, size_t Lb)
 {
     memset(f, 0, sizeof *f);
+    if (!net->w) return st_err(NULL, STRAND_E_UNSUPPORTED, "BD3-LM: the block mask needs the DiT backbone");
     if (Lb < 1 || Lb > L || L > (size_t)net->w->cfg.model_length)
         return st_err(NULL, STRAND_E_ARG, "BD3-LM: block %zu and length %zu (model length %d): need 1 <= block <= length",
                       Lb, L, net->w->cfg.model_length);
@@ -336,6 +341,7 @@ int bd3lm_clip_search(diff_model *net, size_t Lb, const int32_t *ids, const int3
 int bd3lm_trainer_init(bd3lm_trainer *tr, diff_model *net, size_t B, size_t L, size_t Lb)
 {
     memset(tr, 0, sizeof *tr);
+    if (!net->w) return st_err(NULL, STRAND_E_UNSUPPORTED, "BD3-LM trainer: the block mask needs the DiT backbone");
     if (net->w->cfg.time_cond || net->spec.proc != DIFF_MASKED || net->spec.T)
         return st_err(NULL, STRAND_E_ARG, "BD3-LM trainer: the model must be masked, continuous-time, not time-conditioned");
     int rc = diff_trainer_init(&tr->base, net, B, L);

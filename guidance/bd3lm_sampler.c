@@ -173,6 +173,7 @@ int bd3lm_sample(diff_model *m, size_t Lb, const bd3lm_sampler_params *p, size_t
     bd3lm_sample_stats *st = stats ? stats : &local;
     memset(st, 0, sizeof *st);
     double t0 = st_clock_s();
+    if (!m->w) return st_err(NULL, STRAND_E_UNSUPPORTED, "BD3-LM sampler: the model must have the DiT backbone");
     const dit_config *cf = &m->w->cfg;
     size_t window = p->window ? p->window : (size_t)cf->model_length;
     if (m->spec.proc != DIFF_MASKED || cf->time_cond)
