@@ -38,22 +38,24 @@ def read_fasta(path):
 def main():
     clf = strand.Model(sys.argv[1])
     C = clf.num_classes
-    hits, tot = defaultdict(int), defaultdict(int)
+    hits, tot, lens = defaultdict(int), defaultdict(int), defaultdict(list)
     order = []
     for path in sys.argv[2:]:
         m = re.match(r"(.+)\.(\d+)\.fa$", os.path.basename(path))
         setting, y = m.group(1), int(m.group(2))
         if setting not in order:
             order.append(setting)
-        seqs = read_fasta(path)
-        ids = np.array([[IDS.get(c, 6) for c in s.upper()] for s in seqs], dtype=np.int32)
-        out = clf.logits(ids)  # buffer (n, L, V); a classifier writes (n, C) class logits at its start
-        logits = out.reshape(-1)[: len(seqs) * C].reshape(len(seqs), C)
-        hits[setting] += int((logits.argmax(1) == y).sum())
-        tot[setting] += len(seqs)
-    print("setting\tsamples\tassigned_to_requested\tshare")
+        # a sample can be shorter than L (special ids a uniform model may draw are dropped from FASTA):
+        # each record is classified at its own length
+        for seq in read_fasta(path):
+            ids = np.array([[IDS.get(c, 6) for c in seq.upper()]], dtype=np.int32)
+            out = clf.logits(ids)  # buffer (1, L, V); a classifier writes its (1, C) class logits at the start
+            hits[setting] += int(out.reshape(-1)[:C].argmax() == y)
+            tot[setting] += 1
+            lens[setting].append(len(seq))
+    print("setting\tsamples\tassigned_to_requested\tshare\tmean_length")
     for s in order:
-        print(f"{s}\t{tot[s]}\t{hits[s]}\t{hits[s] / tot[s]:.3f}")
+        print(f"{s}\t{tot[s]}\t{hits[s]}\t{hits[s] / tot[s]:.3f}\t{np.mean(lens[s]):.1f}")
 
 
 if __name__ == "__main__":
