@@ -111,6 +111,7 @@ int strand_sampler_create(strand_model *m, const strand_sampler_params *p, stran
     d->greedy_final = p->greedy_final;
     d->noise_removal = p->noise_removal;
     d->use_cache = p->use_cache;
+    d->tail = p->tail;
     d->progress = p->progress;
     d->progress_user = p->progress_user;
     if ((rc = diff_sampler_check(&s->net, d)) < 0) goto fail;

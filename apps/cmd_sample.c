@@ -27,7 +27,7 @@ typedef struct sample_opts {
     int steps; /* 0: 32, or 128 for a DNA model */
     long batch, length;
     uint64_t seed;
-    int threads, label, quiet, greedy_final, noise_removal, use_cache, first_hitting;
+    int threads, label, quiet, greedy_final, noise_removal, use_cache, first_hitting, tail;
     long window;
     double gamma, top_p;
     cli_cbg_opts cbg;
@@ -73,6 +73,8 @@ static void sample_usage(FILE *fp)
             "      --top-p P         nucleus on the denoiser's distribution, (0, 1] [%g = off]\n"
             "      --greedy-final    the last step takes the argmax instead of drawing\n"
             "      --no-noise-removal  MDLM: skip the final argmax call for positions still [MASK]\n"
+            "      --tail T          UDLM: after the steps one more call at 1e-5 and greedy (argmax x_theta) or\n"
+            "                        ancestral (a draw of z_0); none (default). For few-step (Duo-distilled) models\n"
             "      --no-cache        MDLM: call the network for every row at every step; BD3-LM: no key/value\n"
             "                        cache (every call runs the clean prefix again; the same samples)\n"
             "BD3-LM models (block diffusion, docs/bd3lm.md): blocks left to right, --steps per block [16],\n"
@@ -254,7 +256,7 @@ int cmd_sample_main(int argc, char **argv)
 {
     sample_opts o = sample_default_opts();
     enum { OPT_STEPS = 256, OPT_BATCH, OPT_SEED, OPT_THREADS, OPT_LENGTH, OPT_LABEL, OPT_GAMMA, OPT_TOP_P,
-           OPT_GREEDY, OPT_NO_NR, OPT_NO_CACHE, OPT_FORMAT, OPT_FH, OPT_WINDOW };
+           OPT_GREEDY, OPT_NO_NR, OPT_NO_CACHE, OPT_FORMAT, OPT_FH, OPT_WINDOW, OPT_TAIL };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},     {"output", required_argument, NULL, 'o'},
         {"num", required_argument, NULL, 'n'},       {"steps", required_argument, NULL, OPT_STEPS},
@@ -262,7 +264,7 @@ int cmd_sample_main(int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS}, {"length", required_argument, NULL, OPT_LENGTH},
         {"label", required_argument, NULL, OPT_LABEL}, {"gamma", required_argument, NULL, OPT_GAMMA},
         {"top-p", required_argument, NULL, OPT_TOP_P}, {"greedy-final", no_argument, NULL, OPT_GREEDY},
-        {"no-noise-removal", no_argument, NULL, OPT_NO_NR}, {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+        {"no-noise-removal", no_argument, NULL, OPT_NO_NR}, {"tail", required_argument, NULL, OPT_TAIL}, {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"format", required_argument, NULL, OPT_FORMAT}, {"quiet", no_argument, NULL, 'q'}, CLI_CBG_LONGOPTS,
         {"first-hitting", no_argument, NULL, OPT_FH}, {"window", required_argument, NULL, OPT_WINDOW},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
@@ -288,6 +290,12 @@ int cmd_sample_main(int argc, char **argv)
         case OPT_TOP_P: o.top_p = cli_double("--top-p", optarg, 1e-9, 1); break;
         case OPT_GREEDY: o.greedy_final = 1; break;
         case OPT_NO_NR: o.noise_removal = 0; break;
+        case OPT_TAIL:
+            if (!strcmp(optarg, "none")) o.tail = DIFF_TAIL_NONE;
+            else if (!strcmp(optarg, "greedy")) o.tail = DIFF_TAIL_GREEDY;
+            else if (!strcmp(optarg, "ancestral")) o.tail = DIFF_TAIL_ANCESTRAL;
+            else cli_die("bad --tail \"%s\": want none, greedy or ancestral", optarg);
+            break;
         case OPT_NO_CACHE: o.use_cache = 0; break;
         case OPT_FORMAT: o.format = optarg; break;
         case OPT_FH: o.first_hitting = 1; break;
@@ -347,6 +355,7 @@ int cmd_sample_main(int argc, char **argv)
     p.gamma = cfg_gamma;
     p.top_p = o.top_p;
     p.greedy_final = o.greedy_final;
+    p.tail = o.tail;
     p.noise_removal = o.noise_removal;
     p.use_cache = o.use_cache;
     size_t n = (size_t)o.n, B = p.batch < n ? p.batch : n;

@@ -43,6 +43,8 @@ int diff_sampler_check(const diff_net *net, const diff_sampler_params *p)
     if (!(isfinite(p->gamma) && p->gamma >= 0))
         return st_err(NULL, STRAND_E_RANGE, "sampler: guidance weight gamma %g (must be finite and >= 0)", p->gamma);
     if (!(p->top_p > 0 && p->top_p <= 1)) return st_err(NULL, STRAND_E_RANGE, "sampler: top-p %g outside (0, 1]", p->top_p);
+    if (p->tail < DIFF_TAIL_NONE || p->tail > DIFF_TAIL_ANCESTRAL)
+        return st_err(NULL, STRAND_E_ARG, "sampler: tail %d is not none, greedy or ancestral", p->tail);
     if (p->batch < 1) return st_err(NULL, STRAND_E_RANGE, "sampler: batch size 0");
     if (p->label >= 0 && net->num_classes == 0)
         return st_err(NULL, STRAND_E_ARG, "sampler: label %d given but the model has no label conditioning", p->label);
@@ -281,6 +283,14 @@ static int run_batch(const diff_net *net, const diff_sampler_params *p, diff_wor
             draw_rows(&sp, &m, w, B, 1, w->want, rngs, rc);
         }
     }
+    if (p->proc == DIFF_UNIFORM && p->tail != DIFF_TAIL_NONE) { /* t_eps -> 0 */
+        double t = p->t_eps;
+        if ((rc = eval_rows(net, w, &m, B, diff_model_sigma(&p->sched, t, net->time_cond), 0, NULL, st)) < 0) return rc;
+        if ((rc = guide_step(p, w, B, thread, t, 0)) < 0) return rc;
+        diff_step_params sp = step_params(net, p, t, 0);
+        if (p->tail == DIFF_TAIL_GREEDY) sp.alpha_t = 0; /* q = x_θ */
+        draw_rows(&sp, &m, w, B, p->tail == DIFF_TAIL_GREEDY, NULL, rngs, rc);
+    }
     memcpy(out, w->z, B * L * sizeof *out);
     return 0;
 }
@@ -379,11 +389,12 @@ int diff_sample_ref(const diff_net *net, const diff_sampler_params *p, size_t n,
         strand_rng *r = rngs + b0;
         for (size_t i = 0; i < bn * L; i++)
             w->z[i] = p->proc == DIFF_MASKED ? p->mask_id : (int32_t)strand_rng_below(&r[i / L], N);
-        int last = p->steps + (p->proc == DIFF_MASKED && p->noise_removal);
+        int utail = p->proc == DIFF_UNIFORM && p->tail != DIFF_TAIL_NONE;
+        int last = p->steps + ((p->proc == DIFF_MASKED && p->noise_removal) || utail);
         for (int i = 0; i < last; i++) {
-            int removal = i == p->steps; /* the noise-removal step t_eps -> 0 */
+            int removal = i == p->steps; /* the noise-removal step (or uniform tail) t_eps -> 0 */
             double t = grid_t(p, i), s = removal ? 0 : grid_t(p, i + 1);
-            if (removal) {
+            if (removal && !utail) {
                 int any = 0;
                 for (size_t k = 0; k < bn * L; k++) any |= w->z[k] == p->mask_id;
                 if (!any) break;
@@ -392,10 +403,11 @@ int diff_sample_ref(const diff_net *net, const diff_sampler_params *p, size_t n,
                 goto done;
             if ((rc = guide_step(p, w, bn, 0, t, s)) < 0) goto done;
             diff_step_params sp = step_params(net, p, t, s);
+            if (removal && utail && p->tail == DIFF_TAIL_GREEDY) sp.alpha_t = 0;
             if ((rc = diff_step_ref(&sp, m.use_c ? w->lc : NULL, m.use_u ? w->lu : NULL, w->z, rc ? w->adj : NULL, bn,
                                     L, q)) < 0)
                 goto done;
-            int greedy = removal || (p->greedy_final && i == p->steps - 1);
+            int greedy = removal ? (!utail || p->tail == DIFF_TAIL_GREEDY) : (p->greedy_final && i == p->steps - 1);
             for (size_t k = 0; k < bn * L; k++) {
                 if (p->proc == DIFF_MASKED && w->z[k] != p->mask_id) continue;
                 w->z[k] = greedy ? diff_argmax(q + k * N, (int)N) : diff_race(q + k * N, (int)N, &r[k / L]);

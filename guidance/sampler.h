@@ -18,6 +18,10 @@
  * Masked process: after the T steps, noise removal (default on) takes one more call at t_eps and
  * replaces every position still [MASK] by its argmax (a greedy step t_eps -> 0).
  * Greedy final step (optional, both processes): step T − 1 takes argmax q instead of drawing.
+ * Uniform tail (optional, uniform process; docs/duo.md "Few-step sampling"): after the T steps one more
+ * call at t_eps and either the argmax of x_θ (DIFF_TAIL_GREEDY: the step t_eps -> 0 with α_t = 0,
+ * α_s = 1, whose posterior is x_θ itself, so CFG mixes log x_θ and guidance adjustments apply) or a
+ * draw from q(z_0 | z_t_eps, x_θ) (DIFF_TAIL_ANCESTRAL); Duo's "greedy" / "ancestral" noise removal.
  * Guided steps: an optional diff_guide_fn adds per-position log-probability adjustments to every
  * drawn position's q (q ∝ q·exp(adj)): classifier-based guidance plugs in there. */
 #ifndef STRAND_GUIDANCE_SAMPLER_H
@@ -54,6 +58,8 @@ typedef int (*diff_guide_fn)(void *user, int thread, const int32_t *zt, size_t B
 /* Called after every batch step by one worker at a time: done/total batch steps. Non-zero cancels. */
 typedef int (*diff_progress_fn)(void *user, uint64_t done, uint64_t total);
 
+enum { DIFF_TAIL_NONE = 0, DIFF_TAIL_GREEDY = 1, DIFF_TAIL_ANCESTRAL = 2 };
+
 typedef struct diff_sampler_params {
     diff_process proc;
     diff_schedule sched;
@@ -66,6 +72,7 @@ typedef struct diff_sampler_params {
     double top_p;      /* (0, 1] (1: off) */
     int greedy_final;  /* argmax at the last step (0) */
     int noise_removal; /* masked process: final argmax call at t_eps (1) */
+    int tail;          /* uniform process: DIFF_TAIL_* after the steps (DIFF_TAIL_NONE) */
     int use_cache;     /* reuse logits of unchanged rows when not time-conditioned (1) */
     size_t batch;      /* sequences per network call (64) */
     int threads;       /* workers (0: st_threads()) */

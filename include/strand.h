@@ -365,6 +365,8 @@ typedef struct strand_sampler_params {
     int greedy_final;  /* argmax at the last step (0) */
     int noise_removal; /* masked: one more call at 1e-5 and argmax where [MASK] is left (1) */
     int use_cache;     /* reuse the logits of unchanged rows (not time-conditioned models) (1) */
+    int tail;          /* uniform: after the steps one more call at 1e-5 and 0 none, 1 greedy (argmax x_theta),
+                          2 ancestral (a draw of z_0) (0; docs/duo.md "Few-step sampling") */
     strand_sampler_progress_fn progress;
     void *progress_user;
 } strand_sampler_params;

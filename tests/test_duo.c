@@ -4,7 +4,8 @@
  * Gaussian latent follows the uniform process at α = T (frequencies, 5 sigma); the RB ELBO equals
  * guidance/loss.h's UDLM ELBO (value and gradient); the curriculum step's parameter gradients
  * through the soft input and d/dsoft by central differences; the distillation KL gradient, the
- * shared-ε trajectory, teacher refresh and dt doubling. */
+ * shared-ε trajectory, teacher refresh and dt doubling; the few-step sampler's uniform tail (greedy =
+ * the argmax of the CFG-mixed x_θ at t_eps computed here by hand; fast == reference sampler). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "guidance/duo_map.h"
 #include "guidance/duo_train.h"
 #include "guidance/loss.h"
+#include "guidance/sampler.h"
 #include "strand.h"
 #include "test_util.h"
 
@@ -330,6 +332,55 @@ static void test_duo_distill(void)
     diff_model_free(&net);
 }
 
+/* few-step sampling with the uniform tail and CFG at γ = 2.5 */
+static void test_duo_tail(void)
+{
+    diff_model m;
+    tiny_net(&m, 31);
+    diff_net net;
+    diff_sampler_params p = diff_sampler_default_params();
+    diff_model_net(&m, &net, &p);
+    p.L = LL, p.steps = 4, p.label = 1, p.gamma = 2.5, p.batch = 1, p.threads = 1, p.seed = 17;
+    enum { NS = 3 };
+    int32_t z0[NS * LL], zg[NS * LL], zr[NS * LL], za[NS * LL], zar[NS * LL];
+    CU_ASSERT_FATAL(diff_sample(&net, &p, NS, z0, NULL) == 0);
+    p.tail = DIFF_TAIL_GREEDY;
+    diff_sample_stats st;
+    CU_ASSERT_FATAL(diff_sample(&net, &p, NS, zg, &st) == 0);
+    CU_ASSERT_DOUBLE_EQUAL(st.nfe, 2.0 * (4 + 1), 1e-12); /* CFG pairs, 4 steps + the tail */
+    CU_ASSERT_FATAL(diff_sample_ref(&net, &p, NS, zr, NULL) == 0);
+    CU_ASSERT(memcmp(zg, zr, sizeof zg) == 0);
+    /* by hand: x_γ ∝ exp(γ log x(·|1) + (1 − γ) log x(·|∅)) at σ(t_eps) for z0, argmax */
+    float lc[NS * LL * NV], lu[NS * LL * NV], sig[NS];
+    int32_t yc[NS], yu[NS];
+    for (int b = 0; b < NS; b++) sig[b] = diff_model_sigma(&p.sched, p.t_eps, 1), yc[b] = 1, yu[b] = NC;
+    CU_ASSERT_FATAL(dit_forward(m.w, m.ctx, z0, NULL, sig, yc, NS, LL, lc) == 0);
+    CU_ASSERT_FATAL(dit_forward(m.w, m.ctx, z0, NULL, sig, yu, NS, LL, lu) == 0);
+    int same = 1, moved = 0;
+    for (int i = 0; i < NS * LL; i++) {
+        double mc = -INFINITY, mu = -INFINITY, sc = 0, su = 0, best = -INFINITY;
+        int arg = 0;
+        for (int v = 0; v < NV; v++) mc = fmax(mc, lc[i * NV + v]), mu = fmax(mu, lu[i * NV + v]);
+        for (int v = 0; v < NV; v++) sc += exp(lc[i * NV + v] - mc), su += exp(lu[i * NV + v] - mu);
+        for (int v = 0; v < NV; v++) {
+            double g = 2.5 * (lc[i * NV + v] - mc - log(sc)) - 1.5 * (lu[i * NV + v] - mu - log(su));
+            if (g > best) best = g, arg = v;
+        }
+        same &= arg == zg[i];
+        moved += z0[i] != zg[i];
+    }
+    fprintf(stderr, "    greedy tail = argmax of the CFG-mixed x_theta at t_eps: %s (%d of %d positions changed)\n",
+            same ? "yes" : "NO", moved, NS * LL);
+    CU_ASSERT(same);
+    p.tail = DIFF_TAIL_ANCESTRAL;
+    CU_ASSERT_FATAL(diff_sample(&net, &p, NS, za, NULL) == 0);
+    CU_ASSERT_FATAL(diff_sample_ref(&net, &p, NS, zar, NULL) == 0);
+    CU_ASSERT(memcmp(za, zar, sizeof za) == 0);
+    p.tail = 3;
+    CU_ASSERT_EQUAL(diff_sampler_check(&net, &p), STRAND_E_ARG);
+    diff_model_free(&m);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("duo", NULL, NULL);
@@ -339,4 +390,5 @@ void register_suites(void)
     ADD_TEST(s, test_duo_rb_elbo);
     ADD_TEST(s, test_duo_curriculum_grad);
     ADD_TEST(s, test_duo_distill);
+    ADD_TEST(s, test_duo_tail);
 }

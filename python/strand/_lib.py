@@ -82,7 +82,7 @@ PROGRESS_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_uint64, C.c_uint64)
 class SamplerParams(C.Structure):
     _fields_ = [("steps", C.c_int), ("length", C.c_size_t), ("batch", C.c_size_t), ("seed", C.c_uint64),
                 ("threads", C.c_int), ("label", C.c_int), ("gamma", C.c_double), ("top_p", C.c_double),
-                ("greedy_final", C.c_int), ("noise_removal", C.c_int), ("use_cache", C.c_int),
+                ("greedy_final", C.c_int), ("noise_removal", C.c_int), ("use_cache", C.c_int), ("tail", C.c_int),
                 ("progress", PROGRESS_FN), ("progress_user", C.c_void_p)]
 
 
