@@ -20,7 +20,7 @@
 #include "core/threads.h"
 #include "design/run_report.h"
 #include "design/samples.h"
-#include "design/strset.h"
+#include "design/metrics_smiles.h"
 #include "io/table.h"
 
 #define MANIFEST_FORMAT 1
@@ -32,7 +32,7 @@ struct dz_run {
     dz_job *jobs;
     size_t n_jobs;
     char (*train_sha)[65]; /* per model ("" without a training set) */
-    dz_strset **train;     /* per model, loaded by execute */
+    ms_reference **train;  /* per model (SMILES training sets), loaded by execute */
     json_t *manifest;      /* {"format", "campaign", "jobs": {key: entry}} */
     /* progress over the jobs that run */
     uint64_t done, total;
@@ -102,6 +102,14 @@ static int join(char *out, size_t cap, const char *a, const char *b, const char 
 {
     int k = c ? snprintf(out, cap, "%s/%s/%s", a, b, c) : snprintf(out, cap, "%s/%s", a, b);
     return k < 0 || (size_t)k >= cap ? st_err(NULL, STRAND_E_RANGE, "path too long: %s/%s", a, b) : 0;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
 }
 
 /* ---- the manifest -------------------------------------------------------------------------- */
@@ -244,7 +252,7 @@ void dz_run_free(dz_run *r)
         free(r->jobs[i].seqs);
         json_decref(r->jobs[i].metrics);
     }
-    for (int i = 0; r->train && i < r->c->n_models; i++) dz_strset_free(r->train[i]);
+    for (int i = 0; r->train && i < r->c->n_models; i++) ms_reference_free(r->train[i]);
     free(r->train), free(r->train_sha), free(r->jobs);
     json_decref(r->manifest);
     free(r);
@@ -381,6 +389,7 @@ static void remove_stale_tmp(const char *dir, const char *const *names, int nn)
     closedir(d);
 }
 
+/* The training set of model mi as a metrics reference (novelty, the "novel" filter, GuacaMol KL). */
 static int load_train(dz_run *r, int mi)
 {
     dz_model *m = &r->c->models[mi];
@@ -388,29 +397,31 @@ static int load_train(dz_run *r, int mi)
     st_table *t = NULL;
     int rc = st_table_open(&t, m->train_path, ST_TABLE_AUTO, m->train_column);
     if (rc < 0) return rc;
-    dz_strset *s = dz_strset_create();
-    if (!s) rc = st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
+    size_t n = 0, cap = 1024;
+    char **smi = malloc(cap * sizeof *smi);
+    if (!smi) rc = st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
     const char *v;
-    char can[4096];
     while (rc == 0 && (rc = st_table_next(t, &v)) == 1) {
         rc = 0;
-        if (m->train_canonical) {
-            if (*v && dz_strset_add(s, v) < 0) rc = STRAND_E_NOMEM;
-            continue;
+        if (n == cap) {
+            char **ns = realloc(smi, (cap *= 2) * sizeof *smi);
+            if (!ns) {
+                rc = st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
+                break;
+            }
+            smi = ns;
         }
-        chem_mol *mol = NULL;
-        if (chem_mol_from_smiles(v, &mol) == 0 && chem_canonical_smiles(mol, can, sizeof can) >= 0 &&
-            dz_strset_add(s, can) < 0)
-            rc = STRAND_E_NOMEM;
-        chem_mol_free(mol);
+        if (!(smi[n] = dup_str(v))) rc = st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
+        else n++;
     }
     st_table_close(t);
-    if (rc < 0) {
-        dz_strset_free(s);
-        return st_err_prefix("%s (training set of model %s)", m->train_path, m->name);
-    }
-    r->train[mi] = s;
-    return 0;
+    ms_params p;
+    ms_default_params(&p);
+    p.threads = r->p.threads > 0 ? r->p.threads : strand_get_threads();
+    if (rc == 0) rc = ms_reference_build((const char *const *)smi, n, m->train_canonical, &p, &r->train[mi]);
+    for (size_t i = 0; i < n; i++) free(smi[i]);
+    free(smi);
+    return rc < 0 ? st_err_prefix("%s (training set of model %s)", m->train_path, m->name) : 0;
 }
 
 typedef struct job_prog {
@@ -431,14 +442,6 @@ static int on_job_progress(void *user, uint64_t done, uint64_t total)
         stop = r->cancel;
     }
     return stop;
-}
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
 }
 
 /* Decoded text of every sample (ids without a token, like the DNA padding rows, dropped). */
@@ -479,23 +482,22 @@ static void fasta_header(FILE *fp, const dz_campaign *c, const dz_job *j, size_t
     fprintf(fp, " gamma=%g seed=%llu\n", j->gamma, (unsigned long long)j->seed);
 }
 
-static int write_samples(const char *path, const dz_campaign *c, const dz_job *j, const dz_row *rows, size_t n,
-                         int kept_only)
+static int write_samples(const char *path, const dz_campaign *c, const dz_job *j, const dz_eval *ev, int kept_only)
 {
     const dz_model *m = &c->models[c->targets[j->target].model];
     st_atomic_file af;
     int rc = st_atomic_open(&af, path, ST_ATOMIC_STREAM);
     if (rc < 0) return rc;
-    for (size_t i = 0; i < n; i++) {
-        if (kept_only && !rows[i].kept) continue;
+    for (size_t i = 0; i < ev->n; i++) {
+        if (kept_only && !ev->kept[i]) continue;
         if (m->dna) {
             fasta_header(af.fp, c, j, i);
-            fprintf(af.fp, "%s\n", rows[i].seq);
+            fprintf(af.fp, "%s\n", ev->seqs[i]);
         } else if (kept_only) {
-            fprintf(af.fp, "%s\t%s_%s_%zu\n", rows[i].canonical ? rows[i].canonical : rows[i].seq,
+            fprintf(af.fp, "%s\t%s_%s_%zu\n", ev->ms[i].canonical ? ev->ms[i].canonical : ev->seqs[i],
                     c->targets[j->target].name, c->targets[j->target].gamma_dir[j->g], i + 1);
         } else {
-            fprintf(af.fp, "%s\n", rows[i].seq);
+            fprintf(af.fp, "%s\n", ev->seqs[i]);
         }
     }
     if (ferror(af.fp)) {
@@ -588,21 +590,20 @@ static int run_job(dz_run *r, dz_job *j, int inner)
     if (rc == 0) rc = decode_all(m->tok, ids, n, L, &seqs);
     free(ids);
     if (rc < 0) return rc;
-    dz_row *rows = calloc(n, sizeof *rows);
-    if (!rows) rc = st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
-    if (rc == 0) rc = dz_rows_compute(m, r->train[t->model], seqs, n, rows);
-    if (rc == 0) rc = dz_rows_filter(&t->filters, m->dna, rows, n);
-    if (rc == 0 && (rc = join(path, sizeof path, dir, names[0], NULL)) == 0) rc = write_samples(path, c, j, rows, n, 0);
-    if (rc == 0 && (rc = join(path, sizeof path, dir, names[1], NULL)) == 0) rc = write_samples(path, c, j, rows, n, 1);
-    if (rc == 0 && (rc = join(path, sizeof path, dir, names[2], NULL)) == 0) rc = dz_rows_write_tsv(path, m->dna, rows, n);
+    dz_eval ev;
+    rc = dz_evaluate(m, r->train[t->model], seqs, n, t->label, inner, &ev);
+    if (rc == 0) rc = dz_eval_filter(&t->filters, &ev);
+    if (rc == 0 && (rc = join(path, sizeof path, dir, names[0], NULL)) == 0) rc = write_samples(path, c, j, &ev, 0);
+    if (rc == 0 && (rc = join(path, sizeof path, dir, names[1], NULL)) == 0) rc = write_samples(path, c, j, &ev, 1);
+    if (rc == 0 && (rc = join(path, sizeof path, dir, names[2], NULL)) == 0) rc = dz_eval_write_tsv(path, &ev);
     if (rc == 0) {
-        json_t *met = dz_job_metrics(m, rows, n, r->train[t->model] != NULL);
+        json_t *met = dz_eval_metrics(&ev);
         json_t *o = met ? job_json(r, j, met, st.nfe) : NULL;
         if (!o) rc = st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
         if (rc == 0 && (rc = join(path, sizeof path, dir, names[3], NULL)) == 0) rc = write_json_atomic(path, o);
         json_decref(o);
     }
-    dz_rows_free(rows, n);
+    dz_eval_clear(&ev);
     if (rc < 0) {
         for (size_t i = 0; i < n; i++) free(seqs[i]);
         free(seqs);

@@ -1,35 +1,42 @@
-/* Per-sample rows of a design job (docs/design.md "Outputs"): what is known about each generated
- * sequence, which filters it passes, the per-sample TSV, and the job's summary metrics.
- * SMILES: valid (docs/metrics.md "Validity"), canonical SMILES, novel (canonical not in the
- * training set), QED, rings, logP, MW, TPSA, heavy atoms. DNA: GC, longest homopolymer.
- * dz_job_metrics is the one place the job's metrics are computed (the design/metrics_* functions
- * of docs/metrics.md plug in there). */
+/* The evaluation of one design job (docs/design.md "Outputs"): the per-sample rows and set
+ * metrics of design/metrics_smiles.h (SMILES: valid, canonical, novel, QED, rings, logP, MW, TPSA,
+ * heavy atoms; validity, uniqueness, novelty, property statistics, IntDiv, GuacaMol KL) or
+ * design/metrics_dna.h (DNA: GC, longest homopolymer, duplicates), the target's filters over
+ * them, the per-sample TSV and the job's metrics object. This is the runner's one place that
+ * calls the metrics (docs/metrics.md defines them). */
 #ifndef STRAND_DESIGN_SAMPLES_H
 #define STRAND_DESIGN_SAMPLES_H
 #include <jansson.h>
 #include <stddef.h>
 
 #include "design/campaign.h"
-#include "design/strset.h"
+#include "design/metrics_dna.h"
+#include "design/metrics_smiles.h"
 
-typedef struct dz_row {
-    char *seq;       /* decoded sample (specials dropped) */
-    int valid;       /* SMILES: RDKit parses and sanitises it, non-empty; DNA: 1 */
-    char *canonical; /* SMILES: canonical SMILES of a valid sample, else NULL */
-    int novel;       /* 1/0, -1 when there is no training set (or the sample is invalid) */
-    double prop[DZ_PROP_COUNT]; /* NAN where not defined */
-    int homopolymer; /* DNA: longest run of one base */
-    int kept;        /* passes every filter of the target */
-    const char *why; /* the first filter it fails ("" when kept) */
-} dz_row;
+typedef struct dz_eval {
+    size_t n;
+    int dna;
+    int have_ref;          /* SMILES: a training-set reference (novelty defined) */
+    char *const *seqs;     /* the decoded samples (borrowed) */
+    ms_sample *ms;         /* SMILES rows */
+    ms_set_metrics sm;
+    md_sample *md;         /* DNA rows */
+    md_set_metrics dm;
+    int *kept;             /* passes every filter */
+    const char **why;      /* the first filter failed ("" when kept) */
+} dz_eval;
 
-/* Rows for n decoded samples (rows zeroed by the caller; thread-safe after chem_init/qed_init). */
-int dz_rows_compute(const dz_model *m, const dz_strset *train, char *const *seqs, size_t n, dz_row *rows);
+/* Rows and set metrics of n samples; ref (SMILES training set) may be NULL; label: the requested
+ * class (-1: none); threads for the per-sample work. */
+int dz_evaluate(const dz_model *m, const ms_reference *ref, char *const *seqs, size_t n, int label, int threads,
+                dz_eval *ev);
 /* kept/why by the filters, in sample order (dedupe keeps the first). */
-int dz_rows_filter(const dz_filters *f, int dna, dz_row *rows, size_t n);
-void dz_rows_free(dz_row *rows, size_t n);
-/* The per-sample TSV (header + one line per sample), written atomically. */
-int dz_rows_write_tsv(const char *path, int dna, const dz_row *rows, size_t n);
-/* The job's metrics object (counts, rates, property statistics over valid / kept samples). */
-json_t *dz_job_metrics(const dz_model *m, const dz_row *rows, size_t n, int have_train);
+int dz_eval_filter(const dz_filters *f, dz_eval *ev);
+/* The per-sample TSV: index, the metrics' columns, kept, filtered_by; written atomically. */
+int dz_eval_write_tsv(const char *path, const dz_eval *ev);
+/* The job's metrics: the set metrics' JSON plus "kept" and statistics over the kept samples. */
+json_t *dz_eval_metrics(const dz_eval *ev);
+/* A sample's value of a filter property (NaN when undefined). */
+double dz_eval_prop(const dz_eval *ev, size_t i, dz_prop p);
+void dz_eval_clear(dz_eval *ev);
 #endif

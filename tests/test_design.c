@@ -12,6 +12,7 @@
  *  - the API: results in campaign order, samples equal to the files, FASTA headers with
  *    species= and gamma=, filters (valid, dedupe) reflected in kept.smi and the TSV. */
 #include <dirent.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "core/safetensors.h"
 #include "core/tokenizer.h"
 #include "design/campaign.h"
+#include "design/samples.h"
 #include "strand.h"
 #include "test_util.h"
 
@@ -46,7 +48,7 @@ static int make_model(const char *path, int dna, int classes, const char *diffus
     if ((rc = dit_weights_create(&m, &c, NULL)) < 0) return rc;
     strand_rng r;
     strand_rng_seed(&r, seed);
-    for (size_t i = 0; i < m->pb.total; i++) m->pb.params[i] = (float)(0.4 * strand_rng_normal(&r));
+    for (size_t i = 0; i < m->pb.total; i++) m->pb.params[i] = (float)(0.02 * strand_rng_normal(&r)); /* near-uniform logits: varied samples */
     char cfg[1024];
     int k = snprintf(cfg, sizeof cfg,
                      "{\"kind\": \"dit\", \"vocab_size\": %d, \"hidden_dim\": 32, \"n_blocks\": 2, \"n_heads\": 2, "
@@ -424,6 +426,56 @@ static void test_kill_and_resume(void)
     CU_ASSERT(same_tree(tmpf("full"), kd));
 }
 
+/* filters over known molecules: valid, novel (against a training reference), dedupe (canonical),
+ * property ranges; the TSV and metrics say the same */
+static void test_filters(void)
+{
+    char *seqs[] = {"CCO", "OCC", "c1ccccc1", "C(", "", "CCl", "c1ccccc1"};
+    size_t n = 7;
+    const char *train[] = {"OCC"};
+    ms_params mp;
+    ms_default_params(&mp);
+    ms_reference *ref = NULL;
+    CU_ASSERT_FATAL(ms_reference_build(train, 1, 0, &mp, &ref) == 0);
+    dz_model m;
+    memset(&m, 0, sizeof m);
+    dz_eval ev;
+    CU_ASSERT_FATAL(dz_evaluate(&m, ref, seqs, n, -1, 1, &ev) == 0);
+    dz_filters f;
+    memset(&f, 0, sizeof f);
+    f.valid = 1, f.dedupe = 1, f.novel = 1;
+    f.range[DZ_PROP_MW].set = 1, f.range[DZ_PROP_MW].lo = 0, f.range[DZ_PROP_MW].hi = 60;
+    CU_ASSERT_FATAL(dz_eval_filter(&f, &ev) == 0);
+    const int want_kept[] = {0, 0, 0, 0, 0, 1, 0};
+    const char *want_why[] = {"in-training-set", "in-training-set", "mw", "invalid", "invalid", "", "mw"};
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(ev.kept[i], want_kept[i]);
+        CU_ASSERT_STRING_EQUAL(ev.why[i], want_why[i]);
+    }
+    CU_ASSERT(fabs(dz_eval_prop(&ev, 5, DZ_PROP_MW) - 50.488) < 1e-3);
+    /* dedupe alone keeps the first of CCO/OCC and of the two benzenes */
+    memset(&f, 0, sizeof f);
+    f.dedupe = 1;
+    CU_ASSERT_FATAL(dz_eval_filter(&f, &ev) == 0);
+    const int want_dd[] = {1, 0, 1, 1, 1, 1, 0};
+    for (size_t i = 0; i < n; i++) CU_ASSERT_EQUAL(ev.kept[i], want_dd[i]);
+    CU_ASSERT_STRING_EQUAL(ev.why[1], "duplicate");
+    json_t *o = dz_eval_metrics(&ev);
+    CU_ASSERT_FATAL(o != NULL);
+    /* 5 valid of 7; distinct canonical: CCO, benzene, CCl = 3; novel: benzene, CCl */
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(o, "validity")), 5.0 / 7, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(o, "uniqueness")), 3.0 / 5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(o, "novelty")), 2.0 / 3, 1e-12);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "kept")), 5);
+    json_decref(o);
+    CU_ASSERT(dz_eval_write_tsv(tmpf("filters.tsv"), &ev) == 0);
+    unsigned char *tsv = tu_slurp(tmpf("filters.tsv"), NULL);
+    CU_ASSERT(tsv && has((char *)tsv, "\n2\tOCC\t1\tCCO\t0\t") && has((char *)tsv, "\t0\tduplicate\n"));
+    free(tsv);
+    dz_eval_clear(&ev);
+    ms_reference_free(ref);
+}
+
 static void test_seeds(void)
 {
     dz_campaign *c = NULL;
@@ -448,6 +500,7 @@ void register_suites(void)
     CU_pSuite s = CU_add_suite("design", setup, NULL);
     ADD_TEST(s, test_bad_input);
     ADD_TEST(s, test_seeds);
+    ADD_TEST(s, test_filters);
     ADD_TEST(s, test_dry_run_and_threads);
     ADD_TEST(s, test_api);
     ADD_TEST(s, test_kill_and_resume);
