@@ -245,7 +245,8 @@ int bd3lm_sample(diff_model *m, size_t Lb, const bd3lm_sampler_params *p, size_t
                 st->net_calls++, st->net_rows += R, st->net_tokens += R * Lb;
                 if ((rc = dit_kv_forward(m->w, s.kv, s.blk, Lb, 1, NULL)) < 0) st_err(NULL, rc, "%s", dit_kv_error(s.kv));
             }
-            if (rc == 0 && p->progress && p->progress(p->progress_user, j + 1, nblocks))
+            uint64_t nbatch = (n + p->batch - 1) / p->batch, bi = i0 / p->batch;
+            if (rc == 0 && p->progress && p->progress(p->progress_user, bi * nblocks + j + 1, nbatch * nblocks))
                 rc = st_err(NULL, STRAND_E_CANCELLED, "BD3-LM sampler: cancelled");
         }
         for (size_t b = 0; rc == 0 && b < s.Bt; b++) {

@@ -42,7 +42,7 @@ typedef struct bd3lm_sampler_params {
     int use_kv;        /* 1: key/value cache of clean blocks */
     size_t batch;      /* sequences per network call */
     uint64_t seed;
-    int (*progress)(void *user, uint64_t done, uint64_t total); /* per finished block of a batch; non-zero cancels */
+    int (*progress)(void *user, uint64_t done, uint64_t total); /* after every block: blocks done over all batches; non-zero cancels */
     void *progress_user;
 } bd3lm_sampler_params;
 
