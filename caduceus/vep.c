@@ -47,6 +47,7 @@ void strand_vep_free(strand_vep *v)
     free(v->ids), free(v->logits), free(v->embed);
     free(v->ids_rc), free(v->logits_rc), free(v->embed_rc);
     st_vep_marginal_free(v);
+    st_vep_indel_free(v);
     st_vep_options_free(v);
     free(v);
 }
@@ -114,8 +115,10 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
     {
         /* a marginal tile (S + W − 1 bases, vep_marginal.c) is the longest forward when there is one */
         size_t Wf = (size_t)W;
-        if (p.llr == STRAND_VEP_LLR_MARGINAL)
+        if (p.llr == STRAND_VEP_LLR_MARGINAL) {
             Wf += (size_t)(p.marginal_core > 0 ? p.marginal_core : 4 * (W - 1));
+            if (Wf < 2 * (size_t)W) Wf = 2 * (size_t)W; /* an indel haplotype window (vep_indel.c) */
+        }
         size_t per = ST_THREAD_RESERVE + Wf * D * (size_t)v->m->cfg.n_layer * 48 * sizeof(float) +
                      Wf * (D + 16) * 16;
         int64_t left = st_address_space_left();
@@ -148,7 +151,7 @@ int strand_vep_create(const char *model_path, const char *fasta_path, const stra
         rc = st_err(NULL, STRAND_E_NOMEM, "strand_vep_create: out of memory for %d workers of a %d-base window", v->nw, W);
         goto fail;
     }
-    if ((rc = st_vep_marginal_init(v)) < 0) goto fail;
+    if ((rc = st_vep_marginal_init(v)) < 0 || (rc = st_vep_indel_init(v)) < 0) goto fail;
     *out = v;
     return 0;
 fail:
@@ -347,7 +350,8 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
     int want_llr = !v->p.scores || (v->p.scores & STRAND_VEP_SCORE_LLR);
     int want_emb = !v->p.scores || (v->p.scores & STRAND_VEP_SCORE_EMB);
     int marginal = want_llr && v->p.llr == STRAND_VEP_LLR_MARGINAL, any_marginal = 0;
-    unsigned char *ok = calloc(n, 1); /* 1: reached scoring, 2: and a marginal SNV */
+    unsigned char *ok = calloc(n, 1); /* 1: reached scoring, 2: and a marginal SNV, 3: a marginal indel/MNV */
+    int any_indel = 0;
     int *cids = malloc(n * sizeof(int));
     v->fail_index = -1;
     if (!req || !ix || !ok || !cids) {
@@ -411,6 +415,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         int snv = rlen == 1 && strlen(x->alt) == 1;
         ok[i] = 1;
         if (snv && marginal) ok[i] = 2, any_marginal = 1;
+        else if (!snv && marginal && st_vep_indel_fits(v, rlen, (int64_t)strlen(x->alt))) ok[i] = 3, any_indel = 1;
         else if (snv && want_llr) ix[3 * i] = add_req(req, &nr, cid, pos, ST_VEP_WIN_MASKED, 0, NULL);
         if (want_emb) {
             ix[3 * i + 1] = add_req(req, &nr, cid, pos, ST_VEP_WIN_REF, 0, NULL);
@@ -418,9 +423,20 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         }
         v->windows_requested += 2 * want_emb + (ix[3 * i] >= 0);
     }
-    if (any_marginal) {
-        for (size_t i = 0; i < n; i++) ok[i] = ok[i] == 2; /* 1: a marginal SNV, for vep_marginal.c */
-        if ((rc = st_vep_marginal_llr(v, vars, n, cids, ok)) < 0) goto done;
+    if (any_marginal || any_indel) {
+        /* the marginal LLR: SNVs from tiles (vep_marginal.c), indels/MNVs from haplotype windows (vep_indel.c) */
+        unsigned char *want = malloc(2 * n);
+        if (!want) {
+            rc = st_err(&v->err, STRAND_E_NOMEM, "vep: out of memory for a batch of %zu variants", n);
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) want[i] = ok[i] == 2, want[n + i] = ok[i] == 3;
+        rc = any_marginal ? st_vep_marginal_llr(v, vars, n, cids, want) : 0;
+        if (rc == 0 && any_indel) rc = st_vep_indel_llr(v, vars, n, cids, want + n);
+        free(want);
+        if (rc < 0) goto done;
+        for (size_t i = 0; i < n; i++) ok[i] = ok[i] >= 2; /* 1: has a marginal LLR */
+        any_marginal = 1;
     }
     /* one B=1 forward per distinct window, the windows spread over the workers */
     pool = malloc(((size_t)nr + (size_t)v->nw) * D * sizeof(double));

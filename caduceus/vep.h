@@ -68,6 +68,11 @@ struct strand_vep {
     int64_t mc_k;
     float *mc_lg;    /* (S,16) the centre-ready logits of tile (mc_cid, mc_k) */
     int64_t tiles;   /* marginal tile forwards run (also counted in forwards) */
+    /* vep_indel.c (llr = MARGINAL): per-worker haplotype-window buffers, up to W + 2h bases:
+     * (nw,W+2h) ids, (nw,W+2h,16) logits (and their RC twins) */
+    int32_t *iids, *iids_rc;
+    float *ilg, *ilg_rc;
+    int64_t hap_windows; /* indel haplotype-window forwards run (also counted in forwards) */
 };
 
 /* vep_options.c: load / free the rename map and targets of v->p. */
@@ -102,6 +107,16 @@ void st_vep_marginal_free(strand_vep *v);
  * v->nw > 1). 0 or STRAND_E_*. */
 int st_vep_marginal_llr(strand_vep *v, strand_vep_variant *vars, size_t n, const int *cids,
                         const unsigned char *want);
+
+/* vep_indel.c: the marginal indel/MNV score (docs/vep.md "Indel LLR"), LLR = PLL(alt_hap) −
+ * PLL(ref_hap) of the haplotype windows FASTA[pos−h, pos) + allele + FASTA[pos+rlen, pos+rlen+h).
+ * st_vep_indel_fits: whether alleles of these lengths are scored (both ≤ W). */
+int st_vep_indel_init(strand_vep *v);
+void st_vep_indel_free(strand_vep *v);
+int st_vep_indel_fits(const strand_vep *v, int64_t rlen, int64_t alen);
+/* x->llr for every vars[i] with want[i] (a non-SNV on contig cids[i], ACGT alleles that fit). One
+ * forward per distinct haplotype window, spread over the workers. 0 or STRAND_E_*. */
+int st_vep_indel_llr(strand_vep *v, strand_vep_variant *vars, size_t n, const int *cids, const unsigned char *want);
 
 /* Pooled embedding (D, double) of per-position embeddings e (W,D) around the centre. */
 void st_vep_pool(const strand_vep *v, const float *e, size_t D, double *out);

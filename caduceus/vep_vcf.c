@@ -14,7 +14,7 @@
 
 static int add_header(strand_vep *v, bcf_hdr_t *h, int argc, char *const *argv)
 {
-    char d[1024];
+    char d[1536];
     snprintf(d, sizeof d,
              "Zero-shot log-likelihood ratio log p(ALT) - log p(REF) in nats from the masked-LM head of the "
              "Caduceus model, with the variant position set to [MASK] in the %d-bp reference window centred on it; "
@@ -29,9 +29,11 @@ static int add_header(strand_vep *v, bcf_hdr_t *h, int argc, char *const *argv)
                  "FASTA[k*%d-%d, k*%d+%d+%d) holding it (k = floor((POS-1)/%d); one forward per tile, >= %d bp of "
                  "context on both sides; docs/vep.md section Marginal LLR), not the masked score; strand-averaged (PS: "
                  "exact reverse-complement-equivariant head; PH: post-hoc conjoined). Positive = ALT more likely than "
-                 "REF under the model. SNVs only: missing for indels, MNVs, symbolic alleles and unscored records. "
-                 "Tile positions past a contig end and N bases are [PAD]",
-                 v->S, v->h, v->S, v->S, v->h, v->S, v->h);
+                 "REF under the model. Indels and MNVs (alleles up to %d bp): the pseudo-log-likelihood difference "
+                 "PLL(ALT haplotype) - PLL(REF haplotype), PLL = sum of log p(base) over the unmasked window of "
+                 "%d bp + allele + %d bp (docs/vep.md section Indel LLR; includes a length term). Missing for "
+                 "symbolic alleles and unscored records. Tile positions past a contig end and N bases are [PAD]",
+                 v->S, v->h, v->S, v->S, v->h, v->S, v->h, v->W, v->h, v->h);
     int rc = st_vcf_hdr_add_info(h, "STRAND_LLR", "A", "Float", d);
     if (rc < 0) return rc;
     snprintf(d, sizeof d,

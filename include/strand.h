@@ -256,7 +256,8 @@ typedef struct strand_vep_params {
                           * RC-equivariant by construction, PH is conjoined) */
     int llr;             /* STRAND_VEP_LLR_*: how STRAND_LLR is computed (default MASKED: today's
                           * per-variant masked score; MARGINAL: the wild-type marginal, every SNV of
-                          * a reference tile from one unmasked forward; docs/vep.md "Marginal LLR") */
+                          * a reference tile from one unmasked forward; docs/vep.md "Marginal LLR";
+                          * indels/MNVs: the PLL difference of the haplotype windows, "Indel LLR") */
     int scores;          /* STRAND_VEP_SCORE_* bits: which scores to compute (0, the default: both);
                           * LLR alone skips the REF/ALT window forwards of STRAND_EMB */
     int marginal_core;   /* MARGINAL: positions scored per tile S (0, the default: 4·(window−1));
@@ -273,7 +274,7 @@ STRAND_API const char *strand_vep_last_error(const strand_vep *v);
 
 /* Per-variant outcome (strand_vep_variant.status). */
 enum {
-    STRAND_VEP_OK = 0,             /* scored (llr NaN when not an SNV) */
+    STRAND_VEP_OK = 0,             /* scored (llr NaN when not an SNV, except under LLR_MARGINAL) */
     STRAND_VEP_SYMBOLIC = 1,       /* <DEL>, *, breakends, '.': not scored */
     STRAND_VEP_UNSCORABLE = 2,     /* alleles with characters other than ACGT, or empty */
     STRAND_VEP_REF_MISMATCH = 3,   /* REF differs from the FASTA (or runs past the contig end) */

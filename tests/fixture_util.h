@@ -167,4 +167,66 @@ static inline double fx_gradcheck(const char *what, fx_loss_fn f, void *ctx, flo
             tol.rtol_fd, tol.fd_floor);
     return worst;
 }
+/* ---- VEP tests (test_vep.c, test_vep_marginal.c): a tiny random Caduceus and a FASTA read as text */
+#include "caduceus/caduceus.h"
+
+/* A tiny random PS (rcps 1) or PH model (d 16, 2 layers) written to path, embeddings scaled by
+ * scale (50: logits O(10), scores not ~0; mechanics, not accuracy). 0 or < 0. */
+static inline int fx_tiny_caduceus(const char *path, int rcps, uint64_t seed, float scale)
+{
+    caduceus_config c;
+    caduceus_default_config(&c);
+    c.d_model = 16, c.n_layer = 2, c.rcps = rcps;
+    caduceus_weights *m = NULL;
+    if (caduceus_create(&m, &c) < 0) return -1;
+    caduceus_init_weights(m, seed);
+    float *E = pb_param(&m->pb, m->emb);
+    for (size_t i = 0; i < m->pb.entries[m->emb].numel; i++) E[i] *= scale;
+    int rc = caduceus_save(m, path);
+    caduceus_free(m);
+    return rc;
+}
+
+/* The records of a FASTA as text, read independently of io/fasta: name up to the first blank, the
+ * sequence as written (free seq). Returns the number of records read (at most max), -1: no file. */
+typedef struct fx_contig { char name[64]; char *seq; int64_t len; } fx_contig;
+static inline int fx_read_fasta(const char *path, fx_contig *cs, int max)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) return -1;
+    char line[4096];
+    int n = -1;
+    size_t cap = 0;
+    while (fgets(line, sizeof line, fp)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0] == '>') {
+            if (++n >= max) break;
+            snprintf(cs[n].name, sizeof cs[n].name, "%.63s", line + 1);
+            cs[n].name[strcspn(cs[n].name, " \t")] = 0;
+            cs[n].seq = malloc(cap = 1 << 16), cs[n].len = 0;
+        } else if (n >= 0) {
+            size_t k = strlen(line);
+            if ((size_t)cs[n].len + k + 1 > cap) cs[n].seq = realloc(cs[n].seq, cap = 2 * (cap + k));
+            memcpy(cs[n].seq + cs[n].len, line, k + 1);
+            cs[n].len += (int64_t)k;
+        }
+    }
+    fclose(fp);
+    return n >= max ? max : n + 1;
+}
+
+/* Write records as a FASTA of 60-column lines and remove a stale .fai beside it. */
+static inline void fx_write_fasta(const char *path, const fx_contig *cs, int n)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp) return;
+    for (int i = 0; i < n; i++) {
+        fprintf(fp, ">%s\n", cs[i].name);
+        for (int64_t j = 0; j < cs[i].len; j += 60) fprintf(fp, "%.60s\n", cs[i].seq + j);
+    }
+    fclose(fp);
+    char fai[1100];
+    snprintf(fai, sizeof fai, "%s.fai", path);
+    remove(fai); /* a fresh index (faidx refuses stale ones) */
+}
 #endif

@@ -14,6 +14,7 @@
 #include "core/tokenizer_dna.h"
 #include "strand.h"
 #include "test_util.h"
+#include "fixture_util.h"
 
 #define REF_SRC STRAND_TEST_DATA "/vep/ref.fa"
 #define REF_FA g_ref /* a copy under the build tree: its .fai is built there, not in the source tree */
@@ -23,27 +24,11 @@
 
 static char g_ps[1024], g_ph[1024], g_ref[1024];
 
-/* A tiny random model; embeddings scaled up so that logits are O(1) and scores are not ~0. */
-static int make_model(const char *path, int rcps, uint64_t seed)
-{
-    caduceus_config c;
-    caduceus_default_config(&c);
-    c.d_model = 16, c.n_layer = 2, c.rcps = rcps;
-    caduceus_weights *m = NULL;
-    if (caduceus_create(&m, &c) < 0) return -1;
-    caduceus_init_weights(m, seed);
-    float *E = pb_param(&m->pb, m->emb);
-    for (size_t i = 0; i < m->pb.entries[m->emb].numel; i++) E[i] *= 50.0f;
-    int rc = caduceus_save(m, path);
-    caduceus_free(m);
-    return rc;
-}
-
 static int suite_init(void)
 {
     snprintf(g_ps, sizeof g_ps, "%s", tu_tmp("vep_ps.safetensors"));
     snprintf(g_ph, sizeof g_ph, "%s", tu_tmp("vep_ph.safetensors"));
-    if (make_model(g_ps, 1, 11) < 0 || make_model(g_ph, 0, 12) < 0) return 1;
+    if (fx_tiny_caduceus(g_ps, 1, 11, 50.0f) < 0 || fx_tiny_caduceus(g_ph, 0, 12, 50.0f) < 0) return 1;
     snprintf(g_ref, sizeof g_ref, "%s", tu_tmp("vep_ref.fa"));
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "rm -f '%s.fai' && cp '%s' '%s'", g_ref, REF_SRC, g_ref);
@@ -67,46 +52,7 @@ static strand_vep *open_vep(const char *model, const char *fasta, int threads)
 }
 
 /* ---- fixtures read back ---------------------------------------------------------------------- */
-typedef struct contig { char name[64]; char *seq; int64_t len; } contig;
-
-static int read_fasta(const char *path, contig *cs, int max)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp) return -1;
-    char line[4096];
-    int n = -1;
-    size_t cap = 0;
-    while (fgets(line, sizeof line, fp)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (line[0] == '>') {
-            if (++n >= max) break;
-            snprintf(cs[n].name, sizeof cs[n].name, "%.63s", line + 1);
-            cap = 1 << 16;
-            cs[n].seq = malloc(cap);
-            cs[n].len = 0;
-        } else if (n >= 0) {
-            size_t k = strlen(line);
-            if ((size_t)cs[n].len + k + 1 > cap) cs[n].seq = realloc(cs[n].seq, cap = 2 * (cap + k));
-            memcpy(cs[n].seq + cs[n].len, line, k + 1);
-            cs[n].len += (int64_t)k;
-        }
-    }
-    fclose(fp);
-    return n + 1;
-}
-
-static void write_fasta(const char *path, const contig *cs, int n)
-{
-    FILE *fp = fopen(path, "w");
-    for (int i = 0; i < n; i++) {
-        fprintf(fp, ">%s\n", cs[i].name);
-        for (int64_t j = 0; j < cs[i].len; j += 60) fprintf(fp, "%.60s\n", cs[i].seq + j);
-    }
-    fclose(fp);
-    char fai[1100];
-    snprintf(fai, sizeof fai, "%s.fai", path);
-    unlink(fai); /* a fresh index (faidx refuses stale ones) */
-}
+typedef fx_contig contig;
 
 typedef struct vrec { char chrom[64], ref[64], alt[128], note[64]; int64_t pos; } vrec;
 
@@ -168,7 +114,7 @@ static void test_sha256_vs_sha256sum(void)
 static void test_windows(void)
 {
     contig cs[4];
-    int nc = read_fasta(REF_FA, cs, 4);
+    int nc = fx_read_fasta(REF_FA, cs, 4);
     CU_ASSERT_EQUAL_FATAL(nc, 2);
     strand_vep *v = open_vep(g_ps, REF_FA, 1);
     int W = v->W, h = v->h;
@@ -274,7 +220,7 @@ static void test_vs_pytorch_reference(void)
 static void test_llr_antisymmetry(void)
 {
     contig cs[4];
-    int nc = read_fasta(REF_FA, cs, 4);
+    int nc = fx_read_fasta(REF_FA, cs, 4);
     vrec r[64];
     int nr = read_vcf(VARS_VCF, r, 64);
     CU_ASSERT_FATAL(nr > 10);
@@ -290,7 +236,7 @@ static void test_llr_antisymmetry(void)
             char old = cs[ci].seq[r[i].pos - 1];
             cs[ci].seq[r[i].pos - 1] = r[i].alt[0];
             const char *alt_fa = tu_tmp("vep_alt.fa");
-            write_fasta(alt_fa, cs, nc);
+            fx_write_fasta(alt_fa, cs, nc);
             cs[ci].seq[r[i].pos - 1] = old;
             strand_vep *v2 = open_vep(model, alt_fa, 1);
             CU_ASSERT_EQUAL(strand_vep_score_snv(v2, r[i].chrom, r[i].pos, r[i].alt, r[i].ref, &llr2, &emb2),
@@ -318,7 +264,7 @@ static void test_llr_antisymmetry(void)
 static void test_reverse_complement_invariance(void)
 {
     contig cs[4], rc[4];
-    int nc = read_fasta(REF_FA, cs, 4);
+    int nc = fx_read_fasta(REF_FA, cs, 4);
     for (int i = 0; i < nc; i++) {
         rc[i] = cs[i];
         rc[i].seq = malloc((size_t)cs[i].len + 1);
@@ -326,7 +272,7 @@ static void test_reverse_complement_invariance(void)
         rc[i].seq[cs[i].len] = 0;
     }
     const char *rc_fa = tu_tmp("vep_rc.fa");
-    write_fasta(rc_fa, rc, nc);
+    fx_write_fasta(rc_fa, rc, nc);
     vrec r[64];
     int nr = read_vcf(VARS_VCF, r, 64);
     for (int avg = 0; avg < 2; avg++)
