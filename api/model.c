@@ -246,13 +246,13 @@ static int cad_check(strand_model *m, const int32_t *ids, size_t n, size_t L, co
 }
 
 /* Chunks of `chunk` sequences through caduceus_forward; logits / embed / pooled may be NULL. */
-static int cad_run(strand_model *m, const int32_t *ids, size_t n, size_t L, size_t chunk, float *logits, float *embed,
-                   float *pooled, const char *fn)
+static int cad_run(strand_model *m, const int32_t *ids, size_t n, size_t L, size_t chunk, int mode, float *logits,
+                   float *embed, float *pooled, const char *fn)
 {
     size_t V = (size_t)m->cad->cfg.vocab, D = (size_t)m->cad->cfg.d_model;
     for (size_t s = 0; s < n; s += chunk) {
         size_t nb = n - s < chunk ? n - s : chunk;
-        int rc = caduceus_forward(m->cad, m->cctx, ids + s * L, nb, L, CADUCEUS_INFER, logits ? logits + s * L * V : NULL,
+        int rc = caduceus_forward(m->cad, m->cctx, ids + s * L, nb, L, mode, logits ? logits + s * L * V : NULL,
                                   embed ? embed + s * L * D : NULL, pooled ? pooled + s * D : NULL);
         if (rc < 0) {
             st_err_prefix("%s", fn);
@@ -270,14 +270,15 @@ static int cad_logits(strand_model *m, const int32_t *ids, size_t n, size_t L, c
         return st_err(&m->err, STRAND_E_ARG, "strand_model_logits: a %s model takes no sigma and no labels",
                       m->kind->name);
     int rc = cad_check(m, ids, n, L, "strand_model_logits");
-    return rc < 0 ? rc : cad_run(m, ids, n, L, MODEL_CHUNK, out, NULL, NULL, "strand_model_logits");
+    /* the network's raw output, as the HF model's logits: PH runs x alone (no post-hoc conjoining) */
+    return rc < 0 ? rc : cad_run(m, ids, n, L, MODEL_CHUNK, CADUCEUS_INFER_RAW, out, NULL, NULL, "strand_model_logits");
 }
 
 static int cad_embed(strand_model *m, const int32_t *ids, size_t n, size_t L, int pooling, float *out)
 {
     int rc = cad_check(m, ids, n, L, "strand_model_embed");
     if (rc < 0) return rc;
-    return cad_run(m, ids, n, L, EMBED_CHUNK, NULL, pooling == STRAND_EMBED_PER_POSITION ? out : NULL,
+    return cad_run(m, ids, n, L, EMBED_CHUNK, CADUCEUS_INFER, NULL, pooling == STRAND_EMBED_PER_POSITION ? out : NULL,
                    pooling == STRAND_EMBED_MEAN ? out : NULL, "strand_model_embed");
 }
 
@@ -443,6 +444,42 @@ int strand_model_logits(strand_model *m, const int32_t *ids, size_t n, size_t L,
     if (n == 0) return 0;
     if (!ids || !out) return st_err(&m->err, STRAND_E_ARG, "strand_model_logits: NULL ids or output");
     return m->kind->logits(m, ids, n, L, sigma, labels, out);
+}
+
+/* Post-hoc conjoined logits (docs/caduceus.md "Caduceus-PH"): out[t, v] = ½ (f(x)[t, v] + f(rc x)[L−1−t, comp v]).
+ * PH: the conjoined inference mode; PS: its raw logits averaged with those of rc(x) mapped back. */
+int strand_model_logits_rc_average(strand_model *m, const int32_t *ids, size_t n, size_t L, float *out)
+{
+    const char *fn = "strand_model_logits_rc_average";
+    if (!m) return st_err(NULL, STRAND_E_ARG, "%s: NULL model", fn);
+    if (!m->cad)
+        return st_err(&m->err, STRAND_E_UNSUPPORTED, "%s: a %s model is not a Caduceus DNA model (no reverse "
+                      "complement)", fn, m->kind->name);
+    if (n == 0) return 0;
+    if (!ids || !out) return st_err(&m->err, STRAND_E_ARG, "%s: NULL ids or output", fn);
+    int rc = cad_check(m, ids, n, L, fn);
+    if (rc < 0) return rc;
+    if (!m->cad->cfg.rcps) return cad_run(m, ids, n, L, MODEL_CHUNK, CADUCEUS_INFER, out, NULL, NULL, fn);
+    size_t V = (size_t)m->cad->cfg.vocab;
+    int32_t *rid = malloc(L * sizeof *rid);
+    float *lr = malloc(L * V * sizeof *lr);
+    if (!rid || !lr) {
+        free(rid), free(lr);
+        return st_err(&m->err, STRAND_E_NOMEM, "%s: out of memory", fn);
+    }
+    for (size_t b = 0; b < n && rc == 0; b++) {
+        const int32_t *x = ids + b * L;
+        float *o = out + b * L * V;
+        for (size_t t = 0; t < L; t++) rid[t] = (int32_t)m->cad->cfg.comp[x[L - 1 - t]];
+        rc = cad_run(m, x, 1, L, 1, CADUCEUS_INFER_RAW, o, NULL, NULL, fn);
+        if (rc == 0) rc = cad_run(m, rid, 1, L, 1, CADUCEUS_INFER_RAW, lr, NULL, NULL, fn);
+        if (rc == 0)
+            for (size_t t = 0; t < L; t++)
+                for (size_t v = 0; v < V; v++)
+                    o[t * V + v] = 0.5f * (o[t * V + v] + lr[(L - 1 - t) * V + (size_t)m->cad->cfg.comp[v]]);
+    }
+    free(rid), free(lr);
+    return rc;
 }
 
 int strand_model_embed(strand_model *m, const int32_t *ids, size_t n, size_t L, int pooling, float *out)

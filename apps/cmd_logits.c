@@ -1,5 +1,6 @@
-/* `strand logits -m MODEL -i INPUT -o OUT.npy [--sigma S | --sigma-file S.npy] [--label Y | --labels Y.npy]`:
- * raw logits (n, L, V) float32 of a model for integer ids (n, L) given as a numpy file, or for the
+/* `strand logits -m MODEL -i INPUT -o OUT.npy [--sigma S | --sigma-file S.npy] [--label Y | --labels Y.npy]
+ * [--rc-average]`: raw logits (n, L, V) float32 (the network's output, as the HF model's `logits`; Caduceus-PH
+ * not conjoined unless --rc-average) of a model for integer ids (n, L) given as a numpy file, or for the
  * records of a FASTA (DNA models) or SMILES file (.smi/.txt/.csv/.tsv, SMILES models) tokenised
  * with the model's tokenizer. The output is written atomically (a failed run leaves nothing under
  * OUT). */
@@ -30,6 +31,7 @@ typedef struct logits_opts {
     long label;    /* used when have_label */
     int have_label;
     int threads;   /* 0: all cores */
+    int rc_average; /* Caduceus: post-hoc conjoined (x and rc(x) averaged) instead of the raw output */
 } logits_opts;
 
 static logits_opts logits_default_opts(void)
@@ -44,7 +46,9 @@ static void logits_usage(FILE *fp)
     logits_opts d = logits_default_opts();
     fprintf(fp,
             "\nUsage: strand logits -m MODEL -i INPUT -o OUT.npy [options]\n\n"
-            "Raw logits of a model; OUT.npy receives float32 logits of shape (n, L, V). MODEL is a strand\n"
+            "Raw logits of a model (the network's output, what the HuggingFace model's logits are; also for\n"
+            "Caduceus-PH, which is then NOT post-hoc conjoined: see --rc-average); OUT.npy receives float32\n"
+            "logits of shape (n, L, V). MODEL is a strand\n"
             "safetensors file (optionally .zst) or a HuggingFace directory (config.json + model.safetensors).\n"
             "INPUT is one of\n"
             "  IDS.npy       token ids, int64 or int32, shape (n, L) (or (L,) for one sequence);\n"
@@ -64,12 +68,16 @@ static void logits_usage(FILE *fp)
             "  --label Y               class label for label-conditioned models, all sequences\n"
             "                          (default: the null label = number of classes)\n"
             "  --labels Y.npy          one label per sequence, int64/int32, shape (n,)\n"
+            "      --rc-average        Caduceus: post-hoc conjoining, (logits(x)[t,v] + logits(rc x)[L-1-t,comp v])/2\n"
+            "                          (the PH inference mode of strand embed / strand vep; PS: equal to the raw\n"
+            "                          logits up to float rounding; docs/caduceus.md \"Caduceus-PH\")\n"
             "      --threads N         threads (default %d = all cores)\n"
             "  -h, --help              this text\n\n"
             "Examples:\n"
             "  strand logits -m models/udlm_qm9 -i ids.npy -o logits.npy --sigma 0.5\n"
             "  strand logits -m dit.safetensors.zst -i ids.npy -o out.npy --sigma-file s.npy --labels y.npy\n"
             "  strand logits -m models/caduceus-ps_131k -i seqs.fa -o logits.npy\n"
+            "  strand logits -m caduceus-ph.safetensors -i seqs.fa -o conjoined.npy --rc-average\n"
             "  strand logits -m qm9_dit.safetensors -i mols.csv --column smiles -o logits.npy\n\n",
             d.sigma, d.threads);
 }
@@ -149,14 +157,14 @@ done:
 int cmd_logits_main(int argc, char **argv)
 {
     logits_opts o = logits_default_opts();
-    enum { OPT_SIGMA = 256, OPT_SIGMA_FILE, OPT_LABEL, OPT_LABELS };
+    enum { OPT_SIGMA = 256, OPT_SIGMA_FILE, OPT_LABEL, OPT_LABELS, OPT_RCAVG };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},     {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},    {"sigma", required_argument, NULL, OPT_SIGMA},
         {"sigma-file", required_argument, NULL, OPT_SIGMA_FILE},
         {"label", required_argument, NULL, OPT_LABEL}, {"labels", required_argument, NULL, OPT_LABELS},
         {"threads", required_argument, NULL, 1000},   {"help", no_argument, NULL, 'h'},
-        {"column", required_argument, NULL, 'c'},
+        {"column", required_argument, NULL, 'c'},    {"rc-average", no_argument, NULL, OPT_RCAVG},
         {NULL, 0, NULL, 0}};
     if (argc <= 1) {
         logits_usage(stdout);
@@ -181,6 +189,7 @@ int cmd_logits_main(int argc, char **argv)
             o.have_label = 1;
             break;
         case OPT_LABELS: o.labels_file = optarg; break;
+        case OPT_RCAVG: o.rc_average = 1; break;
         case 'h': logits_usage(stdout); return 0;
         default: logits_usage(stderr); return 1;
         }
@@ -274,7 +283,13 @@ int cmd_logits_main(int argc, char **argv)
             for (size_t i = 0; i < n; i++) labels[i] = (int32_t)o.label;
         }
     }
-    if (strand_model_logits(m, ids, n, L, sigma, labels, out) < 0) {
+    if (o.rc_average && (strncmp(strand_model_kind(m), "caduceus", 8) || sigma || labels)) {
+        cli_error("--rc-average: %s is a %s model; only Caduceus DNA models (which take no --sigma/--label) are "
+                  "conjoined over the reverse complement", o.model, strand_model_kind(m));
+        goto done;
+    }
+    if ((o.rc_average ? strand_model_logits_rc_average(m, ids, n, L, out)
+                      : strand_model_logits(m, ids, n, L, sigma, labels, out)) < 0) {
         cli_error("%s", strand_model_last_error(m));
         goto done;
     }

@@ -34,7 +34,7 @@ static void layout(caduceus_ctx *c, arena *ar)
     int mode = c->mode;
     c->two = cf->rcps || mode == CADUCEUS_INFER;
     size_t nseq = c->two ? 2 * B : B, nl = mode == CADUCEUS_TRAIN ? NL : 1, gseq = nseq;
-    if (mode == CADUCEUS_INFER) { /* BiMamba works on groups of sequences: O(group·L·D) */
+    if (mode != CADUCEUS_TRAIN) { /* BiMamba works on groups of sequences: O(group·L·D) */
         gseq = 65536 / (L ? L : 1);
         if (gseq < 1) gseq = 1;
         if (gseq > nseq) gseq = nseq;

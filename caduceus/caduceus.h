@@ -96,7 +96,9 @@ void caduceus_ctx_free(caduceus_ctx *c); /* accepts NULL */
 
 enum {
     CADUCEUS_TRAIN = 1, /* keep activations for caduceus_backward (PH: no conjoining) */
-    CADUCEUS_INFER = 0  /* O(L·D) memory; PH is post-hoc conjoined (x and rc(x) averaged) */
+    CADUCEUS_INFER = 0, /* O(L·D) memory; PH is post-hoc conjoined (x and rc(x) averaged) */
+    CADUCEUS_INFER_RAW = 2 /* O(L·D) memory, the network's raw output: PH runs x alone (what the HF
+                            * model's logits are); PS is the same as CADUCEUS_INFER */
 };
 
 /* ids (B,L) token ids < vocab. Any output may be NULL:

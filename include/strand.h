@@ -183,8 +183,9 @@ STRAND_API const char *strand_model_config(const strand_model *m); /* the config
 STRAND_API size_t strand_model_vocab_size(const strand_model *m);  /* V */
 STRAND_API size_t strand_model_max_length(const strand_model *m);  /* longest L (SIZE_MAX: any, Caduceus) */
 STRAND_API int strand_model_num_classes(const strand_model *m);    /* 0: no label conditioning */
-/* Raw logits out (n,L,V) for ids (n,L) in [0,V). sigma (n) is the noise level fed to
- * time-conditioned models (NULL: 0); labels (n) in [0, num_classes] (num_classes = the null label of
+/* Raw logits out (n,L,V) for ids (n,L) in [0,V): the network's output, what the HuggingFace model's
+ * `logits` are (Caduceus-PH: x alone, not post-hoc conjoined; see strand_model_logits_rc_average).
+ * sigma (n) is the noise level fed to time-conditioned models (NULL: 0); labels (n) in [0, num_classes] (num_classes = the null label of
  * classifier-free guidance; NULL: null label) for label-conditioned models only. */
 STRAND_API int strand_model_logits(strand_model *m, const int32_t *ids, size_t n, size_t L, const float *sigma,
                                    const int32_t *labels, float *out);
@@ -317,6 +318,18 @@ STRAND_API const char *strand_vep_model_sha256(const strand_vep *v);
 /* ==== experimental (define STRAND_EXPERIMENTAL to see these; see the top of this file) ==== */
 #ifdef STRAND_EXPERIMENTAL
 /* Second-wave calls go here, each group under its own "---- name ----" heading. */
+
+/* ---- Caduceus logits, post-hoc conjoined (docs/caduceus.md "Caduceus-PH") ---- */
+/* out (n,L,V) = ½ (logits(x)[t, v] + logits(rc x)[L−1−t, comp v]) for a Caduceus model (PH: its
+ * conjoined inference mode, as strand embed and strand vep use; PS: equal to the raw logits up to
+ * float rounding). STRAND_E_UNSUPPORTED for other kinds. */
+STRAND_API int strand_model_logits_rc_average(strand_model *m, const int32_t *ids, size_t n, size_t L, float *out);
+
+/* ---- VEP trained score (docs/vep.md "Trained score") ---- */
+/* Attach the head file written by `strand vep-train` (NULL: detach): strand_vep_annotate_vcf then
+ * writes STRAND_P (Number=A). The head must come from this handle's model, window, pooling and LLR
+ * mode (an error says which option to pass). */
+STRAND_API int strand_vep_set_head(strand_vep *v, const char *head_path);
 
 /* ---- diffusion losses and NELBO (docs/diffusion.md "MDLM loss", "UDLM loss", "Evaluation") ---- */
 /* For an MDLM/UDLM model (strand_diffusion_info succeeds). Thread-safe over one model: each call

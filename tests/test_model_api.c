@@ -3,11 +3,13 @@
  * logits from tests/reference/dit.py, repackaged by tests/reference/model_fixtures.py); chunking
  * and padding of large batches changes nothing; bad input is refused with a message; the CLI writes
  * the same numbers to .npy atomically; a Caduceus-PS HF directory goes through the same API. */
+#include <math.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/model_internal.h"
+#include "caduceus/caduceus.h"
 #include "core/npy.h"
 #include "core/safetensors.h"
 #include "strand.h"
@@ -385,6 +387,94 @@ static void test_shapes_share_weights(void)
     free_inputs(&in);
 }
 
+/* `strand logits` gives the network's raw output for every kind (docs/caduceus.md "Caduceus-PH"):
+ * PH and PS checkpoints of tests/data/caduceus (weights, ids and the logits of the PyTorch model of
+ * tests/reference/caduceus.py, which like the HF CaduceusForMaskedLM does not conjoin PH) saved as
+ * strand files; the CLI's default output equals PyTorch's logits (1e-4, the tolerance of
+ * test_caduceus). --rc-average is the post-hoc conjoined output: for PH bitwise the library's
+ * CADUCEUS_INFER (the mode strand embed / strand vep use) and far from the raw logits; for PS equal to
+ * the raw logits up to float rounding (RC-equivariant by construction). A DiT refuses --rc-average. */
+static void cad_raw_vs_pytorch(const char *fixture, int rcps)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/caduceus/%s", STRAND_TEST_DATA, fixture);
+    sft_file *f = NULL;
+    CU_ASSERT_EQUAL_FATAL(sft_open(&f, path), 0);
+    caduceus_config cfg;
+    caduceus_default_config(&cfg);
+    cfg.d_model = atoi(sft_meta_get(f, "d_model"));
+    cfg.n_layer = atoi(sft_meta_get(f, "n_layer"));
+    cfg.rcps = rcps;
+    caduceus_weights *w = NULL;
+    CU_ASSERT_EQUAL_FATAL(caduceus_load_from(&w, &cfg, f), 0);
+    const char *mf = tu_tmp(rcps ? "raw_ps.safetensors" : "raw_ph.safetensors");
+    CU_ASSERT_EQUAL_FATAL(caduceus_save(w, mf), 0);
+    const sft_tensor *t = sft_find(f, "ids");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    size_t n = (size_t)t->shape[0], L = (size_t)t->shape[1], V = 16;
+    int64_t *ids64 = malloc(n * L * sizeof *ids64);
+    int32_t *ids = malloc(n * L * sizeof *ids);
+    float *want = malloc(n * L * V * sizeof *want), *conj = malloc(n * L * V * sizeof *conj);
+    CU_ASSERT_EQUAL_FATAL(sft_read_i64(f, "ids", ids64, n * L), 0);
+    CU_ASSERT_EQUAL_FATAL(sft_read_f32(f, "logits", want, n * L * V), 0);
+    for (size_t i = 0; i < n * L; i++) ids[i] = (int32_t)ids64[i];
+    int64_t shape[2] = {(int64_t)n, (int64_t)L};
+    const char *in = tu_tmp("raw_ids.npy"), *o = tu_tmp("raw_logits.npy"), *oc = tu_tmp("raw_logits_rc.npy");
+    CU_ASSERT_EQUAL_FATAL(npy_write(in, NPY_I64, 2, shape, ids64), 0);
+    char cmd[4096], msg[4096];
+    unlink(o), unlink(oc);
+    snprintf(cmd, sizeof cmd, "%s logits -m %s -i %s -o %s --threads 1 2>&1", STRAND_BIN, mf, in, o);
+    int rc = tu_run(cmd, msg, sizeof msg);
+    if (rc) fprintf(stderr, "    %s\n", msg);
+    CU_ASSERT_EQUAL(rc, 0);
+    snprintf(cmd, sizeof cmd, "%s logits -m %s -i %s -o %s --threads 1 --rc-average 2>&1", STRAND_BIN, mf, in, oc);
+    rc = tu_run(cmd, msg, sizeof msg);
+    if (rc) fprintf(stderr, "    %s\n", msg);
+    CU_ASSERT_EQUAL(rc, 0);
+    caduceus_ctx *cx = NULL;
+    CU_ASSERT_EQUAL_FATAL(caduceus_ctx_create(&cx, &w->cfg), 0);
+    for (size_t b = 0; b < n; b++) /* one sequence at a time, as --rc-average runs PS */
+        CU_ASSERT_EQUAL(caduceus_forward(w, cx, ids + b * L, 1, L, CADUCEUS_INFER, conj + b * L * V, NULL, NULL), 0);
+    npy_array a = {0}, c = {0};
+    CU_ASSERT_EQUAL_FATAL(npy_read(o, &a), 0);
+    CU_ASSERT_EQUAL_FATAL(npy_read(oc, &c), 0);
+    CU_ASSERT_EQUAL_FATAL(a.numel, n * L * V);
+    CU_ASSERT_EQUAL_FATAL(c.numel, n * L * V);
+    const float *ra = a.data, *rc_ = c.data;
+    double d_raw = 0, d_conj = 0, d_rc_raw = 0;
+    for (size_t i = 0; i < n * L * V; i++) {
+        d_raw = fmax(d_raw, fabs((double)ra[i] - want[i]));
+        d_conj = fmax(d_conj, fabs((double)rc_[i] - conj[i]));
+        d_rc_raw = fmax(d_rc_raw, fabs((double)rc_[i] - ra[i]));
+    }
+    fprintf(stderr, "    %s: default vs PyTorch max |diff| %.3g (tol 1e-4); --rc-average vs CADUCEUS_INFER %.3g; "
+            "--rc-average vs default %.3g\n", rcps ? "PS" : "PH", d_raw, d_conj, d_rc_raw);
+    CU_ASSERT(d_raw <= 1e-4);
+    if (rcps) {
+        CU_ASSERT(d_rc_raw <= 1e-4);
+        CU_ASSERT(d_conj <= 1e-4);
+    } else {
+        CU_ASSERT(d_conj == 0.0);
+        CU_ASSERT(d_rc_raw > 1e-2); /* conjoining changes an untrained PH's output */
+    }
+    npy_free(&a), npy_free(&c);
+    caduceus_ctx_free(cx);
+    free(ids64), free(ids), free(want), free(conj);
+    caduceus_free(w);
+    sft_close(f);
+}
+
+static void test_cli_logits_raw_caduceus(void)
+{
+    cad_raw_vs_pytorch("ph.safetensors", 0);
+    cad_raw_vs_pytorch("ps.safetensors", 1);
+    char cmd[2048], msg[4096];
+    snprintf(cmd, sizeof cmd, "%s logits -m %sdit_strand.safetensors -i %sids.npy -o %s --rc-average 2>&1", STRAND_BIN,
+             MD, MD, tu_tmp("raw_dit.npy"));
+    CU_ASSERT_NOT_EQUAL(tu_run(cmd, msg, sizeof msg), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "rc-average"));
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("model_api", NULL, NULL);
@@ -394,5 +484,6 @@ void register_suites(void)
     ADD_TEST(s, test_bad_inputs);
     ADD_TEST(s, test_cli_logits);
     ADD_TEST(s, test_caduceus_kind);
+    ADD_TEST(s, test_cli_logits_raw_caduceus);
     ADD_TEST(s, test_shapes_share_weights);
 }
