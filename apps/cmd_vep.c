@@ -20,7 +20,7 @@
 #define VEP_DEFAULT_MODEL_REL "models/caduceus-ps-chr20.safetensors"
 
 typedef struct vep_opts {
-    const char *fasta, *model, *output, *input;
+    const char *fasta, *model, *output, *input, *head;
     char mode;  /* 0: from the output name */
     int level;  /* -O z5: compression level, -1 htslib's */
     int index;  /* 0 none, 1 csi, 2 tbi */
@@ -118,6 +118,9 @@ static void vep_usage(FILE *fp)
             "                             window forwards of STRAND_EMB\n"
             "      --rc-average           also score every window reverse-complemented and average (2x work;\n"
             "                             scores then bit-identical for a variant and its RC representation)\n"
+            "      --head H               also write STRAND_P, the calibrated probability of the head file H\n"
+            "                             written by strand vep-train (same model, window, pooling, --llr;\n"
+            "                             docs/vep.md \"Trained score\")\n"
             "      --no-version           no ##strand_vepVersion/##strand_vepCommand header lines\n"
             "  -q, --quiet                no progress or summary on stderr\n"
             "  -h, --help                 this text\n\n"
@@ -186,7 +189,7 @@ int cmd_vep_main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.p = strand_vep_default_params();
     enum { OPT_THREADS = 256, OPT_WINDOW, OPT_POOL, OPT_BATCH, OPT_REFMM, OPT_MISSING, OPT_NOVER, OPT_RCAVG,
-           OPT_RENAME, OPT_NONFINITE, OPT_LLR, OPT_SCORES, OPT_MCORE };
+           OPT_RENAME, OPT_NONFINITE, OPT_LLR, OPT_SCORES, OPT_MCORE, OPT_HEAD };
     static const struct option longopts[] = {
         {"fasta-ref", required_argument, NULL, 'f'},  {"model", required_argument, NULL, 'm'},
         {"output", required_argument, NULL, 'o'},     {"output-type", required_argument, NULL, 'O'},
@@ -196,6 +199,7 @@ int cmd_vep_main(int argc, char **argv)
         {"ref-mismatch", required_argument, NULL, OPT_REFMM}, {"missing-contig", required_argument, NULL, OPT_MISSING},
         {"no-version", no_argument, NULL, OPT_NOVER}, {"quiet", no_argument, NULL, 'q'},
         {"rc-average", no_argument, NULL, OPT_RCAVG}, {"rename-chrs", required_argument, NULL, OPT_RENAME},
+        {"head", required_argument, NULL, OPT_HEAD},
         {"nonfinite", required_argument, NULL, OPT_NONFINITE}, {"regions-file", required_argument, NULL, 'R'},
         {"targets", required_argument, NULL, 't'}, {"targets-file", required_argument, NULL, 'T'},
         {"llr", required_argument, NULL, OPT_LLR}, {"scores", required_argument, NULL, OPT_SCORES},
@@ -292,6 +296,7 @@ int cmd_vep_main(int argc, char **argv)
             break;
         case OPT_NOVER: o.p.no_version = 1; break;
         case OPT_RCAVG: o.p.rc_average = 1; break;
+        case OPT_HEAD: o.head = optarg; break;
         case 'q': o.p.quiet = 1; break;
         case 'h': vep_usage(stdout); rc = 0; goto out;
         default: vep_usage(stderr); goto out;
@@ -324,6 +329,11 @@ int cmd_vep_main(int argc, char **argv)
 
     strand_vep *v = NULL;
     if (strand_vep_create(o.model, o.fasta, &o.p, &v) < 0) return cli_error("%s", strand_last_error());
+    if (o.head && strand_vep_set_head(v, o.head) < 0) {
+        cli_error("%s", strand_vep_last_error(v));
+        strand_vep_free(v);
+        goto out;
+    }
     if (o.pool_given && v && o.p.window && o.p.pool_half_width > (o.p.window | 1) / 2)
         cli_info("--pool-half-width %d is more than half the %d-base window: using %d", o.p.pool_half_width,
                  o.p.window | 1, (o.p.window | 1) / 2);

@@ -20,5 +20,6 @@ const cli_cmd strand_commands[] = {
     {"design", cmd_design_main, "run a design campaign (targets x gamma sweeps, metrics, report); no file: the demo"},
     {"Genomics", NULL, NULL},
     {"vep", cmd_vep_main, "annotate a VCF/BCF with zero-shot Caduceus variant-effect scores (LLR, embedding distance)"},
+    {"vep-train", cmd_vep_train_main, "fit a calibrated STRAND_P head on strand features of a labelled VCF (CV AUROC, ECE)"},
     {NULL, NULL, NULL},
 };

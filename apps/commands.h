@@ -14,6 +14,7 @@ int cmd_inspect_main(int argc, char **argv);      /* apps/cmd_inspect.c */
 int cmd_logits_main(int argc, char **argv);       /* apps/cmd_logits.c */
 int cmd_embed_main(int argc, char **argv);        /* apps/cmd_embed.c */
 int cmd_vep_main(int argc, char **argv);          /* apps/cmd_vep.c */
+int cmd_vep_train_main(int argc, char **argv);    /* apps/cmd_vep_train.c */
 int cmd_sample_main(int argc, char **argv);       /* apps/cmd_sample.c */
 int cmd_design_main(int argc, char **argv);       /* apps/cmd_design.c */
 int cmd_posterior_main(int argc, char **argv);    /* apps/cmd_posterior.c */

@@ -48,6 +48,7 @@ void strand_vep_free(strand_vep *v)
     free(v->ids_rc), free(v->logits_rc), free(v->embed_rc);
     st_vep_marginal_free(v);
     st_vep_indel_free(v);
+    st_vep_head_detach(v);
     st_vep_options_free(v);
     free(v);
 }
@@ -362,6 +363,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         strand_vep_variant *x = &vars[i];
         x->llr = x->emb = NAN;
         ix[3 * i] = ix[3 * i + 1] = ix[3 * i + 2] = -1;
+        if (v->feat_groups) st_vep_head_variant(v, i, NULL, NULL, NAN); /* NaN until scored */
         if (!x->contig || !x->ref || !x->alt) {
             rc = st_err(&v->err, STRAND_E_ARG, "vep: variant %zu: NULL contig or allele", i);
             v->fail_index = (int64_t)i;
@@ -462,6 +464,7 @@ int strand_vep_score_batch(strand_vep *v, strand_vep_variant *vars, size_t n)
         const double *pr = has_e ? req[ix[3 * i + 1]].pooled : NULL, *pa = has_e ? req[ix[3 * i + 2]].pooled : NULL;
         if (has_e) x->emb = st_vep_cosine_distance(pr, pa, D);
         if ((rc = st_vep_check_finite(v, x, i, has_m || has_g, pr, pa, has_e ? D : 0)) < 0) goto done;
+        if (v->feat_groups && x->status == STRAND_VEP_OK) st_vep_head_variant(v, i, pr, pa, x->llr);
     }
 done:
     free(req), free(ix), free(pool), free(ok), free(cids);

@@ -28,8 +28,10 @@
 #include <stdint.h>
 
 #include "caduceus/caduceus.h"
+#include "caduceus/vep_head.h"
 #include "core/error.h"
 #include "io/fasta.h"
+#include "io/vcf.h"
 #include "strand.h"
 
 #define ST_VEP_DEFAULT_MODEL "caduceus-ps-chr20.safetensors"
@@ -73,6 +75,17 @@ struct strand_vep {
     int32_t *iids, *iids_rc;
     float *ilg, *ilg_rc;
     int64_t hap_windows; /* indel haplotype-window forwards run (also counted in forwards) */
+    /* vep_head.c (docs/vep.md "Trained score"): features per ALT (feat_groups, 0: none), STRAND_P
+     * from head; per batch of score_batch: bdist (n) distances in (NULL: none), bp (n) STRAND_P out,
+     * bfeat (n, F of feat_groups) features out (NULL: not kept) */
+    st_vep_head *head;
+    char *head_path;
+    int feat_groups;
+    char dist_info[64];
+    double *bdist, *bp, *bfeat;
+    /* vep_vcf.c: called for every ALT after a batch is scored (vep-train collects its examples) */
+    void (*collect)(void *ctx, const bcf_hdr_t *h, bcf1_t *rec, int alt, const strand_vep_variant *x, const double *feat);
+    void *collect_ctx;
 };
 
 /* vep_options.c: load / free the rename map and targets of v->p. */
@@ -117,6 +130,14 @@ int st_vep_indel_fits(const strand_vep *v, int64_t rlen, int64_t alen);
 /* x->llr for every vars[i] with want[i] (a non-SNV on contig cids[i], ACGT alleles that fit). One
  * forward per distinct haplotype window, spread over the workers. 0 or STRAND_E_*. */
 int st_vep_indel_llr(strand_vep *v, strand_vep_variant *vars, size_t n, const int *cids, const unsigned char *want);
+
+/* vep_head.c: load the head file of STRAND_P into v (checks that it was trained with v's model,
+ * window, pooling and LLR mode), and the feature scratch of score_batch. */
+int st_vep_head_attach(strand_vep *v, const char *path);
+void st_vep_head_detach(strand_vep *v);
+/* Features (and STRAND_P) of variant i of a batch into v->bfeat / v->bp, from its pooled embeddings
+ * (NULL when not computed) and LLR. */
+void st_vep_head_variant(strand_vep *v, size_t i, const double *pref, const double *palt, double llr);
 
 /* Pooled embedding (D, double) of per-position embeddings e (W,D) around the centre. */
 void st_vep_pool(const strand_vep *v, const float *e, size_t D, double *out);

@@ -44,6 +44,20 @@ static int add_header(strand_vep *v, bcf_hdr_t *h, int argc, char *const *argv)
     /* --scores llr: STRAND_EMB is not computed, so not declared */
     if ((!v->p.scores || (v->p.scores & STRAND_VEP_SCORE_EMB)) && (rc = st_vcf_hdr_add_info(h, "STRAND_EMB", "A", "Float", d)) < 0)
         return rc;
+    if (v->head) {
+        char g[32], f[128];
+        st_vep_head_groups_str(v->head->groups, g, sizeof g);
+        if (v->head->dist_info[0]) snprintf(f, sizeof f, "%s (distance from INFO/%s)", g, v->head->dist_info);
+        else snprintf(f, sizeof f, "%s", g);
+        const char *hn = strrchr(v->head_path, '/');
+        hn = hn && hn[1] ? hn + 1 : v->head_path;
+        snprintf(d, sizeof d,
+                 "Trained probability in [0,1] from the head %s (strand vep-train; docs/vep.md section Trained score): "
+                 "ridge logistic regression on the features %s, Platt-calibrated on held-out folds; trained on %lld "
+                 "examples (%lld positive), cross-validated AUROC %.4f, ECE %.4f. Missing where a feature is missing",
+                 hn, f, (long long)v->head->n_train, (long long)v->head->n_pos, v->head->cv_auroc, v->head->cv_ece);
+        if ((rc = st_vcf_hdr_add_info(h, "STRAND_P", "A", "Float", d)) < 0) return rc;
+    }
     if (!v->p.no_version && (rc = st_vcf_hdr_add_provenance(h, "vep", argc, argv)) < 0) return rc;
     const char *name = strrchr(v->model_path, '/');
     name = name && name[1] ? name + 1 : v->model_path;
@@ -69,7 +83,39 @@ static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, const int64_t *
             vars[nv++] = (strand_vep_variant){.contig = st_vcf_chrom(h, r), .pos1 = r->pos + 1,
                                               .ref = st_vcf_ref(r), .alt = st_vcf_alt(r, a)};
     }
+    /* features / STRAND_P (docs/vep.md "Trained score"): the distance of every ALT from its record */
+    int F = v->feat_groups ? st_vep_head_nfeat(v->feat_groups, v->m->cfg.d_model) : 0;
+    double *dist = NULL, *pp = NULL, *feat = NULL;
+    if (F) {
+        dist = malloc((nv + 1) * sizeof *dist), pp = malloc((nv + 1) * sizeof *pp);
+        feat = v->collect ? malloc((nv + 1) * (size_t)F * sizeof *feat) : NULL;
+        if (!dist || !pp || (v->collect && !feat)) {
+            free(dist), free(pp), free(feat);
+            return st_err(NULL, STRAND_E_NOMEM, "out of memory for the features of a batch");
+        }
+        size_t k = 0;
+        int32_t *iv = NULL, ni = 0;
+        float *fv = NULL;
+        int nf = 0, id = v->dist_info[0] ? bcf_hdr_id2int(h, BCF_DT_ID, v->dist_info) : -1;
+        int type = id >= 0 && bcf_hdr_idinfo_exists(h, BCF_HL_INFO, id) ? (int)bcf_hdr_id2type(h, BCF_HL_INFO, id) : -1;
+        for (int i = 0; i < nrec; i++) {
+            double d = NAN;
+            if (type == BCF_HT_INT && bcf_get_info_int32(h, recs[i], v->dist_info, &iv, &ni) >= 1 && iv[0] != bcf_int32_missing)
+                d = iv[0];
+            else if (type == BCF_HT_REAL && bcf_get_info_float(h, recs[i], v->dist_info, &fv, &nf) >= 1 && !bcf_float_is_missing(fv[0]))
+                d = fv[0];
+            for (int a = 0; a < st_vcf_n_alt(recs[i]); a++) dist[k++] = d;
+        }
+        free(iv), free(fv);
+    }
+    v->bdist = dist, v->bp = pp, v->bfeat = feat;
     int rc = strand_vep_score_batch(v, vars, nv);
+    v->bdist = v->bp = v->bfeat = NULL;
+    if (rc == 0 && v->collect)
+        for (int i = 0, k = 0; i < nrec; i++)
+            for (int a = 0; a < st_vcf_n_alt(recs[i]); a++, k++)
+                v->collect(v->collect_ctx, h, recs[i], a, &vars[k], feat + (size_t)k * (size_t)F);
+    free(dist), free(feat);
     if (rc < 0) {
         /* name the input record the failing ALT belongs to */
         int64_t k = v->fail_index;
@@ -80,6 +126,7 @@ static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, const int64_t *
             }
             k -= st_vcf_n_alt(recs[i]);
         }
+        free(pp);
         return rc;
     }
     nv = 0;
@@ -112,6 +159,16 @@ static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, const int64_t *
             else buf[a] = (float)x->emb, any_emb = 1, sum->emb_scored++;
         }
         if (rc == 0 && any_emb) rc = bcf_update_info_float(h, r, "STRAND_EMB", buf, na);
+        if (v->head) { /* STRAND_P */
+            int any_p = 0;
+            for (int a = 0; a < na; a++) {
+                double p = pp[nv + (size_t)a];
+                if (isnan(p)) bcf_float_set_missing(buf[a]);
+                else buf[a] = (float)p, any_p = 1;
+            }
+            bcf_update_info_float(h, r, "STRAND_P", NULL, 0);
+            if (rc == 0 && any_p) rc = bcf_update_info_float(h, r, "STRAND_P", buf, na);
+        }
         if (rc != 0) {
             rc = st_err(NULL, STRAND_E_INTERNAL, "%s:%lld: cannot set the STRAND_ INFO fields", st_vcf_chrom(h, r),
                         (long long)r->pos + 1);
@@ -120,6 +177,7 @@ static int flush(strand_vep *v, st_vcf_writer *w, bcf1_t **recs, const int64_t *
         nv += (size_t)na;
         rc = st_vcf_write(w, r);
     }
+    free(pp);
     return rc;
 }
 

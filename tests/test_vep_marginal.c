@@ -327,7 +327,8 @@ static void check_indels(const char *model, int use_api)
     int nr = read_records(r, 128);
     strand_vep_variant x[128];
     for (int i = 0; i < nr; i++) x[i] = (strand_vep_variant){.contig = r[i].chrom, .pos1 = r[i].pos, .ref = r[i].ref, .alt = r[i].alt};
-    strand_vep *v = open_v(model, STRAND_VEP_LLR_MARGINAL, 0, 1, 0), *vm = open_v(model, STRAND_VEP_LLR_MASKED, 0, 1, 0);
+    strand_vep *v = open_v(model, STRAND_VEP_LLR_MARGINAL, STRAND_VEP_SCORE_LLR, 1, 0),
+               *vm = open_v(model, STRAND_VEP_LLR_MASKED, STRAND_VEP_SCORE_LLR, 1, 0);
     CU_ASSERT_EQUAL_FATAL(strand_vep_score_batch(v, x, (size_t)nr), 0);
     strand_vep_variant y[128];
     memcpy(y, x, sizeof x);
