@@ -785,6 +785,20 @@ static void check_classifier(errs *e, dz_classifier *k)
         bad(e, path, "\"%s\" does not exist", k->path);
         return;
     }
+    strand_classifier *h = NULL;
+    if (strand_classifier_load(k->path, &h) < 0) {
+        bad(e, path, "\"%s\" is not a classifier: %s", k->path, strand_last_error());
+        return;
+    }
+    k->num_classes = strand_classifier_num_classes(h);
+    k->vocab = strand_classifier_vocab_size(h);
+    k->length = strand_classifier_max_length(h);
+    strand_classifier_free(h);
+    if (k->classes && k->n_classes != k->num_classes) {
+        char p[600];
+        snprintf(p, sizeof p, "classifiers.%s.classes", k->name);
+        bad(e, p, "%d class names, but the classifier has %d classes", k->n_classes, k->num_classes);
+    }
     if (!k->sha256[0] && st_sha256_file(k->path, k->sha256) < 0) bad(e, path, "%s", strand_last_error());
 }
 
@@ -818,14 +832,22 @@ static void check_target(errs *e, dz_campaign *c, int ti, dz_target *t)
                     "with models.%s.classes)", k->name, m->name, k->name, m->name);
             }
         }
-        if (k->classes && t->label >= k->n_classes) {
-            snprintf(p, sizeof p, "%s.label", tpath);
-            bad(e, p, "%d is outside classifier \"%s\"'s classes 0..%d", t->label, k->name, k->n_classes - 1);
+        if (k->num_classes > 0) {
+            snprintf(p, sizeof p, "%s.classifier", tpath);
+            if (m->num_classes > 0 && k->num_classes != m->num_classes)
+                bad(e, p, "classifier \"%s\" has %d classes but model \"%s\" has %d", k->name, k->num_classes,
+                    m->name, m->num_classes);
+            if (k->vocab != strand_model_vocab_size(m->model))
+                bad(e, p, "classifier \"%s\" reads %zu token ids but model \"%s\" writes %zu", k->name, k->vocab,
+                    m->name, strand_model_vocab_size(m->model));
+            if (k->length < m->length)
+                bad(e, p, "classifier \"%s\" reads at most %zu tokens but model \"%s\" samples %zu", k->name,
+                    k->length, m->name, m->length);
+            if (t->label >= k->num_classes) {
+                snprintf(p, sizeof p, "%s.label", tpath);
+                bad(e, p, "%d is outside classifier \"%s\"'s classes 0..%d", t->label, k->name, k->num_classes - 1);
+            }
         }
-    }
-    if (dz_guidance_uses_classifier(t->guidance)) {
-        snprintf(p, sizeof p, "%s.guidance", tpath);
-        bad(e, p, "\"%s\" (classifier-based guidance) is not available in this build", dz_guidance_name(t->guidance));
     }
     if (t->batch > t->samples) t->batch = t->samples;
     const dz_filters *f = &t->filters;

@@ -79,7 +79,10 @@ typedef struct dz_classifier {
     char *name, *path;
     char **classes;
     int n_classes;
-    char sha256[65]; /* filled by dz_campaign_check */
+    /* filled by dz_campaign_check: */
+    char sha256[65];
+    int num_classes;
+    size_t vocab, length;
 } dz_classifier;
 
 typedef struct dz_target {

@@ -68,8 +68,7 @@ static void hex_of(const uint8_t d[32], char hex[65])
 static int uses_cfg_pair(const dz_target *t, double gamma)
 {
     double g = t->guidance == DZ_GUIDE_CFG ? gamma : t->guidance == DZ_GUIDE_BOTH ? t->cfg_gamma : 0;
-    return t->guidance != DZ_GUIDE_NONE && t->guidance != DZ_GUIDE_CBG && t->guidance != DZ_GUIDE_CBG_FO && g != 0 &&
-           g != 1;
+    return (t->guidance == DZ_GUIDE_CFG || t->guidance == DZ_GUIDE_BOTH) && g != 0 && g != 1;
 }
 
 /* Everything a job's outputs depend on, hashed: the manifest's "spec". */
@@ -571,21 +570,35 @@ static int run_job(dz_run *r, dz_job *j, int inner)
     sp.seed = j->seed;
     sp.threads = inner;
     sp.top_p = t->top_p;
+    /* docs/design.md "Guidance": CFG through the sampler's label and weight, CBG through the
+     * classifier (cfg+cbg: CFG at cfg_gamma, first-order CBG at γ) */
     if (t->guidance == DZ_GUIDE_CFG) sp.label = t->label, sp.gamma = j->gamma;
-    else if (t->guidance == DZ_GUIDE_NONE) sp.label = -1;
-    else return st_err(NULL, STRAND_E_UNSUPPORTED, "%s: guidance \"%s\" is not available in this build", j->key,
-                       dz_guidance_name(t->guidance));
+    else if (t->guidance == DZ_GUIDE_BOTH) sp.label = t->label, sp.gamma = t->cfg_gamma;
+    else sp.label = -1;
     job_prog jp = {r, 0};
     sp.progress = on_job_progress;
     sp.progress_user = &jp;
     strand_sampler *s = NULL;
     if ((rc = strand_sampler_create(m->model, &sp, &s)) < 0) return st_err_prefix("%s", j->key);
+    strand_classifier *clf = NULL; /* one handle per job: a handle is not shared between threads */
+    if (dz_guidance_uses_classifier(t->guidance)) {
+        const dz_classifier *k = &c->classifiers[t->classifier];
+        int mode = t->guidance == DZ_GUIDE_CBG ? STRAND_CBG_EXACT : STRAND_CBG_FIRST_ORDER;
+        if ((rc = strand_classifier_load(k->path, &clf)) < 0 ||
+            (rc = strand_sampler_set_classifier(s, clf, t->label, j->gamma, mode, 0)) < 0) {
+            st_err(NULL, rc, "%s: classifier %s: %s", j->key, k->name, clf ? strand_sampler_last_error(s) : strand_last_error());
+            strand_sampler_free(s);
+            strand_classifier_free(clf);
+            return rc;
+        }
+    }
     size_t n = t->samples, L = strand_sampler_length(s);
     int32_t *ids = malloc(n * L * sizeof *ids);
     strand_sampler_stats st;
     if (!ids) rc = st_err(NULL, STRAND_E_NOMEM, "%s: out of memory for %zu x %zu ids", j->key, n, L);
     else if ((rc = strand_sampler_run(s, n, ids, &st)) < 0) st_err(NULL, rc, "%s: %s", j->key, strand_sampler_last_error(s));
     strand_sampler_free(s);
+    strand_classifier_free(clf);
     char **seqs = NULL;
     if (rc == 0) rc = decode_all(m->tok, ids, n, L, &seqs);
     free(ids);
@@ -691,8 +704,11 @@ static int write_campaign_outputs(dz_run *r)
     json_object_set_new(all, "results", results);
     if (rc == 0 && (rc = join(path, sizeof path, r->p.out_dir, "metrics.json", NULL)) == 0)
         rc = write_json_atomic(path, all);
+    /* the report draws each SMILES model's training distribution: loaded whether or not a job ran,
+     * so a resumed campaign writes the same report */
+    for (int i = 0; i < c->n_models && rc == 0; i++) rc = load_train(r, i);
     if (rc == 0 && (rc = join(path, sizeof path, r->p.out_dir, "report.html", NULL)) == 0)
-        rc = dz_write_report(path, c, all);
+        rc = dz_write_report(path, c, r->jobs, r->n_jobs, r->train);
     json_decref(all);
     return rc;
 }
@@ -702,10 +718,6 @@ int dz_run_execute(dz_run *r)
     if (!r) return st_err(NULL, STRAND_E_ARG, "dz_run_execute: NULL run");
     if (r->p.dry_run) return st_err(NULL, STRAND_E_ARG, "dz_run_execute: a dry run only plans (dz_run_plan)");
     dz_campaign *c = r->c;
-    for (size_t i = 0; i < r->n_jobs; i++)
-        if (dz_guidance_uses_classifier(c->targets[r->jobs[i].target].guidance) && !r->jobs[i].reused)
-            return st_err(NULL, STRAND_E_UNSUPPORTED, "%s: guidance \"%s\" is not available in this build", r->jobs[i].key,
-                          dz_guidance_name(c->targets[r->jobs[i].target].guidance));
     int rc = mkdir_p(r->p.out_dir);
     char path[4096];
     if (rc == 0 && (rc = join(path, sizeof path, r->p.out_dir, "campaign.json", NULL)) == 0)

@@ -1,11 +1,14 @@
-/* The campaign report, DIR/report.html until the metrics report writer (design/report.h) is wired in. The
- * runner's single call into the report writer: `all` is the DIR/metrics.json object
- * ({"campaign", "models", "results": [job metrics.json objects]}). */
+/* The campaign report, DIR/report.html: the runner's one call into the report writer
+ * (design/report_html.h), after every job has run or been read back from its files. */
 #ifndef STRAND_DESIGN_RUN_REPORT_H
 #define STRAND_DESIGN_RUN_REPORT_H
-#include <jansson.h>
+#include <stddef.h>
 
 #include "design/campaign.h"
+#include "design/metrics_smiles.h"
+#include "design/run.h"
 
-int dz_write_report(const char *path, const dz_campaign *c, const json_t *all);
+/* train: per model, the SMILES training reference or NULL. */
+int dz_write_report(const char *path, const dz_campaign *c, const dz_job *jobs, size_t n_jobs,
+                    ms_reference *const *train);
 #endif

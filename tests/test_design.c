@@ -176,7 +176,15 @@ static void test_bad_input(void)
         " \"classifiers\": {\"q\": {\"path\": \"clf.safetensors\", \"classes\": [\"low\", \"top\"]}},"
         " \"targets\": [{\"name\": \"u\", \"guidance\": \"cbg\", \"classifier\": \"q\", \"label\": 1}]}");
     CU_ASSERT(has(clf, "camp.json: targets[0].classifier: classifier \"q\" has classes different from model \"m\"'s"));
-    CU_ASSERT(has(clf, "camp.json: targets[0].guidance: \"cbg\" (classifier-based guidance) is not available in this build"));
+    CU_ASSERT(has(clf, "camp.json: classifiers.q.path: \"" STRAND_TEST_TMP "/design/clf.safetensors\" is not a classifier"));
+    /* a real classifier whose class count and vocabulary are not the model's */
+    char dnaclf[4096];
+    snprintf(dnaclf, sizeof dnaclf,
+             "{\"models\": {\"d\": {\"path\": \"udlm.safetensors\"}}, \"classifiers\": {\"sp\": {\"path\": \"%s/models/"
+             "dna-species-classifier.safetensors.zst\"}}, \"targets\": [{\"name\": \"u\", \"guidance\": \"cbg\", "
+             "\"classifier\": \"sp\", \"label\": 1}]}",
+             STRAND_SOURCE_DIR);
+    CU_ASSERT(has(problems(dnaclf), "camp.json: targets[0].classifier: classifier \"sp\" has 10 classes but model \"d\" has 3"));
     CU_ASSERT(has(problems("{\"models\": {\"m\": {\"path\": \"mdlm.safetensors\"}}, \"targets\": [{\"name\": \"u\", "
                            "\"guidance\": \"cbg\", \"label\": 1}]}"),
                   "targets[0].guidance: guidance \"cbg\" needs a \"classifier\""));
@@ -495,6 +503,34 @@ static void test_seeds(void)
     dz_campaign_free(c);
 }
 
+/* CBG through the bundled SMILES MDLM and its masked-process QED classifier: runs, and the job says so */
+static void test_cbg_run(void)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"models\": {\"m\": {\"path\": \"%s/models/smiles-mdlm-qed.safetensors.zst\"}},"
+             " \"classifiers\": {\"q\": {\"path\": \"%s/models/smiles-qed-mdlm-classifier.safetensors\"}},"
+             " \"targets\": [{\"name\": \"fo\", \"guidance\": \"cbg-first-order\", \"classifier\": \"q\", \"label\": 1,"
+             " \"gamma\": [2], \"steps\": 4, \"samples\": 4, \"batch\": 4},"
+             " {\"name\": \"both\", \"guidance\": \"cfg+cbg\", \"classifier\": \"q\", \"label\": 1, \"cfg_gamma\": 2,"
+             " \"gamma\": [1], \"steps\": 4, \"samples\": 4, \"batch\": 4}]}",
+             STRAND_SOURCE_DIR, STRAND_SOURCE_DIR);
+    write_file(tmpf("cbg.json"), text);
+    char out[8192];
+    int st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' -q 2>&1", STRAND_BIN, tmpf("cbg.json"), tmpf("cbg_out"));
+    CU_ASSERT_EQUAL(st, 0);
+    if (st) fprintf(stderr, "%s\n", out);
+    char p[2048];
+    snprintf(p, sizeof p, "%s/fo/gamma-2/metrics.json", tmpf("cbg_out"));
+    unsigned char *mj = tu_slurp(p, NULL);
+    CU_ASSERT(mj && has((char *)mj, "\"guidance\": \"cbg-first-order\""));
+    free(mj);
+    snprintf(p, sizeof p, "%s/both/gamma-1/metrics.json", tmpf("cbg_out"));
+    mj = tu_slurp(p, NULL);
+    CU_ASSERT(mj && has((char *)mj, "\"cfg_gamma\": 2.0"));
+    free(mj);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("design", setup, NULL);
@@ -504,4 +540,5 @@ void register_suites(void)
     ADD_TEST(s, test_dry_run_and_threads);
     ADD_TEST(s, test_api);
     ADD_TEST(s, test_kill_and_resume);
+    ADD_TEST(s, test_cbg_run);
 }
