@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ._core import Error, Model, Tokenizer, dep_versions, get_threads, set_threads, version, version_number
 from .sample import Sampler
-from . import vep
+from . import design, vep
 
-__all__ = ["Error", "Model", "Tokenizer", "Sampler", "vep", "version", "version_number", "dep_versions",
+__all__ = ["Error", "Model", "Tokenizer", "Sampler", "design", "vep", "version", "version_number", "dep_versions",
            "set_threads", "get_threads"]
