@@ -322,6 +322,15 @@ int ms_sample_compute(const char *smiles, const ms_reference *ref, ms_sample *ro
     if (chem_mol_from_smiles(smiles, &m) < 0) return 0; /* invalid: not an error */
     char buf[CAN_MAX];
     int rc = chem_canonical_smiles(m, buf, sizeof buf);
+    chem_mol *again = NULL;
+    /* a molecule whose RDKit canonical SMILES does not parse again (RDKit can write e.g. a
+     * pentavalent carbon for some sanitised inputs) is invalid: every set metric re-parses the
+     * canonical form (docs/metrics.md "Validity") */
+    if (rc >= 0 && chem_mol_from_smiles(buf, &again) < 0) {
+        chem_mol_free(m);
+        return 0;
+    }
+    chem_mol_free(again);
     if (rc >= 0) rc = mol_props(m, row->v);
     chem_mol_free(m);
     if (rc < 0) {

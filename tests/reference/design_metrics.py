@@ -40,7 +40,10 @@ def canon(s):
     if not s:
         return None
     m = Chem.MolFromSmiles(s)
-    return Chem.MolToSmiles(m) if m is not None else None
+    if m is None:
+        return None
+    c = Chem.MolToSmiles(m)
+    return c if Chem.MolFromSmiles(c) is not None else None  # canonical must parse again
 
 
 def props(c):
