@@ -23,6 +23,14 @@ static const clf_backbone *const clf_backbones[] = {
 };
 #define N_BACKBONES (sizeof clf_backbones / sizeof clf_backbones[0])
 
+void clf_backbone_prefix(const char *json, char *prefix, size_t n)
+{
+    json_t *root = json ? json_loads(json, 0, NULL) : NULL;
+    const char *pre = root ? json_string_value(json_object_get(root, "prefix")) : NULL;
+    if (pre) snprintf(prefix, n, "%s", pre);
+    json_decref(root);
+}
+
 const clf_backbone *clf_backbone_find(const char *name)
 {
     for (size_t i = 0; name && i < N_BACKBONES; i++)

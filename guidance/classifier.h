@@ -89,6 +89,9 @@ typedef struct clf_ctx {
 
 /* The backbone table entry named `name`, or NULL. */
 const clf_backbone *clf_backbone_find(const char *name);
+/* For backbones: the tensor-name prefix of a backbone config JSON ("prefix"); `prefix` (size n)
+ * keeps its default when json is NULL or has no string "prefix". */
+void clf_backbone_prefix(const char *json, char *prefix, size_t n);
 /* Backbone "dit", C 2, V 0 / L 0 (must be set), masked, mask id -1, log-linear, no time
  * conditioning, not clean. */
 clf_config clf_default_config(void);

@@ -40,10 +40,7 @@ static int dit_create(void **out, const clf_config *cfg, const char *json)
     if (json) {
         int rc = dit_config_from_json(&dc, json);
         if (rc < 0) return rc;
-        json_t *root = json_loads(json, 0, NULL);
-        const char *pre = root ? json_string_value(json_object_get(root, "prefix")) : NULL;
-        if (pre) snprintf(prefix, sizeof prefix, "%s", pre);
-        json_decref(root);
+        clf_backbone_prefix(json, prefix, sizeof prefix);
     }
     dc.vocab = cfg->vocab;
     dc.model_length = cfg->length;

@@ -62,47 +62,46 @@ done:
     return rc;
 }
 
-char *diff_config_json(const dit_config *c, const diff_loss_spec *spec)
+/* The strand.config keys every diffusion backbone writes (docs/diffusion.md "Model files"). */
+static json_t *config_common_json(const char *kind, const diff_loss_spec *spec, int vocab, int model_length, int dim,
+                                  int cond_dim, int depth, int time_cond, int num_classes)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string("dit"));
+    json_object_set_new(o, "kind", json_string(kind));
     json_object_set_new(o, "diffusion", json_string(diff_process_name(spec->proc)));
     json_object_set_new(o, "noise", json_string(diff_schedule_name(spec->sched.kind)));
     json_object_set_new(o, "T", json_integer(spec->T));
     if (spec->proc == DIFF_MASKED) json_object_set_new(o, "mask_id", json_integer(spec->mask_id));
-    json_object_set_new(o, "vocab_size", json_integer(c->vocab));
-    json_object_set_new(o, "model_length", json_integer(c->model_length));
-    json_object_set_new(o, "hidden_dim", json_integer(c->dim));
-    json_object_set_new(o, "cond_dim", json_integer(c->cond_dim));
-    json_object_set_new(o, "n_blocks", json_integer(c->depth));
-    json_object_set_new(o, "n_heads", json_integer(c->heads));
-    json_object_set_new(o, "time_conditioning", json_boolean(c->time_cond));
-    json_object_set_new(o, "cfg", json_boolean(c->num_classes > 0));
-    json_object_set_new(o, "cfg_num_classes", json_integer(c->num_classes > 0 ? c->num_classes : -1));
+    json_object_set_new(o, "vocab_size", json_integer(vocab));
+    json_object_set_new(o, "model_length", json_integer(model_length));
+    json_object_set_new(o, "hidden_dim", json_integer(dim));
+    json_object_set_new(o, "cond_dim", json_integer(cond_dim));
+    json_object_set_new(o, "n_blocks", json_integer(depth));
+    json_object_set_new(o, "time_conditioning", json_boolean(time_cond));
+    json_object_set_new(o, "cfg", json_boolean(num_classes > 0));
+    json_object_set_new(o, "cfg_num_classes", json_integer(num_classes > 0 ? num_classes : -1));
+    return o;
+}
+
+static char *dump_config(json_t *o)
+{
     char *s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref(o);
     return s;
 }
 
+char *diff_config_json(const dit_config *c, const diff_loss_spec *spec)
+{
+    json_t *o = config_common_json("dit", spec, c->vocab, c->model_length, c->dim, c->cond_dim, c->depth, c->time_cond,
+                                   c->num_classes);
+    json_object_set_new(o, "n_heads", json_integer(c->heads));
+    return dump_config(o);
+}
+
 static char *dimamba_config_json(const dimamba_config *c, const diff_loss_spec *spec)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string("dimamba"));
-    json_object_set_new(o, "diffusion", json_string(diff_process_name(spec->proc)));
-    json_object_set_new(o, "noise", json_string(diff_schedule_name(spec->sched.kind)));
-    json_object_set_new(o, "T", json_integer(spec->T));
-    if (spec->proc == DIFF_MASKED) json_object_set_new(o, "mask_id", json_integer(spec->mask_id));
-    json_object_set_new(o, "vocab_size", json_integer(c->vocab));
-    json_object_set_new(o, "model_length", json_integer(c->model_length));
-    json_object_set_new(o, "hidden_dim", json_integer(c->dim));
-    json_object_set_new(o, "cond_dim", json_integer(c->cond_dim));
-    json_object_set_new(o, "n_blocks", json_integer(c->depth));
-    json_object_set_new(o, "time_conditioning", json_boolean(c->time_cond));
-    json_object_set_new(o, "cfg", json_boolean(c->num_classes > 0));
-    json_object_set_new(o, "cfg_num_classes", json_integer(c->num_classes > 0 ? c->num_classes : -1));
-    char *s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
-    json_decref(o);
-    return s;
+    return dump_config(config_common_json("dimamba", spec, c->vocab, c->model_length, c->dim, c->cond_dim, c->depth,
+                                          c->time_cond, c->num_classes));
 }
 
 char *diff_model_config_json(const diff_model *m)
