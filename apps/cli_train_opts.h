@@ -6,7 +6,7 @@
  *          checkpoints, --resume, --stop-at, -q (core/train.h).
  * A command lists its own rows, then cli_train_opts_merge appends the groups' rows; in the getopt
  * loop it passes every option to cli_data_option / cli_loop_option first (1: handled).
- * Used by `strand train classifier`; `strand train mdlm|udlm` still has its own table (NOTES). */
+ * Used by `strand train classifier` and by `strand train mdlm|udlm|bd3lm|duo` / `strand distill`. */
 #ifndef STRAND_APPS_CLI_TRAIN_OPTS_H
 #define STRAND_APPS_CLI_TRAIN_OPTS_H
 #include <getopt.h>

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "apps/cli_train.h"
+#include "apps/cli_train_opts.h"
 #include "apps/commands.h"
 #include "core/clock.h"
 #include "core/train.h"
@@ -23,15 +24,16 @@
 /* plain MDLM/UDLM, Duo curriculum then UDLM, distillation of a UDLM/Duo model */
 typedef enum { MODE_PLAIN, MODE_DUO, MODE_DISTILL } train_mode;
 
-/* The loop's settings go straight into train_params; the rest is data, model and validation. */
+/* The data and loop option groups are shared with `strand train classifier` (apps/cli_train_opts.h);
+ * the rest is the model, the process and the mode's own settings. */
 typedef struct dopts {
     diff_process proc;
-    const char *table, *val_table, *smiles_col, *label_col, *prop_col, *species, *out;
-    cli_strs fasta, val_fasta; /* FILE[:LABEL] */
+    cli_data_opts data;
+    cli_loop_opts loop;
     const char *noise, *backbone;
-    double prop_q, warmup_frac, min_lr_frac, label_dropout; /* warmup, floor -> tp.sched once --steps is known */
-    long dim, depth, heads, cond, val_rows, val_hold, val_samples, max_rows, T;
-    int threads, quiet, skip_bad, no_time, no_labels;
+    double label_dropout;
+    long dim, depth, heads, cond, val_samples, T;
+    int no_labels;
     long block;                /* bd3lm: block size L' */
     double clip_beta, clip_omega, clip_delta;
     double clip_widths[16];
@@ -41,35 +43,20 @@ typedef struct dopts {
     double gamma_min, gamma_max, tau_start, tau_end, curriculum_frac, dt0, dt_max; /* Duo */
     long refresh_every;
     const char *teacher;
-    train_params tp;
 } dopts;
 
 static dopts default_dopts(void)
 {
     dopts o;
     memset(&o, 0, sizeof o);
-    o.tp = train_default_params();
-    o.prop_q = 0.9;
-    o.tp.opt.lr = 3e-4f;
-    o.tp.opt.beta2 = 0.999f;
-    o.warmup_frac = 0.05;
-    o.min_lr_frac = 0.1;
-    o.tp.opt.weight_decay = 0.0f;
-    o.tp.ema_decay = 0.999f;
+    cli_data_defaults(&o.data);
+    cli_loop_defaults(&o.loop);
     o.label_dropout = 0.1;
-    o.tp.clip = 1.0f;
-    o.tp.seq_len = 64;
-    o.tp.batch = 32;
     o.dim = 128;
     o.depth = 4;
     o.heads = 4;
     o.cond = 128;
-    o.val_rows = 512;
-    o.val_hold = 2000;
     o.val_samples = 1;
-    o.tp.steps = 1000;
-    o.tp.val_every = 100;
-    o.tp.log_every = 10;
     o.noise = "loglinear";
     o.backbone = "dit";
     o.clip_beta = 1e-3;
@@ -93,10 +80,10 @@ static dopts mode_dopts(train_mode mode)
     if (mode == MODE_DISTILL) { /* Duo's distillation: constant lr 6e-5 after a short warmup */
         o.gamma_min = -4.0;
         o.gamma_max = -1.0;
-        o.tp.opt.lr = 6e-5f;
-        o.warmup_frac = 0.01;
-        o.min_lr_frac = 1.0;
-        o.tp.ema_decay = 0.99f;
+        o.loop.tp.opt.lr = 6e-5f;
+        o.loop.warmup_frac = 0.01;
+        o.loop.min_lr_frac = 1.0;
+        o.loop.tp.ema_decay = 0.99f;
     }
     return o;
 }
@@ -137,7 +124,7 @@ static void dusage_duo(FILE *fp, train_mode mode)
                 "      --gamma-max G\n\n"
                 "Example:\n"
                 "  strand distill -m smiles-duo-qed.safetensors -i smiles_60k.props.tsv --prop-col qed -L 64 --steps 1500 -o smiles-duo-qed-dcd.safetensors\n\n",
-                (double)d.tp.opt.lr, d.warmup_frac, d.min_lr_frac, (double)d.tp.ema_decay, d.refresh_every, d.dt_max,
+                (double)d.loop.tp.opt.lr, d.loop.warmup_frac, d.loop.min_lr_frac, (double)d.loop.tp.ema_decay, d.refresh_every, d.dt_max,
                 d.gamma_min, d.gamma_max);
 }
 
@@ -162,22 +149,12 @@ static void dusage(FILE *fp, const char *kind)
             "%s discrete diffusion on the DiT (docs/diffusion.md \"Training\"): times t stratified over the batch\n"
             "(eps 1e-3), corruption %s, the continuous-time %s loss (or T-step discrete),\n"
             "label dropout to the null label for classifier-free guidance, AdamW, warmup + cosine, EMA of the\n"
-            "weights (the saved model holds the EMA), validation NELBO per token on held-out data.\n\n"
-            "Data:\n"
-            "  -i, --input TABLE        SMILES table (.smi/.csv/.tsv[.gz]); the vocabulary is built from it\n"
-            "      --smiles-col C       SMILES column (default \"smiles\" or column 1)\n"
-            "      --label-col C        integer class column (0, 1, ...)\n"
-            "      --prop-col C         numeric property -> classes: 1 = value >= the training set's\n"
-            "      --prop-quantile Q    Q-quantile (default %g: top decile = class 1), 0 = the rest\n"
-            "      --max-rows N         read only the first N rows (default all)\n"
-            "      --val-hold N         hold out the table's last N rows for validation (default %ld)\n"
-            "      --val TABLE          validation rows from another table instead\n"
-            "      --skip-bad           skip rows that do not tokenise or fit -L (counted), instead of failing\n"
-            "      --species-windows DIR  DNA: DIR/species.tsv (label_id, label) and DIR/<label>/{train,val}.shard;\n"
-            "                           class = label_id, records cut into windows of -L\n"
-            "      --fasta FILE[:Y]     DNA: a FASTA file (ACGTN) cut into windows of -L, class Y (repeatable;\n"
-            "                           without :Y no labels)\n"
-            "      --val-fasta FILE[:Y] validation windows from a FASTA file (repeatable)\n"
+            "weights (the saved model holds the EMA), validation NELBO per token on held-out data.\n"
+            "A SMILES table's vocabulary is built from the table; without :Y a --fasta file has no labels.\n\n",
+            kind, mdlm ? "Masked (MDLM, SUBS parameterisation)" : "Uniform (UDLM)", mdlm ? "to [MASK]" : "to a uniformly random id",
+            mdlm ? "MDLM" : "UDLM");
+    cli_data_usage(fp, &d.data);
+    fprintf(fp,
             "      --no-labels          train unconditionally (no label embedding)\n"
             "Model (docs/dit.md):\n"
             "      --backbone B         dit | dimamba (BiMamba blocks + adaLN, docs/dit.md \"DiMamba\"; mdlm/udlm; default %s)\n"
@@ -187,98 +164,24 @@ static void dusage(FILE *fp, const char *kind)
             "      --cond-dim C         conditioning width (default %ld)\n"
             "      --noise S            loglinear | cosine (default %s)\n"
             "      --T T                discrete-time loss with T steps (default 0 = continuous)\n"
-            "%s%s"
-            "Training:\n"
-            "  -L, --len L              sequence length (SMILES: <bos> tokens <eos> <pad>...; default %zu)\n"
-            "  -B, --batch B            sequences per step (default %zu)\n"
-            "      --steps N            optimiser steps (default %lld)\n"
-            "      --lr LR              peak learning rate (default %g)\n"
-            "      --warmup-frac F      warmup fraction (default %g)\n"
-            "      --min-lr-frac F      cosine floor (default %g)\n"
-            "      --weight-decay W     (default %g)\n"
-            "      --ema D              EMA decay (default %g; 0 = none, save the live weights)\n"
+            "%s%s",
+            d.backbone, d.dim, d.depth, d.heads, d.cond, d.noise,
+            !strcmp(kind, "bd3lm") ? ""
+            : mdlm ? "      --time-cond          feed sigma_t to the network (default: MDLM is not time-conditioned)\n"
+                   : "      --no-time-cond       feed 0 instead of sigma_t (default: time-conditioned)\n",
+            !strcmp(kind, "bd3lm") ? bd3_usage : "");
+    cli_loop_usage(fp, &d.loop);
+    fprintf(fp,
             "      --label-dropout P    (default %g)\n"
-            "      --seed S             init, data order, times and corruption (default 0)\n"
-            "      --threads N          (default 0 = all cores)\n"
-            "Output:\n"
-            "  -o, --output FILE        model (safetensors, atomic; .zst compresses)\n"
-            "      --log FILE           TSV: step lr loss grad_norm tokens_per_s val_loss\n"
-            "      --log-every K        (default %lld)\n"
-            "      --val-every K        validation NELBO every K steps and at the end (default %lld)\n"
-            "      --val-rows N         validation sequences (default %ld; 0 = all)\n"
-            "      --val-samples K      Monte-Carlo samples of t per validation sequence (default %ld)\n"
-            "      --ckpt FILE          checkpoint (weights, AdamW, EMA, RNG, data cursor)\n"
-            "      --ckpt-every K       (default: at the end / on a signal only)\n"
-            "      --resume FILE        continue from a checkpoint (same data and options)\n"
-            "      --stop-at K          stop after step K of the --steps schedule\n"
-            "  -q, --quiet\n\n"
-            "SIGINT/SIGTERM stop after the current step: checkpoint and model are written.\n\n"
+            "      --val-samples K      Monte-Carlo samples of t per validation sequence (default %ld)\n\n"
+            "The validation loss is the NELBO in nats per token. SIGINT/SIGTERM stop after the current step:\n"
+            "checkpoint and model are written.\n\n"
             "Examples:\n"
             "  strand train %s -i smiles_500K.props.tsv --prop-col qed --max-rows 100000 -L 64 --steps 2000 \\\n"
             "      --ckpt run.ckpt --ckpt-every 100 --log log.tsv -o smiles-%s-qed.safetensors\n"
             "  strand train %s --species-windows out/species_windows -L 256 --steps 1000 -o dna-%s-species.safetensors\n"
             "  strand train udlm --fasta ecoli.fa:0 --fasta saureus.fa:1 --val-fasta heldout.fa:1 -L 128 -o dna.safetensors\n\n",
-            kind, mdlm ? "Masked (MDLM, SUBS parameterisation)" : "Uniform (UDLM)",
-            mdlm ? "to [MASK]" : "to a uniformly random id", mdlm ? "MDLM" : "UDLM", d.prop_q, d.val_hold, d.backbone, d.dim,
-            d.depth, d.heads, d.cond, d.noise,
-            !strcmp(kind, "bd3lm") ? ""
-            : mdlm ? "      --time-cond          feed sigma_t to the network (default: MDLM is not time-conditioned)\n"
-                   : "      --no-time-cond       feed 0 instead of sigma_t (default: time-conditioned)\n",
-            !strcmp(kind, "bd3lm") ? bd3_usage : "",
-            d.tp.seq_len, d.tp.batch, (long long)d.tp.steps, (double)d.tp.opt.lr, d.warmup_frac, d.min_lr_frac,
-            (double)d.tp.opt.weight_decay, (double)d.tp.ema_decay, d.label_dropout, (long long)d.tp.log_every,
-            (long long)d.tp.val_every, d.val_rows, d.val_samples, kind, kind, kind, kind);
-}
-
-/* DIR/species.tsv -> train and val sets (label = label_id). */
-static int load_species(const char *dir, size_t L, int vocab, diff_seqs *tr, diff_seqs *va, int *n_classes)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/species.tsv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return cli_error("cannot open \"%s\": %s", path, strerror(errno)), -1;
-    char line[8192];
-    int n = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "label_id", 8)) continue;
-        char *tab = strchr(line, '\t');
-        if (!tab) continue;
-        *tab = 0;
-        char *name = tab + 1, *e = strchr(name, '\t');
-        if (e) *e = 0;
-        char *end;
-        long id = strtol(line, &end, 10);
-        if (end == line || *end || id != n) {
-            cli_error("%s: label_id \"%s\" out of order (expected %d)", path, line, n);
-            rc = -1;
-            break;
-        }
-        char sp[4096];
-        snprintf(sp, sizeof sp, "%s/%s/train.shard", dir, name);
-        if ((rc = diff_seqs_from_shard(sp, L, (int32_t)id, vocab, tr)) < 0) break;
-        snprintf(sp, sizeof sp, "%s/%s/val.shard", dir, name);
-        if ((rc = diff_seqs_from_shard(sp, L, (int32_t)id, vocab, va)) < 0) break;
-        n++;
-    }
-    fclose(f);
-    *n_classes = n;
-    if (rc == 0 && n == 0) cli_error("%s: no species rows", path), rc = -1;
-    return rc;
-}
-
-/* every val_rows-th sequence... keep the first rows of a set but spread over it: take an evenly
- * spaced subset so every class appears (sets are in class order) */
-static int spread_subset(diff_seqs *v, size_t keep)
-{
-    if (keep == 0 || keep >= v->n) return 0;
-    for (size_t j = 0; j < keep; j++) {
-        size_t i = (size_t)((double)j * (double)v->n / (double)keep);
-        memmove(v->ids + j * v->L, v->ids + i * v->L, v->L * sizeof *v->ids);
-        if (v->labels) v->labels[j] = v->labels[i];
-        if (v->value) v->value[j] = v->value[i];
-    }
-    v->n = keep;
-    return 0;
+            d.label_dropout, d.val_samples, kind, kind, kind, kind);
 }
 
 static void on_clip_search(void *user, double beta, double omega, double var)
@@ -308,61 +211,40 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         else dusage_duo(stdout, mode);
         return 0;
     }
+    /* the mode checks below rely on this order: ... O_BLOCK..O_CLIPR, O_CFRAC..O_TAUE, O_GMIN, O_GMAX, O_REFRESH..O_BACKBONE */
     enum {
-        O_FASTA = 200, O_VFASTA, O_SMI = 256, O_LABEL, O_PROP, O_PROPQ, O_MAXROWS, O_VALHOLD, O_VAL, O_SKIP, O_SPECIES, O_NOLAB, O_DIM, O_DEPTH,
-        O_HEADS, O_COND, O_NOISE, O_T, O_TC, O_NOTC, O_STEPS, O_LR, O_WARM, O_MINLR, O_WD, O_EMA, O_DROP, O_SEED, O_THREADS,
-        O_LOG, O_LOGE, O_VALE, O_VALR, O_VALS, O_CKPT, O_CKPTE, O_RESUME, O_STOP, O_BLOCK, O_CLIP, O_CLIPW, O_CLIPD, O_CLIPR, O_CFRAC, O_TAU, O_TAUE, O_GMIN, O_GMAX,
-        O_REFRESH, O_DT0, O_DTMAX, O_BACKBONE
+        O_NOLAB = 256, O_DIM, O_DEPTH, O_HEADS, O_COND, O_NOISE, O_T, O_TC, O_NOTC, O_DROP, O_VALS, O_BLOCK, O_CLIP, O_CLIPW,
+        O_CLIPD, O_CLIPR, O_CFRAC, O_TAU, O_TAUE, O_GMIN, O_GMAX, O_REFRESH, O_DT0, O_DTMAX, O_BACKBONE
     };
-    static const struct option lo[] = {
-        {"input", required_argument, NULL, 'i'}, {"smiles-col", required_argument, NULL, O_SMI},
-        {"label-col", required_argument, NULL, O_LABEL}, {"prop-col", required_argument, NULL, O_PROP},
-        {"prop-quantile", required_argument, NULL, O_PROPQ}, {"max-rows", required_argument, NULL, O_MAXROWS},
-        {"val-hold", required_argument, NULL, O_VALHOLD}, {"val", required_argument, NULL, O_VAL},
-        {"skip-bad", no_argument, NULL, O_SKIP}, {"species-windows", required_argument, NULL, O_SPECIES},
-        {"fasta", required_argument, NULL, O_FASTA}, {"val-fasta", required_argument, NULL, O_VFASTA},
+    static const struct option own[] = {
         {"no-labels", no_argument, NULL, O_NOLAB}, {"dim", required_argument, NULL, O_DIM},
         {"depth", required_argument, NULL, O_DEPTH}, {"heads", required_argument, NULL, O_HEADS},
         {"cond-dim", required_argument, NULL, O_COND}, {"noise", required_argument, NULL, O_NOISE},
         {"T", required_argument, NULL, O_T}, {"time-cond", no_argument, NULL, O_TC},
-        {"no-time-cond", no_argument, NULL, O_NOTC}, {"len", required_argument, NULL, 'L'},
-        {"batch", required_argument, NULL, 'B'}, {"steps", required_argument, NULL, O_STEPS},
-        {"lr", required_argument, NULL, O_LR}, {"warmup-frac", required_argument, NULL, O_WARM},
-        {"min-lr-frac", required_argument, NULL, O_MINLR}, {"weight-decay", required_argument, NULL, O_WD},
-        {"ema", required_argument, NULL, O_EMA}, {"label-dropout", required_argument, NULL, O_DROP},
-        {"seed", required_argument, NULL, O_SEED}, {"threads", required_argument, NULL, O_THREADS},
-        {"output", required_argument, NULL, 'o'}, {"log", required_argument, NULL, O_LOG},
-        {"log-every", required_argument, NULL, O_LOGE}, {"val-every", required_argument, NULL, O_VALE},
-        {"val-rows", required_argument, NULL, O_VALR}, {"val-samples", required_argument, NULL, O_VALS},
-        {"ckpt", required_argument, NULL, O_CKPT}, {"ckpt-every", required_argument, NULL, O_CKPTE},
-        {"resume", required_argument, NULL, O_RESUME}, {"stop-at", required_argument, NULL, O_STOP},
-        {"block", required_argument, NULL, O_BLOCK}, {"clip", required_argument, NULL, O_CLIP},
-        {"clip-widths", required_argument, NULL, O_CLIPW}, {"clip-delta", required_argument, NULL, O_CLIPD},
-        {"clip-rows", required_argument, NULL, O_CLIPR},
+        {"no-time-cond", no_argument, NULL, O_NOTC}, {"label-dropout", required_argument, NULL, O_DROP},
+        {"val-samples", required_argument, NULL, O_VALS}, {"block", required_argument, NULL, O_BLOCK},
+        {"clip", required_argument, NULL, O_CLIP}, {"clip-widths", required_argument, NULL, O_CLIPW},
+        {"clip-delta", required_argument, NULL, O_CLIPD}, {"clip-rows", required_argument, NULL, O_CLIPR},
         {"curriculum-frac", required_argument, NULL, O_CFRAC}, {"tau", required_argument, NULL, O_TAU},
         {"tau-end", required_argument, NULL, O_TAUE}, {"gamma-min", required_argument, NULL, O_GMIN},
         {"gamma-max", required_argument, NULL, O_GMAX}, {"model", required_argument, NULL, 'm'},
         {"refresh-every", required_argument, NULL, O_REFRESH}, {"dt0", required_argument, NULL, O_DT0},
         {"dt-max", required_argument, NULL, O_DTMAX}, {"backbone", required_argument, NULL, O_BACKBONE},
-        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    struct option *lo = cli_train_opts_merge(own);
     dopts o = mode_dopts(mode);
     o.proc = proc;
+    train_params *tp = &o.loop.tp;
     int time_cond = proc == DIFF_UNIFORM;
     int c, rc = 1, r2;
     optind = 1;
     while ((c = getopt_long(argc, argv, "i:L:B:o:m:qh", lo, NULL)) != -1) {
-        if (mode == MODE_PLAIN && (c == 'm' || (c >= O_CFRAC && c <= O_DTMAX))) {
-            dusage(stderr, kind);
-            return 1;
-        }
-        if (mode == MODE_DUO && (c == 'm' || c >= O_REFRESH)) {
-            dusage_duo(stderr, mode);
-            return 1;
-        }
-        if ((mode == MODE_DISTILL && c >= O_CFRAC && c <= O_TAUE) || (mode != MODE_PLAIN && c >= O_BLOCK && c <= O_CLIPR)) {
-            dusage_duo(stderr, mode);
-            return 1;
-        }
+        int plain_only = c == 'm' || (c >= O_CFRAC && c <= O_DTMAX), bd3_only = c >= O_BLOCK && c <= O_CLIPR;
+        if ((mode == MODE_PLAIN && plain_only) || (mode == MODE_DUO && (c == 'm' || (c >= O_REFRESH && c <= O_BACKBONE))) ||
+            (mode == MODE_DISTILL && c >= O_CFRAC && c <= O_TAUE) || (mode != MODE_PLAIN && bd3_only))
+            c = '?';
+        else if (cli_data_option(&o.data, c, optarg) || cli_loop_option(&o.loop, c, optarg))
+            continue;
         switch (c) {
         case O_CFRAC: o.curriculum_frac = cli_double("--curriculum-frac", optarg, 0, 1); break;
         case O_TAU: o.tau_start = o.tau_end = cli_double("--tau", optarg, 1e-9, 1e9); break;
@@ -373,18 +255,6 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         case O_REFRESH: o.refresh_every = cli_long("--refresh-every", optarg, 1, LONG_MAX); break;
         case O_DT0: o.dt0 = cli_double("--dt0", optarg, 1e-9, 1); break;
         case O_DTMAX: o.dt_max = cli_double("--dt-max", optarg, 1e-9, 1); break;
-        case 'i': o.table = optarg; break;
-        case O_SMI: o.smiles_col = optarg; break;
-        case O_LABEL: o.label_col = optarg; break;
-        case O_PROP: o.prop_col = optarg; break;
-        case O_PROPQ: o.prop_q = cli_double("--prop-quantile", optarg, 0, 1); break;
-        case O_MAXROWS: o.max_rows = cli_long("--max-rows", optarg, 0, LONG_MAX); break;
-        case O_VALHOLD: o.val_hold = cli_long("--val-hold", optarg, 0, LONG_MAX); break;
-        case O_VAL: o.val_table = optarg; break;
-        case O_SKIP: o.skip_bad = 1; break;
-        case O_SPECIES: o.species = optarg; break;
-        case O_FASTA: cli_strs_push(&o.fasta, optarg); break;
-        case O_VFASTA: cli_strs_push(&o.val_fasta, optarg); break;
         case O_NOLAB: o.no_labels = 1; break;
         case O_BACKBONE: o.backbone = optarg; break;
         case O_DIM: o.dim = cli_long("--dim", optarg, 2, 65536); break;
@@ -395,30 +265,8 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         case O_T: o.T = cli_long("--T", optarg, 0, 1000000); break;
         case O_TC: time_cond = 1; break;
         case O_NOTC: time_cond = 0; break;
-        case 'L': o.tp.seq_len = (size_t)cli_long("--len", optarg, 1, LONG_MAX); break;
-        case 'B': o.tp.batch = (size_t)cli_long("--batch", optarg, 1, LONG_MAX); break;
-        case O_STEPS: o.tp.steps = cli_long("--steps", optarg, 1, LONG_MAX); break;
-        case O_LR:
-            o.tp.opt.lr = (float)cli_double("--lr", optarg, 0, 10);
-            if (o.tp.opt.lr <= 0) cli_die("bad --lr \"%s\": want a number in (0, 10]", optarg);
-            break;
-        case O_WARM: o.warmup_frac = cli_double("--warmup-frac", optarg, 0, 1); break;
-        case O_MINLR: o.min_lr_frac = cli_double("--min-lr-frac", optarg, 0, 1); break;
-        case O_WD: o.tp.opt.weight_decay = (float)cli_double("--weight-decay", optarg, 0, 10); break;
-        case O_EMA: o.tp.ema_decay = (float)cli_double("--ema", optarg, 0, 0.999999); break;
         case O_DROP: o.label_dropout = cli_double("--label-dropout", optarg, 0, 1); break;
-        case O_SEED: o.tp.seed = cli_u64("--seed", optarg); break;
-        case O_THREADS: o.threads = cli_int("--threads", optarg, 0, 4096); break;
-        case 'o': o.out = optarg; break;
-        case O_LOG: o.tp.log_path = optarg; break;
-        case O_LOGE: o.tp.log_every = cli_long("--log-every", optarg, 1, LONG_MAX); break;
-        case O_VALE: o.tp.val_every = cli_long("--val-every", optarg, 0, LONG_MAX); break;
-        case O_VALR: o.val_rows = cli_long("--val-rows", optarg, 0, LONG_MAX); break;
         case O_VALS: o.val_samples = cli_long("--val-samples", optarg, 1, 100000); break;
-        case O_CKPT: o.tp.ckpt_path = optarg; break;
-        case O_CKPTE: o.tp.ckpt_every = cli_long("--ckpt-every", optarg, 0, LONG_MAX); break;
-        case O_RESUME: o.tp.resume_path = optarg; break;
-        case O_STOP: o.tp.stop_at = cli_long("--stop-at", optarg, 1, LONG_MAX); break;
         case O_BLOCK: o.block = cli_long("--block", optarg, 1, 1 << 20); break;
         case O_CLIP: {
             double v[2];
@@ -431,26 +279,28 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         case O_CLIPW: parse_doubles("--clip-widths", optarg, o.clip_widths, 16, &o.n_clip_widths); break;
         case O_CLIPD: o.clip_delta = cli_double("--clip-delta", optarg, 1e-6, 1); break;
         case O_CLIPR: o.clip_rows = cli_long("--clip-rows", optarg, 0, LONG_MAX); break;
-        case 'q': o.quiet = 1; break;
         case 'h':
+            free(lo);
             if (mode == MODE_PLAIN) dusage(stdout, kind);
             else dusage_duo(stdout, mode);
             return 0;
         default:
+            free(lo);
             if (mode == MODE_PLAIN) dusage(stderr, kind);
             else dusage_duo(stderr, mode);
             return 1;
         }
     }
+    free(lo);
     if (optind < argc) return cli_error("unexpected argument \"%s\"", argv[optind]);
-    if (!o.out) return cli_error("-o MODEL.safetensors is required");
-    if (bd3 && (o.block < 1 || (size_t)o.block > o.tp.seq_len))
-        return cli_error("bd3lm needs --block L' with 1 <= L' <= -L %zu", o.tp.seq_len);
+    if (!o.loop.out) return cli_error("-o MODEL.safetensors is required");
+    if (bd3 && (o.block < 1 || (size_t)o.block > tp->seq_len))
+        return cli_error("bd3lm needs --block L' with 1 <= L' <= -L %zu", tp->seq_len);
     if (!bd3 && (o.block || o.n_clip_widths)) return cli_error("--block and --clip-* are for `strand train bd3lm`");
     if (bd3 && (time_cond || o.T)) return cli_error("bd3lm models are continuous-time and not time-conditioned");
-    if (!!o.table + !!o.species + (o.fasta.n > 0) != 1)
+    if (!!o.data.table + !!o.data.species + (o.data.fasta.n > 0) != 1)
         return cli_error("give exactly one of -i TABLE, --species-windows DIR or --fasta FILE[:Y]");
-    if (o.label_col && o.prop_col) return cli_error("--label-col and --prop-col exclude each other");
+    if (o.data.label_col && o.data.prop_col) return cli_error("--label-col and --prop-col exclude each other");
     if (mode != MODE_PLAIN && !(o.gamma_max > o.gamma_min))
         return cli_error("--gamma-min %g must be below --gamma-max %g", o.gamma_min, o.gamma_max);
     if (mode == MODE_DISTILL && !o.teacher) return cli_error("-m TEACHER is required");
@@ -463,10 +313,10 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         return cli_error("--backbone dimamba is for `strand train mdlm|udlm` (bd3lm, duo and distill use the DiT)");
     if (!dimamba && (o.dim % o.heads || (o.dim / o.heads) % 2))
         return cli_error("--dim %ld must be a multiple of --heads %ld with an even head width", o.dim, o.heads);
-    strand_set_threads(o.threads);
+    strand_set_threads(o.loop.threads);
 
-    strand_tokenizer *tok = NULL;
-    diff_seqs tr = {0}, va = {0};
+    strand_tokenizer *tok = NULL; /* distillation: the teacher's */
+    cli_data data = {0};
     diff_model net = {0};
     diff_trainer trn = {0};
     bd3lm_trainer btr = {0};
@@ -474,11 +324,8 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
     paramblock ema;
     int have_ema = 0;
     cli_train_watch watch = {0};
-    char **smi = NULL;
-    size_t n_smi = 0, skipped = 0, vskipped = 0;
-    int n_classes = 0, vocab = 0, mask_id = -1;
-    double thr = NAN, t_load = st_clock_s();
-    size_t L = o.tp.seq_len, B = o.tp.batch;
+    double t_load = st_clock_s();
+    size_t L = tp->seq_len, B = tp->batch;
     duo_trainer duo = {0};
     duo_distiller dis = {0};
     if (mode == MODE_DISTILL) { /* the student starts as the teacher; its tokenizer reads the data */
@@ -495,87 +342,24 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
             cli_error("-L %zu exceeds the model length %d of %s", L, net.w->cfg.model_length, o.teacher);
             goto done;
         }
-        if (o.table && !tok) {
+        if (o.data.table && !tok) {
             cli_error("%s has no tokenizer: it cannot read a SMILES table", o.teacher);
             goto done;
         }
     }
-    if (o.table) {
-        /* vocabulary from the training rows (and the validation table when given) */
-        if (tok) {
-            /* distillation: the teacher's vocabulary */
-        } else if (diff_table_smiles(o.table, o.smiles_col, (size_t)o.max_rows, &smi, &n_smi) < 0) {
-            goto err;
-        } else if (strand_tokenizer_smiles_build(&tok, (const char *const *)smi, n_smi) < 0) {
-            if (!o.skip_bad) goto err;
-            /* rows that do not tokenise: build from those that do */
-            size_t k = 0;
-            for (size_t i = 0; i < n_smi; i++) {
-                strand_tokenizer *one = NULL;
-                const char *s1 = smi[i];
-                if (strand_tokenizer_smiles_build(&one, &s1, 1) == 0) smi[k++] = smi[i];
-                else free(smi[i]);
-                strand_tokenizer_free(one);
-            }
-            n_smi = k;
-            if (strand_tokenizer_smiles_build(&tok, (const char *const *)smi, n_smi) < 0) goto err;
-        }
-        vocab = (int)strand_tokenizer_vocab_size(tok);
-        mask_id = STRAND_TOKEN_MASK;
-        diff_table_opts to = {o.smiles_col, o.no_labels ? NULL : o.label_col, o.no_labels ? NULL : o.prop_col, o.skip_bad,
-                              (size_t)o.max_rows};
-        if (diff_seqs_from_table(o.table, &to, tok, L, &tr, &skipped) < 0) goto err;
-        if (o.val_table) {
-            to.max_rows = 0;
-            if (diff_seqs_from_table(o.val_table, &to, tok, L, &va, &vskipped) < 0) goto err;
-        } else if (o.val_hold > 0 && diff_seqs_split_tail(&tr, (size_t)o.val_hold, &va) < 0)
-            goto err;
-        if (to.prop_col) {
-            thr = diff_seqs_quantile(&tr, o.prop_q);
-            if (diff_seqs_threshold(&tr, thr) < 0 || (va.n && diff_seqs_threshold(&va, thr) < 0)) goto err;
-        }
-        if (tr.labels) {
-            for (size_t i = 0; i < tr.n; i++)
-                if (tr.labels[i] + 1 > n_classes) n_classes = tr.labels[i] + 1;
-            if (n_classes < 2) n_classes = 2;
-        }
-    } else {
-        vocab = 12; /* DNA ids 0..11 (docs/tokenizers.md "DNA tokenizer"); [MASK] = 3 */
-        mask_id = 3;
-        strand_tokenizer_free(tok);
-        tok = NULL;
-        if (strand_tokenizer_dna_create(&tok) < 0) goto err;
-        if (o.species && load_species(o.species, L, vocab, &tr, &va, &n_classes) < 0) goto err;
-        for (int k = 0; k < 2; k++) {
-            cli_strs *fl = k ? &o.val_fasta : &o.fasta;
-            for (int i = 0; i < fl->n; i++) {
-                char path[4096];
-                snprintf(path, sizeof path, "%s", fl->v[i]);
-                char *colon = strrchr(path, ':');
-                int32_t y = -1;
-                if (colon && colon[1]) {
-                    y = cli_int("--fasta :LABEL", colon + 1, 0, 1 << 20);
-                    *colon = 0;
-                }
-                if (diff_seqs_from_fasta(path, tok, L, y, k ? &va : &tr) < 0) goto err;
-                if (y + 1 > n_classes) n_classes = y + 1;
-            }
-        }
-        if ((tr.labels == NULL) != (va.n == 0 || va.labels == NULL) && va.n) {
-            cli_error("give labels to every --fasta and --val-fasta file, or to none");
-            goto done;
-        }
-        if (o.no_labels) {
-            free(tr.labels), free(va.labels);
-            tr.labels = va.labels = NULL;
-            n_classes = 0;
-        }
+    /* distillation reads a SMILES table with the teacher's tokenizer; DNA always has the DNA one */
+    strand_tokenizer *given = mode == MODE_DISTILL && o.data.table ? tok : NULL;
+    cli_data_opts dopt = o.data;
+    if (o.no_labels) dopt.label_col = dopt.prop_col = NULL;
+    if (cli_data_load(&dopt, L, given, given ? (int)strand_tokenizer_vocab_size(given) : 0, &data)) goto done;
+    if (o.no_labels) { /* DNA sets come labelled by species or file */
+        free(data.tr.labels), free(data.va.labels);
+        data.tr.labels = data.va.labels = NULL;
+        data.n_classes = 0;
     }
-    if (tr.n == 0) {
-        cli_error("no training sequences");
-        goto done;
-    }
-    if (va.n && o.val_rows) spread_subset(&va, (size_t)o.val_rows);
+    diff_seqs *tr = &data.tr, *va = &data.va;
+    int n_classes = data.n_classes, vocab = data.vocab, mask_id = data.mask_id;
+    double thr = data.thr;
 
     dit_config dc = dit_default_config();
     dc.vocab = vocab;
@@ -600,12 +384,12 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         mc.time_cond = time_cond, mc.num_classes = n_classes, mc.model_length = (int)L;
         if (diff_model_create_dimamba(&net, &mc, &spec) < 0) goto err;
         strand_rng irng;
-        strand_rng_seed(&irng, o.tp.seed ^ 0x5DEECE66Dull);
+        strand_rng_seed(&irng, tp->seed ^ 0x5DEECE66Dull);
         dimamba_init_weights(net.mw, &irng);
     } else {
         if (diff_model_create(&net, &dc, &spec) < 0) goto err;
         strand_rng irng;
-        strand_rng_seed(&irng, o.tp.seed ^ 0x5DEECE66Dull);
+        strand_rng_seed(&irng, tp->seed ^ 0x5DEECE66Dull);
         dit_init_weights(net.w, &irng);
     }
     if (bd3) {
@@ -613,39 +397,36 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         btr.beta = o.clip_beta, btr.omega = o.clip_omega;
         btr.widths = o.clip_widths, btr.n_widths = o.n_clip_widths, btr.delta = o.clip_delta;
         btr.search_rows = (size_t)o.clip_rows;
-        btr.search_on_first = o.tp.resume_path != NULL; /* a resumed run: the interval of the restored weights */
-        btr.on_search = on_clip_search, btr.on_search_user = &o.quiet;
+        btr.search_on_first = tp->resume_path != NULL; /* a resumed run: the interval of the restored weights */
+        btr.on_search = on_clip_search, btr.on_search_user = &o.loop.quiet;
     } else if (diff_trainer_init(&trn, &net, B, L) < 0)
         goto err;
     diff_trainer *dt = bd3 ? &btr.base : &trn;
     dt->label_dropout = n_classes ? o.label_dropout : 0.0;
-    dt->val = va.n ? &va : NULL;
+    dt->val = va->n ? va : NULL;
     dt->val_samples = (int)o.val_samples;
     dt->val_seed = 12345;
-    if (diff_source_init(&src, &tr, o.tp.seed) < 0) goto err;
+    if (diff_source_init(&src, tr, tp->seed) < 0) goto err;
 
     size_t n1 = 0;
-    if (tr.labels)
-        for (size_t i = 0; i < tr.n; i++) n1 += tr.labels[i] == 1;
-    if (!o.quiet) {
-        fprintf(stderr, "%s: %zu training / %zu validation sequences of %zu ids (vocabulary %d%s)", cli_prog(), tr.n, va.n, L,
-                vocab, skipped ? "" : "");
-        if (skipped || vskipped) fprintf(stderr, "; skipped %zu + %zu bad rows", skipped, vskipped);
-        if (!isnan(thr)) fprintf(stderr, "; %s >= %.6g (q %.2f) -> class 1: %zu of %zu", o.prop_col, thr, o.prop_q, n1, tr.n);
+    if (tr->labels)
+        for (size_t i = 0; i < tr->n; i++) n1 += tr->labels[i] == 1;
+    if (!o.loop.quiet) {
+        fprintf(stderr, "%s: %zu training / %zu validation sequences of %zu ids (vocabulary %d)", cli_prog(), tr->n, va->n, L,
+                vocab);
+        if (data.skipped || data.vskipped) fprintf(stderr, "; skipped %zu + %zu bad rows", data.skipped, data.vskipped);
+        if (!isnan(thr)) fprintf(stderr, "; %s >= %.6g (q %.2f) -> class 1: %zu of %zu", o.data.prop_col, thr, o.data.prop_q, n1, tr->n);
         fprintf(stderr, "; %d classes; data ready in %.1f s\n", n_classes, st_clock_s() - t_load);
         if (dimamba)
             cli_info("DiMamba dim %ld, depth %ld, %zu parameters; B %zu, %lld steps (%.2f epochs)", o.dim, o.depth,
-                     diff_model_params(&net)->total, B, (long long)o.tp.steps, (double)o.tp.steps * B / tr.n);
+                     diff_model_params(&net)->total, B, (long long)tp->steps, (double)tp->steps * B / tr->n);
         else
             cli_info("DiT dim %ld, depth %ld, heads %ld, %zu parameters; B %zu, %lld steps (%.2f epochs)", o.dim, o.depth,
-                     o.heads, diff_model_params(&net)->total, B, (long long)o.tp.steps, (double)o.tp.steps * B / tr.n);
+                     o.heads, diff_model_params(&net)->total, B, (long long)tp->steps, (double)tp->steps * B / tr->n);
     }
 
-    train_params *tp = &o.tp;
-    tp->sched.warmup_steps = (int64_t)(o.warmup_frac * (double)tp->steps);
-    tp->sched.total_steps = tp->steps;
-    tp->sched.min_ratio = o.min_lr_frac;
-    if (!va.n) tp->val_every = 0;
+    cli_loop_finish(&o.loop);
+    if (!va->n) tp->val_every = 0;
     train_model tm = {diff_model_params(&net), diff_trainer_fb, diff_trainer_validate, &trn};
     if (bd3) tm = (train_model){&net.w->pb, bd3lm_trainer_fb, bd3lm_trainer_validate, &btr};
     int64_t resumed = tp->resume_path ? train_checkpoint_step(tp->resume_path) : 0;
@@ -655,7 +436,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         if (duo_trainer_init(&duo, &trn, o.gamma_min, o.gamma_max, cs, o.tau_start, o.tau_end) < 0) goto err;
         duo.step = resumed;
         tm = (train_model){&net.w->pb, duo_trainer_fb, duo_trainer_validate, &duo};
-        if (!o.quiet)
+        if (!o.loop.quiet)
             cli_info("Duo curriculum: steps 1-%lld, gamma [%g, %g] -> alpha_t [%.4f, %.4f], tau %g -> %g; then the UDLM ELBO",
                      (long long)cs, o.gamma_min, o.gamma_max, duo_gauss_alpha(&duo.g, 1.0, NULL, NULL),
                      duo_gauss_alpha(&duo.g, 0.0, NULL, NULL), o.tau_start, o.tau_end);
@@ -665,14 +446,14 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
         dis.label_dropout = trn.label_dropout;
         dis.step = resumed;
         tm = (train_model){&net.w->pb, duo_distiller_fb, duo_distiller_validate, &dis};
-        if (!o.quiet)
+        if (!o.loop.quiet)
             cli_info("distillation: gamma [%g, %g] -> alpha_t [%.4f, %.4f]; teacher refreshed and dt doubled every %ld steps, "
                      "dt %g .. %g",
                      o.gamma_min, o.gamma_max, duo_gauss_alpha(&dis.g, 1.0, NULL, NULL), duo_gauss_alpha(&dis.g, 0.0, NULL, NULL),
                      o.refresh_every, o.dt0, o.dt_max);
     }
     train_source ts = {diff_source_next, 1, &src};
-    cli_train_watch_start(&watch, tp, o.quiet, "val NELBO", " nats/token");
+    cli_train_watch_start(&watch, tp, o.loop.quiet, "val NELBO", " nats/token");
     train_result res;
     memset(&ema, 0, sizeof ema);
     int r = train_run(tp, &tm, &ts, tp->ema_decay > 0 ? &ema : NULL, &res);
@@ -692,21 +473,21 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
     const char *dkey = mode == MODE_DUO ? "strand.train.duo" : mode == MODE_DISTILL ? "strand.train.distill" : NULL;
     const char *extra[] = {"strand.train.steps", steps_s, "strand.train.val_nelbo_live", nelbo_s,
                            dkey ? dkey : "strand.train.val_nelbo_live", dkey ? duo_s : nelbo_s,
-                           o.prop_col ? "strand.train.class1_threshold" : NULL, thr_s,
-                           o.prop_col ? "strand.train.class1_property" : NULL, o.prop_col, NULL, NULL};
+                           o.data.prop_col ? "strand.train.class1_threshold" : NULL, thr_s,
+                           o.data.prop_col ? "strand.train.class1_property" : NULL, o.data.prop_col, NULL, NULL};
     char *cfg_json = bd3 ? bd3lm_config_json(&net.w->cfg, &net.spec, (int)o.block, btr.beta, btr.omega) : NULL;
     if (bd3 && !cfg_json) goto err;
-    r2 = diff_model_save_json(&net, have_ema ? ema.params : NULL, cfg_json, tok, extra, o.out);
+    r2 = diff_model_save_json(&net, have_ema ? ema.params : NULL, cfg_json, data.tok, extra, o.loop.out);
     free(cfg_json);
     if (r2 < 0) goto err;
     if (r == STRAND_E_CANCELLED) {
         cli_info("stopped after step %lld of %lld; model saved to %s%s%s", (long long)res.steps_done, (long long)tp->steps,
-                 o.out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
+                 o.loop.out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
         rc = cli_train_interrupted() ? 3 : 0;
     } else {
-        if (!o.quiet)
+        if (!o.loop.quiet)
             cli_info("%lld steps, last loss %.4f, last val NELBO %.4f nats/token (live weights); %s saved to %s (%.0f s)",
-                     (long long)res.steps_done, res.last_loss, res.last_val_loss, have_ema ? "EMA weights" : "weights", o.out,
+                     (long long)res.steps_done, res.last_loss, res.last_val_loss, have_ema ? "EMA weights" : "weights", o.loop.out,
                      st_clock_s() - watch.t0);
         rc = 0;
     }
@@ -722,13 +503,9 @@ done:
     diff_trainer_free(&trn);
     bd3lm_trainer_free(&btr);
     diff_model_free(&net);
-    diff_seqs_free(&tr);
-    diff_seqs_free(&va);
-    for (size_t i = 0; i < n_smi; i++) free(smi[i]);
-    free(smi);
+    cli_data_free(&data);
     strand_tokenizer_free(tok);
-    cli_strs_free(&o.fasta);
-    cli_strs_free(&o.val_fasta);
+    cli_data_opts_free(&o.data);
     return rc;
 }
 
