@@ -16,6 +16,13 @@ static void on_signal(int sig)
 
 int cli_train_interrupted(void) { return g_stop != 0; }
 
+int cli_train_stopped(const train_result *res, const train_params *tp, const char *what, const char *out)
+{
+    cli_info("stopped after step %lld of %lld; %s saved to %s%s%s", (long long)res->steps_done, (long long)tp->steps, what,
+             out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
+    return cli_train_interrupted() ? 3 : 0;
+}
+
 static int on_progress(void *user, const train_progress *p)
 {
     cli_train_watch *w = user;

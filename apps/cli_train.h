@@ -26,4 +26,7 @@ void cli_train_watch_start(cli_train_watch *w, train_params *tp, int quiet, cons
 void cli_train_watch_stop(cli_train_watch *w);
 /* A signal asked the run to stop. */
 int cli_train_interrupted(void);
+/* After train_run returned STRAND_E_CANCELLED and `what` ("model", "classifier") was saved to out:
+ * says so (and where the checkpoint is); the exit status, 3 after a signal, 0 after --stop-at. */
+int cli_train_stopped(const train_result *res, const train_params *tp, const char *what, const char *out);
 #endif

@@ -214,10 +214,7 @@ int cmd_train_classifier_main(int argc, char **argv)
     kv[nk] = kv[nk + 1] = NULL;
     if (clf_save(w, have_ema ? ema.params : NULL, d.tok, kv, o.loop.out) < 0) goto err;
     if (r == STRAND_E_CANCELLED) {
-        cli_info("stopped after step %lld of %lld; classifier saved to %s%s%s", (long long)res.steps_done,
-                 (long long)tp->steps, o.loop.out, tp->ckpt_path ? ", checkpoint in " : "",
-                 tp->ckpt_path ? tp->ckpt_path : "");
-        rc = cli_train_interrupted() ? 3 : 0;
+        rc = cli_train_stopped(&res, tp, "classifier", o.loop.out);
     } else {
         if (!o.loop.quiet)
             cli_info("%lld steps, last loss %.4f, val CE %.4f nats, val accuracy %.4f; saved to %s (%.0f s)",

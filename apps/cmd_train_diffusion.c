@@ -481,9 +481,7 @@ static int train_diffusion(int argc, char **argv, diff_process proc, int bd3, tr
     free(cfg_json);
     if (r2 < 0) goto err;
     if (r == STRAND_E_CANCELLED) {
-        cli_info("stopped after step %lld of %lld; model saved to %s%s%s", (long long)res.steps_done, (long long)tp->steps,
-                 o.loop.out, tp->ckpt_path ? ", checkpoint in " : "", tp->ckpt_path ? tp->ckpt_path : "");
-        rc = cli_train_interrupted() ? 3 : 0;
+        rc = cli_train_stopped(&res, tp, "model", o.loop.out);
     } else {
         if (!o.loop.quiet)
             cli_info("%lld steps, last loss %.4f, last val NELBO %.4f nats/token (live weights); %s saved to %s (%.0f s)",
