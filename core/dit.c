@@ -5,7 +5,6 @@
  * c = silu(TimestepMLP(sigma)) [+ silu(LabelTable[label])]. */
 #include "core/dit.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "core/adaln.h"
 #include "core/arena.h"
 #include "core/attention.h"
+#include "core/backbone_config.h"
 #include "core/embedding.h"
 #include "core/gelu.h"
 #include "core/layernorm.h"
@@ -33,40 +33,10 @@ dit_config dit_default_config(void)
 
 int dit_config_from_json(dit_config *cfg, const char *json)
 {
-    json_error_t je;
-    json_t *root = json_loads(json, 0, &je);
-    if (!root || !json_is_object(root)) {
-        json_decref(root);
-        return st_err(NULL, STRAND_E_FORMAT, "DiT config: invalid JSON at line %d: %s", je.line, je.text);
-    }
-    struct { const char *key; int *dst; } ints[] = {
-        {"vocab_size", &cfg->vocab}, {"hidden_dim", &cfg->dim}, {"n_blocks", &cfg->depth},
-        {"n_heads", &cfg->heads}, {"cond_dim", &cfg->cond_dim}, {"model_length", &cfg->model_length}};
-    int rc = 0;
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        json_t *v = json_object_get(root, ints[i].key);
-        if (!v) continue;
-        if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > (1 << 24)) {
-            rc = st_err(NULL, STRAND_E_FORMAT, "DiT config: \"%s\" must be a positive integer", ints[i].key);
-            goto done;
-        }
-        *ints[i].dst = (int)json_integer_value(v);
-    }
-    json_t *tc = json_object_get(root, "time_conditioning");
-    if (tc) cfg->time_cond = json_is_true(tc);
-    json_t *cf = json_object_get(root, "cfg");
-    json_t *nc = json_object_get(root, "cfg_num_classes");
-    if (cf && !json_is_true(cf)) cfg->num_classes = 0;
-    else if (nc) {
-        if (!json_is_integer(nc) || json_integer_value(nc) < 0 || json_integer_value(nc) > (1 << 24)) {
-            rc = st_err(NULL, STRAND_E_FORMAT, "DiT config: \"cfg_num_classes\" must be an integer >= 0");
-            goto done;
-        }
-        cfg->num_classes = (int)json_integer_value(nc);
-    }
-done:
-    json_decref(root);
-    return rc;
+    const backbone_int_key ints[] = {
+        {"vocab_size", &cfg->vocab, 1}, {"hidden_dim", &cfg->dim, 1}, {"n_blocks", &cfg->depth, 1},
+        {"n_heads", &cfg->heads, 1}, {"cond_dim", &cfg->cond_dim, 1}, {"model_length", &cfg->model_length, 1}};
+    return backbone_config_read(json, "DiT", ints, sizeof ints / sizeof ints[0], &cfg->time_cond, &cfg->num_classes);
 }
 
 static int check_config(const dit_config *c)

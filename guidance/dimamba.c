@@ -4,13 +4,13 @@
  *   final:   f = RMSNorm_f(x)·(1 + scale_f) + shift_f;  LM: f·W_headᵀ;  classifier: mean_L(f)·Wᵀ + b */
 #include "guidance/dimamba.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/adaln.h"
+#include "core/backbone_config.h"
 #include "core/embedding.h"
 #include "core/gelu.h"
 #include "core/linear.h"
@@ -28,39 +28,10 @@ dimamba_config dimamba_default_config(void)
 
 int dimamba_config_from_json(dimamba_config *cfg, const char *json)
 {
-    json_error_t je;
-    json_t *root = json_loads(json, 0, &je);
-    if (!root || !json_is_object(root)) {
-        json_decref(root);
-        return st_err(NULL, STRAND_E_FORMAT, "DiMamba config: invalid JSON at line %d: %s", je.line, je.text);
-    }
-    struct { const char *key; int *dst; } ints[] = {
-        {"vocab_size", &cfg->vocab}, {"hidden_dim", &cfg->dim}, {"n_blocks", &cfg->depth},
-        {"cond_dim", &cfg->cond_dim}, {"model_length", &cfg->model_length}, {"num_outputs", &cfg->n_out}};
-    int rc = 0;
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        json_t *v = json_object_get(root, ints[i].key);
-        if (!v) continue;
-        if (!json_is_integer(v) || json_integer_value(v) < (i == 5 ? 0 : 1) || json_integer_value(v) > (1 << 24)) {
-            rc = st_err(NULL, STRAND_E_FORMAT, "DiMamba config: \"%s\" must be a positive integer", ints[i].key);
-            goto done;
-        }
-        *ints[i].dst = (int)json_integer_value(v);
-    }
-    json_t *tc = json_object_get(root, "time_conditioning");
-    if (tc) cfg->time_cond = json_is_true(tc);
-    json_t *cf = json_object_get(root, "cfg"), *nc = json_object_get(root, "cfg_num_classes");
-    if (cf && !json_is_true(cf)) cfg->num_classes = 0;
-    else if (nc) {
-        if (!json_is_integer(nc) || json_integer_value(nc) < 0 || json_integer_value(nc) > (1 << 24)) {
-            rc = st_err(NULL, STRAND_E_FORMAT, "DiMamba config: \"cfg_num_classes\" must be an integer >= 0");
-            goto done;
-        }
-        cfg->num_classes = (int)json_integer_value(nc);
-    }
-done:
-    json_decref(root);
-    return rc;
+    const backbone_int_key ints[] = {
+        {"vocab_size", &cfg->vocab, 1}, {"hidden_dim", &cfg->dim, 1}, {"n_blocks", &cfg->depth, 1},
+        {"cond_dim", &cfg->cond_dim, 1}, {"model_length", &cfg->model_length, 1}, {"num_outputs", &cfg->n_out, 0}};
+    return backbone_config_read(json, "DiMamba", ints, sizeof ints / sizeof ints[0], &cfg->time_cond, &cfg->num_classes);
 }
 
 static int check_config(const dimamba_config *c)

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/backbone_config.h"
+#include "core/dit.h"
 #include "core/error.h"
 #include "strand.h"
 #include "test_util.h"
@@ -111,6 +113,34 @@ static void test_cli_version(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "Usage:"));
 }
 
+/* The strand.config keys of the diffusion backbones: values read, absent keys kept, errors named. */
+static void test_backbone_config(void)
+{
+    int dim = 7, depth = 3, n_out = 5, tc = 0, nc = 9;
+    const backbone_int_key ints[] = {{"hidden_dim", &dim, 1}, {"n_blocks", &depth, 1}, {"num_outputs", &n_out, 0}};
+    CU_ASSERT_EQUAL(backbone_config_read("{\"hidden_dim\": 96, \"num_outputs\": 0, \"time_conditioning\": true, "
+                                         "\"cfg_num_classes\": 2}", "X", ints, 3, &tc, &nc), 0);
+    CU_ASSERT(dim == 96 && depth == 3 && n_out == 0 && tc == 1 && nc == 2);
+    CU_ASSERT_EQUAL(backbone_config_read("{\"cfg\": false, \"cfg_num_classes\": 4, \"time_conditioning\": false}", "X", ints, 3,
+                                         &tc, &nc), 0);
+    CU_ASSERT(tc == 0 && nc == 0); /* no CFG: no classes, whatever the count says */
+    CU_ASSERT_EQUAL(backbone_config_read("{\"n_blocks\": 0}", "X", ints, 3, &tc, &nc), STRAND_E_FORMAT);
+    CU_ASSERT_STRING_EQUAL(strand_last_error(), "X config: \"n_blocks\" must be a positive integer");
+    CU_ASSERT_EQUAL(backbone_config_read("{\"num_outputs\": -1}", "X", ints, 3, &tc, &nc), STRAND_E_FORMAT);
+    CU_ASSERT_STRING_EQUAL(strand_last_error(), "X config: \"num_outputs\" must be an integer >= 0");
+    CU_ASSERT_EQUAL(backbone_config_read("{\"hidden_dim\": 96.5}", "X", ints, 3, &tc, &nc), STRAND_E_FORMAT);
+    CU_ASSERT_EQUAL(backbone_config_read("{\"cfg_num_classes\": -2}", "X", ints, 3, &tc, &nc), STRAND_E_FORMAT);
+    CU_ASSERT_EQUAL(backbone_config_read("[1, 2]", "X", ints, 3, &tc, &nc), STRAND_E_FORMAT);
+    CU_ASSERT_EQUAL(backbone_config_read("{\"hidden_dim\": ", "X", ints, 3, &tc, &nc), STRAND_E_FORMAT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strand_last_error(), "X config: invalid JSON at line 1"));
+    CU_ASSERT_EQUAL(dim, 96);
+    dit_config dc = dit_default_config();
+    CU_ASSERT_EQUAL(dit_config_from_json(&dc, "{\"n_heads\": 6, \"model_length\": 64}"), 0);
+    CU_ASSERT(dc.heads == 6 && dc.model_length == 64 && dc.dim == dit_default_config().dim);
+    CU_ASSERT_EQUAL(dit_config_from_json(&dc, "{\"n_heads\": 0}"), STRAND_E_FORMAT);
+    CU_ASSERT_STRING_EQUAL(strand_last_error(), "DiT config: \"n_heads\" must be a positive integer");
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("core_basics", NULL, NULL);
@@ -120,4 +150,5 @@ void register_suites(void)
     ADD_TEST(s, test_atomic_file);
     ADD_TEST(s, test_versions);
     ADD_TEST(s, test_cli_version);
+    ADD_TEST(s, test_backbone_config);
 }
