@@ -1,6 +1,6 @@
 /* `strand logits -m MODEL -i INPUT -o OUT.npy [--sigma S | --sigma-file S.npy] [--label Y | --labels Y.npy]
  * [--rc-average]`: raw logits (n, L, V) float32 (the network's output, as the HF model's `logits`; Caduceus-PH
- * not conjoined unless --rc-average) of a model for integer ids (n, L) given as a numpy file, or for the
+ * not conjoined unless --rc-average; a noisy classifier's output is its class logits (n, C)) of a model for integer ids (n, L) given as a numpy file, or for the
  * records of a FASTA (DNA models) or SMILES file (.smi/.txt/.csv/.tsv, SMILES models) tokenised
  * with the model's tokenizer. The output is written atomically (a failed run leaves nothing under
  * OUT). */
@@ -48,7 +48,8 @@ static void logits_usage(FILE *fp)
             "\nUsage: strand logits -m MODEL -i INPUT -o OUT.npy [options]\n\n"
             "Raw logits of a model (the network's output, what the HuggingFace model's logits are; also for\n"
             "Caduceus-PH, which is then NOT post-hoc conjoined: see --rc-average); OUT.npy receives float32\n"
-            "logits of shape (n, L, V). MODEL is a strand\n"
+            "logits of shape (n, L, V); for a classifier model (strand train classifier) the class logits\n"
+            "(n, C), C = its number of classes (--sigma feeds a time-conditioned one). MODEL is a strand\n"
             "safetensors file (optionally .zst) or a HuggingFace directory (config.json + model.safetensors).\n"
             "INPUT is one of\n"
             "  IDS.npy       token ids, int64 or int32, shape (n, L) (or (L,) for one sequence);\n"
@@ -239,10 +240,13 @@ int cmd_logits_main(int argc, char **argv)
             goto done;
         }
     }
-    out = malloc(n * L * V * sizeof *out);
+    /* the model table's output: (n, L, V) per-token logits, or (n, C) class logits for a classifier */
+    int is_clf = !strcmp(strand_model_kind(m), "classifier");
+    size_t C = is_clf ? (size_t)strand_model_num_classes(m) : 0, per_seq = is_clf ? C : L * V;
+    out = malloc(n * per_seq * sizeof *out);
     sigma = malloc(n * sizeof *sigma);
     if (!out || !sigma) {
-        cli_error("out of memory for %zu x %zu x %zu logits", n, L, V);
+        cli_error("out of memory for %zu x %zu logits", n, per_seq);
         goto done;
     }
     if (o.sigma_file) {
@@ -293,8 +297,8 @@ int cmd_logits_main(int argc, char **argv)
         cli_error("%s", strand_model_last_error(m));
         goto done;
     }
-    int64_t shape[3] = {(int64_t)n, (int64_t)L, (int64_t)V};
-    if (npy_write(o.output, NPY_F32, 3, shape, out) < 0) {
+    int64_t shape[3] = {(int64_t)n, is_clf ? (int64_t)C : (int64_t)L, (int64_t)V};
+    if (npy_write(o.output, NPY_F32, is_clf ? 2 : 3, shape, out) < 0) {
         cli_error("%s", strand_last_error());
         goto done;
     }

@@ -186,7 +186,8 @@ STRAND_API int strand_model_num_classes(const strand_model *m);    /* 0: no labe
 /* Raw logits out (n,L,V) for ids (n,L) in [0,V): the network's output, what the HuggingFace model's
  * `logits` are (Caduceus-PH: x alone, not post-hoc conjoined; see strand_model_logits_rc_average).
  * sigma (n) is the noise level fed to time-conditioned models (NULL: 0); labels (n) in [0, num_classes] (num_classes = the null label of
- * classifier-free guidance; NULL: null label) for label-conditioned models only. */
+ * classifier-free guidance; NULL: null label) for label-conditioned models only. A "classifier" model
+ * (noisy classifier) writes its class logits out (n, C), C = strand_model_num_classes, and takes no labels. */
 STRAND_API int strand_model_logits(strand_model *m, const int32_t *ids, size_t n, size_t L, const float *sigma,
                                    const int32_t *labels, float *out);
 STRAND_API const char *strand_model_last_error(const strand_model *m);

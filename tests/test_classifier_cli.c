@@ -6,6 +6,8 @@
  *    every edit scored through strand_classifier_log_probs (1e-6); first-order rows sum to 1; copied
  *    MDLM positions one-hot; gamma 0 equals the unguided output bitwise;
  *  - `strand sample --classifier` runs and reports the classifier rows;
+ *  - `strand logits` on a classifier writes its class logits (n, C), whose log-softmax equals
+ *    strand_classifier_log_probs (1e-6), for ids .npy and SMILES input;
  *  - bad input: class out of range, a diffusion model as --classifier, exact over --cbg-mem-mb,
  *    --class without --classifier: exit 1, a message, no output file. */
 #include <math.h>
@@ -251,10 +253,58 @@ static void test_sample_and_bad_input(void)
     CU_ASSERT(!exists(out));
 }
 
+static void test_logits_cli(void)
+{
+    if (!exists(CLF)) CU_ASSERT_EQUAL_FATAL(train(CLF, "--label-col y"), 0);
+    enum { NS = 3 };
+    int32_t ids[NS * LEN];
+    for (int i = 0; i < NS * LEN; i++) ids[i] = (int32_t)((i * 7 + 3) % 9);
+    const char *in = tu_tmp("clf_logits_ids.npy"), *out = tu_tmp("clf_logits.npy"), *smi = tu_tmp("clf_logits.smi");
+    int64_t sh[2] = {NS, LEN};
+    CU_ASSERT_EQUAL_FATAL(npy_write(in, NPY_I32, 2, sh, ids), 0);
+    char msg[8192];
+    unlink(out);
+    int st = tu_runf(msg, sizeof msg, "%s logits -m %s -i %s -o %s --threads 1 2>&1", STRAND_BIN, CLF, in, out);
+    CU_ASSERT_EQUAL_FATAL(st, 0);
+    npy_array a = {0};
+    CU_ASSERT_EQUAL_FATAL(npy_read(out, &a), 0);
+    CU_ASSERT_EQUAL(a.ndim, 2); /* (n, C), not (n, L, V) */
+    CU_ASSERT(a.shape[0] == NS && a.shape[1] == 2 && a.dtype == NPY_F32 && a.numel == NS * 2);
+    strand_classifier *c = NULL;
+    CU_ASSERT_EQUAL_FATAL(strand_classifier_load(CLF, &c), 0);
+    float lp[NS * 2];
+    CU_ASSERT_EQUAL(strand_classifier_log_probs(c, ids, NS, LEN, NULL, lp), 0);
+    if (a.ndim == 2 && a.numel == NS * 2) {
+        const float *lg = a.data;
+        float got[NS * 2];
+        for (int i = 0; i < NS; i++) {
+            double mx = fmax(lg[2 * i], lg[2 * i + 1]);
+            double lse = mx + log(exp(lg[2 * i] - mx) + exp(lg[2 * i + 1] - mx));
+            for (int k = 0; k < 2; k++) got[2 * i + k] = (float)(lg[2 * i + k] - lse);
+        }
+        CHECK_CLOSE("log_softmax(strand logits) vs strand_classifier_log_probs", got, lp, NS * 2, 1e-6);
+    }
+    npy_free(&a);
+    strand_classifier_free(c);
+    /* SMILES input: one row per record */
+    FILE *f = fopen(smi, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fprintf(f, "CCO\nc1ccccc1\n");
+    fclose(f);
+    unlink(out);
+    st = tu_runf(msg, sizeof msg, "%s logits -m %s -i %s -o %s --threads 1 2>&1", STRAND_BIN, CLF, smi, out);
+    CU_ASSERT_EQUAL(st, 0);
+    if (st) fprintf(stderr, "    strand logits (SMILES): %s\n", msg);
+    CU_ASSERT_EQUAL_FATAL(npy_read(out, &a), 0);
+    CU_ASSERT(a.ndim == 2 && a.shape[0] == 2 && a.shape[1] == 2);
+    npy_free(&a);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("classifier_cli", setup, NULL);
     ADD_TEST(s, test_train_resume);
     ADD_TEST(s, test_posterior_cbg);
     ADD_TEST(s, test_sample_and_bad_input);
+    ADD_TEST(s, test_logits_cli);
 }
