@@ -107,13 +107,9 @@ int strand_design_plan(strand_design *d, const strand_design_params *p, char **t
     return rc < 0 ? fail(d, rc) : 0;
 }
 
-int strand_design_run(strand_design *d, const strand_design_params *p)
+/* After a run, a job or a gather: every job's metrics.json text (NULL for jobs not read). */
+static int keep_metrics(strand_design *d)
 {
-    if (!d || !p) return st_err(NULL, STRAND_E_ARG, "strand_design_run: NULL argument");
-    if (p->dry_run) return fail(d, st_err(NULL, STRAND_E_ARG, "strand_design_run: dry_run is for strand_design_plan"));
-    int rc = new_run(d, p, 0);
-    if (rc == 0) rc = dz_run_execute(d->r);
-    if (rc < 0) return fail(d, rc);
     size_t n = dz_run_num_jobs(d->r);
     if (!(d->metrics_text = calloc(n ? n : 1, sizeof *d->metrics_text)))
         return fail(d, st_err(NULL, STRAND_E_NOMEM, "strand_design_run: out of memory"));
@@ -122,6 +118,32 @@ int strand_design_run(strand_design *d, const strand_design_params *p)
         d->metrics_text[i] = j->metrics ? json_dumps(j->metrics, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10)) : NULL;
     }
     return 0;
+}
+
+/* job NULL: the whole campaign; else that one job. */
+static int run(strand_design *d, const strand_design_params *p, const char *job, int gather, const char *fn)
+{
+    if (!d || !p) return st_err(NULL, STRAND_E_ARG, "%s: NULL argument", fn);
+    if (p->dry_run) return fail(d, st_err(NULL, STRAND_E_ARG, "%s: dry_run is for strand_design_plan", fn));
+    int rc = new_run(d, p, 0);
+    if (rc == 0) rc = gather ? dz_run_gather(d->r) : job ? dz_run_execute_job(d->r, job) : dz_run_execute(d->r);
+    return rc < 0 ? fail(d, rc) : keep_metrics(d);
+}
+
+int strand_design_run(strand_design *d, const strand_design_params *p)
+{
+    return run(d, p, NULL, 0, "strand_design_run");
+}
+
+int strand_design_run_job(strand_design *d, const strand_design_params *p, const char *job)
+{
+    if (!job) return fail(d, st_err(NULL, STRAND_E_ARG, "strand_design_run_job: NULL job"));
+    return run(d, p, job, 0, "strand_design_run_job");
+}
+
+int strand_design_gather(strand_design *d, const strand_design_params *p)
+{
+    return run(d, p, NULL, 1, "strand_design_gather");
 }
 
 size_t strand_design_num_results(const strand_design *d) { return d && d->r ? dz_run_num_jobs(d->r) : 0; }

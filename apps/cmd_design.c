@@ -15,8 +15,8 @@
 #include "strand_config.h"
 
 typedef struct design_opts {
-    const char *campaign, *out, *preset, *models_dir;
-    int threads, dry_run, quiet;
+    const char *campaign, *out, *preset, *models_dir, *job;
+    int threads, dry_run, quiet, gather, list_jobs;
     double rate;
 } design_opts;
 
@@ -32,6 +32,11 @@ static void design_usage(FILE *fp)
             "  -o, --output DIR      output directory [design-<campaign name>]\n"
             "      --threads N       jobs in parallel, one sampler each over shared weights (0: all cores) [1]\n"
             "      --dry-run         print the plan (jobs, NFEs, estimated time) and write nothing\n"
+            "      --list-jobs       print the job names (<target>/gamma-<gamma>), one a line, and write nothing\n"
+            "      --job NAME        run only that job (its files and DIR/NAME/job.json, nothing campaign-level:\n"
+            "                        separate processes may run the jobs of one campaign at once), --threads for it\n"
+            "      --gather          after every --job: write DIR/metrics.json, report.html, campaign.json and\n"
+            "                        manifest.json from the jobs' files, as one whole run would\n"
             "      --rate R          --dry-run: assume R network rows/s instead of timing one call per model\n"
             "      --preset P        a built-in campaign over the bundled models: smiles-qed, dna-species, demo\n"
             "      --models-dir D    where the bundled models are, for --preset [$STRAND_MODELS_DIR, or found]\n"
@@ -39,7 +44,9 @@ static void design_usage(FILE *fp)
             "Examples:\n"
             "  strand design                                  # the bundled demo (seconds)\n"
             "  strand design my_campaign.json -o out --threads 2\n"
-            "  strand design --preset smiles-qed -o qed --dry-run\n");
+            "  strand design --preset smiles-qed -o qed --dry-run\n"
+            "  strand design c.json -o out --job cfg/gamma-2 --threads 2   # e.g. one Snakemake job each ...\n"
+            "  strand design c.json -o out --gather                        # ... then one gather\n");
 }
 
 static int is_dir(const char *p)
@@ -92,12 +99,14 @@ int cmd_design_main(int argc, char **argv)
 {
     design_opts o = {0};
     o.threads = 1;
-    enum { OPT_THREADS = 256, OPT_DRY, OPT_PRESET, OPT_MODELS, OPT_RATE };
+    enum { OPT_THREADS = 256, OPT_DRY, OPT_PRESET, OPT_MODELS, OPT_RATE, OPT_JOB, OPT_GATHER, OPT_LIST };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},        {"threads", required_argument, NULL, OPT_THREADS},
         {"dry-run", no_argument, NULL, OPT_DRY},          {"preset", required_argument, NULL, OPT_PRESET},
         {"models-dir", required_argument, NULL, OPT_MODELS}, {"rate", required_argument, NULL, OPT_RATE},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+        {"job", required_argument, NULL, OPT_JOB},        {"gather", no_argument, NULL, OPT_GATHER},
+        {"list-jobs", no_argument, NULL, OPT_LIST},
         {NULL, 0, NULL, 0}};
     optind = 1;
     int c;
@@ -110,6 +119,9 @@ int cmd_design_main(int argc, char **argv)
         case OPT_MODELS: o.models_dir = optarg; break;
         case OPT_RATE: o.rate = cli_double("--rate", optarg, 1e-9, 1e12); break;
         case 'q': o.quiet = 1; break;
+        case OPT_JOB: o.job = optarg; break;
+        case OPT_GATHER: o.gather = 1; break;
+        case OPT_LIST: o.list_jobs = 1; break;
         case 'h': design_usage(stdout); return 0;
         default: design_usage(stderr); return 1;
         }
@@ -117,6 +129,8 @@ int cmd_design_main(int argc, char **argv)
     if (optind < argc) o.campaign = argv[optind++];
     if (optind < argc) return cli_error("unexpected argument \"%s\" (one campaign file at a time)", argv[optind]);
     if (o.campaign && o.preset) return cli_error("give a campaign file or --preset, not both");
+    if (o.dry_run + o.gather + o.list_jobs + (o.job != NULL) > 1)
+        return cli_error("give one of --dry-run, --list-jobs, --job, --gather");
     strand_set_threads(o.threads);
 
     strand_design *d = NULL;
@@ -152,6 +166,34 @@ int cmd_design_main(int argc, char **argv)
     p.rate = o.rate;
     p.quiet = o.quiet;
     int status = 1;
+    if (o.list_jobs) {
+        char *plan = NULL;
+        p.rate = 1e9; /* no timing probe */
+        if (strand_design_plan(d, &p, &plan) < 0) cli_error("%s", strand_design_last_error(d));
+        else {
+            strand_design_result r;
+            for (size_t i = 0; i < strand_design_num_results(d); i++)
+                if (strand_design_result_get(d, i, &r) == 0) printf("%s\n", r.job);
+            status = 0;
+        }
+        free(plan);
+        strand_design_free(d);
+        return status;
+    }
+    if (o.job || o.gather) {
+        int rc = o.job ? strand_design_run_job(d, &p, o.job) : strand_design_gather(d, &p);
+        if (rc < 0) cli_error("%s", strand_design_last_error(d));
+        else {
+            status = 0;
+            strand_design_result r;
+            for (size_t i = 0; o.job && !o.quiet && i < strand_design_num_results(d); i++)
+                if (strand_design_result_get(d, i, &r) == 0 && !strcmp(r.job, o.job) && r.reused)
+                    cli_info("%s: kept (finished in %s/%s/job.json or the manifest)", o.job, o.out, o.job);
+            if (o.gather && !o.quiet) cli_info("%zu jobs gathered; report: %s/report.html", strand_design_num_results(d), o.out);
+        }
+        strand_design_free(d);
+        return status;
+    }
     if (o.dry_run) {
         char *plan = NULL;
         if (strand_design_plan(d, &p, &plan) < 0) cli_error("%s", strand_design_last_error(d));

@@ -24,6 +24,7 @@
 #include "io/table.h"
 
 #define MANIFEST_FORMAT 1
+#define JOB_ENTRY "job.json" /* a job's own manifest entry, in its directory */
 #define JSON_FLAGS (JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10))
 
 struct dz_run {
@@ -37,6 +38,7 @@ struct dz_run {
     /* progress over the jobs that run */
     uint64_t done, total;
     int cancel;
+    int one_job;           /* dz_run_execute_job: no campaign-level file is written */
     st_errbuf err;
 };
 
@@ -137,11 +139,10 @@ fresh:
     json_object_set_new(r->manifest, "jobs", json_object());
 }
 
-/* 1 when the manifest shows job j finished with the same spec and every file is there with its
- * checksum. */
-static int job_finished(const dz_run *r, const dz_job *j)
+/* 1 when manifest entry e shows job j finished with the same spec and every file is there with
+ * its checksum. */
+static int entry_finished(const dz_run *r, const dz_job *j, json_t *e)
 {
-    json_t *e = json_object_get(json_object_get(r->manifest, "jobs"), j->key);
     if (!e || strcmp(json_string_value(json_object_get(e, "spec")) ? json_string_value(json_object_get(e, "spec")) : "",
                      j->spec))
         return 0;
@@ -155,6 +156,23 @@ static int job_finished(const dz_run *r, const dz_job *j)
         if (!want || join(path, sizeof path, r->p.out_dir, j->key, names[i]) < 0) return 0;
         if (st_sha256_file(path, hex) < 0 || strcmp(hex, want)) return 0;
     }
+    return 1;
+}
+
+/* 1 when job j is finished by DIR/manifest.json's entry or, failing that, by the job's own entry
+ * DIR/<job>/job.json (a --job run); a job.json entry that holds is copied into the manifest. */
+static int job_finished(dz_run *r, const dz_job *j)
+{
+    json_t *jobs = json_object_get(r->manifest, "jobs");
+    if (entry_finished(r, j, json_object_get(jobs, j->key))) return 1;
+    char path[4096];
+    if (join(path, sizeof path, r->p.out_dir, j->key, JOB_ENTRY) < 0) return 0;
+    json_t *e = json_load_file(path, 0, NULL);
+    if (!entry_finished(r, j, e)) {
+        json_decref(e);
+        return 0;
+    }
+    json_object_set_new(jobs, j->key, e);
     return 1;
 }
 
@@ -560,9 +578,10 @@ static int run_job(dz_run *r, dz_job *j, int inner)
     int rc = join(dir, sizeof dir, r->p.out_dir, j->key, NULL);
     if (rc == 0) rc = mkdir_p(dir);
     if (rc < 0) return rc;
-    const char *names[4];
+    const char *names[5];
     int nf = job_files(m, names);
-    remove_stale_tmp(dir, names, nf);
+    names[nf] = JOB_ENTRY;
+    remove_stale_tmp(dir, names, nf + 1);
 
     strand_sampler_params sp = strand_sampler_default_params();
     sp.steps = t->steps;
@@ -636,8 +655,12 @@ static int run_job(dz_run *r, dz_job *j, int inner)
     json_object_set_new(e, "seed", json_integer((json_int_t)j->seed));
     json_object_set_new(e, "files", files);
     json_object_set_new(e, "seconds", json_real(j->seconds));
-    if (rc < 0) {
+    /* the job's own entry first (what a --job run leaves), then the campaign's manifest, which
+     * only a whole run writes: parallel --job runs never write one file */
+    if (rc == 0 && (rc = join(path, sizeof path, dir, JOB_ENTRY, NULL)) == 0) rc = write_json_atomic(path, e);
+    if (rc < 0 || r->one_job) {
         json_decref(e);
+        if (rc == 0) j->done = 1;
         return rc;
     }
 #pragma omp critical(dz_manifest)
@@ -713,34 +736,31 @@ static int write_campaign_outputs(dz_run *r)
     return rc;
 }
 
-int dz_run_execute(dz_run *r)
+/* The campaign-level outputs, written first by a run (campaign.json) or a gather. */
+static int write_campaign_text(dz_run *r)
 {
-    if (!r) return st_err(NULL, STRAND_E_ARG, "dz_run_execute: NULL run");
-    if (r->p.dry_run) return st_err(NULL, STRAND_E_ARG, "dz_run_execute: a dry run only plans (dz_run_plan)");
-    dz_campaign *c = r->c;
-    int rc = mkdir_p(r->p.out_dir);
     char path[4096];
+    int rc = mkdir_p(r->p.out_dir);
     if (rc == 0 && (rc = join(path, sizeof path, r->p.out_dir, "campaign.json", NULL)) == 0)
-        rc = write_text_atomic(path, c->text);
-    if (rc < 0) return rc;
+        rc = write_text_atomic(path, r->c->text);
+    return rc;
+}
+
+/* Run the jobs todo[0..nrun) over the threads (docs/design.md "Running"). */
+static int run_jobs(dz_run *r, const size_t *todo, size_t nrun)
+{
+    dz_campaign *c = r->c;
     chem_init();
     if (qed_init() < 0) return st_err_prefix("design");
-    size_t nrun = 0;
-    size_t *todo = malloc((r->n_jobs ? r->n_jobs : 1) * sizeof *todo);
-    if (!todo) return st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
+    int rc = 0;
     r->total = 0, r->done = 0, r->cancel = 0;
-    for (size_t i = 0; i < r->n_jobs; i++)
-        if (!r->jobs[i].reused) {
-            todo[nrun++] = i;
-            r->total += r->jobs[i].units;
-            int mi = c->targets[r->jobs[i].target].model;
-            if (c->targets[r->jobs[i].target].filters.novel || c->models[mi].train_path)
-                if ((rc = load_train(r, mi)) < 0) break;
-        }
-    if (rc < 0) {
-        free(todo);
-        return rc;
+    for (size_t k = 0; k < nrun && rc == 0; k++) {
+        const dz_job *j = &r->jobs[todo[k]];
+        r->total += j->units;
+        int mi = c->targets[j->target].model;
+        if (c->targets[j->target].filters.novel || c->models[mi].train_path) rc = load_train(r, mi);
     }
+    if (rc < 0) return rc;
     int T = r->p.threads > 0 ? r->p.threads : strand_get_threads();
     int W = workers_for(r, nrun), inner = W == 1 ? T : 1;
     int first_rc = 0;
@@ -767,8 +787,92 @@ int dz_run_execute(dz_run *r)
         }
     }
     st_parallel_end();
-    free(todo);
     if (first_rc < 0) return st_err(NULL, first_rc, "%s", r->err.msg);
     if (r->cancel) return st_err(NULL, STRAND_E_CANCELLED, "design: cancelled (finished jobs are kept in the manifest)");
-    return write_campaign_outputs(r);
+    return 0;
+}
+
+int dz_run_execute(dz_run *r)
+{
+    if (!r) return st_err(NULL, STRAND_E_ARG, "dz_run_execute: NULL run");
+    if (r->p.dry_run) return st_err(NULL, STRAND_E_ARG, "dz_run_execute: a dry run only plans (dz_run_plan)");
+    int rc = write_campaign_text(r);
+    if (rc < 0) return rc;
+    size_t nrun = 0;
+    size_t *todo = malloc((r->n_jobs ? r->n_jobs : 1) * sizeof *todo);
+    if (!todo) return st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
+    for (size_t i = 0; i < r->n_jobs; i++)
+        if (!r->jobs[i].reused) todo[nrun++] = i;
+    rc = run_jobs(r, todo, nrun);
+    free(todo);
+    /* the manifest also gets the entries found in job.json files (jobs of earlier --job runs) */
+    if (rc == 0 && nrun < r->n_jobs) rc = save_manifest(r);
+    return rc < 0 ? rc : write_campaign_outputs(r);
+}
+
+ptrdiff_t dz_run_find_job(const dz_run *r, const char *key)
+{
+    for (size_t i = 0; r && key && i < r->n_jobs; i++)
+        if (!strcmp(r->jobs[i].key, key)) return (ptrdiff_t)i;
+    return -1;
+}
+
+/* "a, b, c" of the jobs' keys that pass `want` (at most 20 named), for messages. */
+static void job_list(const dz_run *r, int want_reused, int any, char *buf, size_t cap)
+{
+    size_t k = 0, named = 0, more = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < r->n_jobs; i++) {
+        if (!any && r->jobs[i].reused != want_reused) continue;
+        if (named == 20) {
+            more++;
+            continue;
+        }
+        int w = snprintf(buf + k, k < cap ? cap - k : 0, "%s%s", named ? ", " : "", r->jobs[i].key);
+        if (w > 0) k += (size_t)w;
+        named++;
+    }
+    if (more && k < cap) snprintf(buf + k, cap - k, " and %zu more", more);
+}
+
+int dz_run_execute_job(dz_run *r, const char *key)
+{
+    if (!r || !key) return st_err(NULL, STRAND_E_ARG, "dz_run_execute_job: NULL argument");
+    if (r->p.dry_run) return st_err(NULL, STRAND_E_ARG, "dz_run_execute_job: a dry run only plans (dz_run_plan)");
+    ptrdiff_t i = dz_run_find_job(r, key);
+    if (i < 0) {
+        char list[4096];
+        job_list(r, 0, 1, list, sizeof list);
+        return st_err(NULL, STRAND_E_NOTFOUND, "design: campaign %s has no job \"%s\" (its jobs: %s)", r->c->name, key,
+                      list);
+    }
+    dz_job *j = &r->jobs[i];
+    int rc = 0;
+    r->one_job = 1;
+    if (!j->reused) {
+        size_t todo = (size_t)i;
+        if ((rc = mkdir_p(r->p.out_dir)) == 0) rc = run_jobs(r, &todo, 1);
+    }
+    return rc < 0 ? rc : read_job(r, j);
+}
+
+int dz_run_gather(dz_run *r)
+{
+    if (!r) return st_err(NULL, STRAND_E_ARG, "dz_run_gather: NULL run");
+    if (r->p.dry_run) return st_err(NULL, STRAND_E_ARG, "dz_run_gather: a dry run only plans (dz_run_plan)");
+    size_t missing = 0;
+    for (size_t i = 0; i < r->n_jobs; i++) missing += !r->jobs[i].reused;
+    if (missing) {
+        char list[4096];
+        job_list(r, 0, 0, list, sizeof list);
+        return st_err(NULL, STRAND_E_NOTFOUND,
+                      "design: cannot gather %s: %zu of %zu jobs are not finished there (missing, changed since, or "
+                      "a file fails its checksum): %s; run them (--job) first",
+                      r->p.out_dir, missing, r->n_jobs, list);
+    }
+    chem_init();
+    if (qed_init() < 0) return st_err_prefix("design");
+    int rc = write_campaign_text(r);
+    if (rc == 0) rc = save_manifest(r);
+    return rc < 0 ? rc : write_campaign_outputs(r);
 }

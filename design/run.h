@@ -9,12 +9,14 @@
  *   DIR/<target>/gamma-<γ>/kept.smi | kept.fa          the samples that pass the target's filters
  *   DIR/<target>/gamma-<γ>/samples.tsv                 per-sample rows (design/samples.h)
  *   DIR/<target>/gamma-<γ>/metrics.json                the job's metrics and parameters
+ *   DIR/<target>/gamma-<γ>/job.json                    the job's manifest entry (spec, checksums, seconds)
  *   DIR/metrics.json, DIR/report.html, DIR/campaign.json   the whole campaign
  *   DIR/manifest.json                                  finished jobs: spec checksum + file SHA-256s
- * Every output except manifest.json (which records timings) depends only on the campaign file
+ * Every output except manifest.json and job.json (which record timings) depends only on the campaign file
  * and the models: a rerun after a kill, or a run with other --threads, gives the same bytes. */
 #ifndef STRAND_DESIGN_RUN_H
 #define STRAND_DESIGN_RUN_H
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -62,4 +64,16 @@ const dz_job *dz_run_job(const dz_run *r, size_t i);
 int dz_run_plan(dz_run *r, char **text);
 /* Run every job not already finished, then write the campaign-level outputs. */
 int dz_run_execute(dz_run *r);
+/* The index of the job with this key ("<target>/gamma-<γ>"), -1 when there is none. */
+ptrdiff_t dz_run_find_job(const dz_run *r, const char *key);
+/* Run only the job `key` (kept when DIR/<key>/job.json or the manifest shows it finished): its
+ * files and its job.json, nothing campaign-level, so that the jobs of one campaign can run as
+ * separate processes at once (docs/design.md "One job at a time"). Its samples and metrics are
+ * then in its dz_job. STRAND_E_NOTFOUND, naming the campaign's jobs, for an unknown key. */
+int dz_run_execute_job(dz_run *r, const char *key);
+/* The campaign-level outputs (campaign.json, manifest.json merged from the jobs' entries,
+ * metrics.json, report.html) from finished jobs' files: the same bytes as dz_run_execute's
+ * (manifest.json aside: timings). STRAND_E_NOTFOUND, writing nothing, naming the jobs that are
+ * not finished. */
+int dz_run_gather(dz_run *r);
 #endif

@@ -495,6 +495,17 @@ STRAND_API const char *strand_design_name(const strand_design *d);
  * as text in *text (free() it). Writes nothing. */
 STRAND_API int strand_design_plan(strand_design *d, const strand_design_params *p, char **text);
 STRAND_API int strand_design_run(strand_design *d, const strand_design_params *p);
+/* One job only (docs/design.md "One job at a time"): job is its key "<target>/gamma-<γ>" (as
+ * strand_design_result.job and the plan list it). Writes that job's files and its manifest entry
+ * DIR/<job>/job.json and nothing campaign-level, so separate processes can run a campaign's jobs
+ * at once; kept when job.json or the manifest shows it finished. STRAND_E_NOTFOUND for a key the
+ * campaign does not have. */
+STRAND_API int strand_design_run_job(strand_design *d, const strand_design_params *p, const char *job);
+/* After every job ran (strand_design_run_job): DIR/campaign.json, DIR/manifest.json (the jobs'
+ * entries), DIR/metrics.json and DIR/report.html from the jobs' files, the same bytes as
+ * strand_design_run writes (manifest.json aside: timings). STRAND_E_NOTFOUND, writing nothing,
+ * naming the jobs that are not finished under p->out_dir. */
+STRAND_API int strand_design_gather(strand_design *d, const strand_design_params *p);
 /* Jobs (target × γ) of the last plan or run, in campaign order. */
 STRAND_API size_t strand_design_num_results(const strand_design *d);
 STRAND_API int strand_design_result_get(const strand_design *d, size_t i, strand_design_result *out);

@@ -206,7 +206,8 @@ static void test_bad_input(void)
     CU_ASSERT(!exists(tmpf("bad_out")));
 }
 
-/* Every regular file under dir (relative names, sorted), except manifest.json. */
+/* Every regular file under dir (relative names, sorted), except manifest.json and the jobs'
+ * job.json (they hold timings). */
 static int list_files(const char *dir, const char *rel, char names[][600], int n, int cap)
 {
     char path[2048];
@@ -222,7 +223,8 @@ static int list_files(const char *dir, const char *rel, char names[][600], int n
         struct stat st;
         if (stat(p2, &st) != 0) continue;
         if (S_ISDIR(st.st_mode)) n = list_files(dir, r2, names, n, cap);
-        else if (strcmp(r2, "manifest.json") && n < cap) snprintf(names[n++], 600, "%s", r2);
+        else if (strcmp(r2, "manifest.json") && strcmp(e->d_name, "job.json") && n < cap)
+            snprintf(names[n++], 600, "%s", r2);
     }
     closedir(d);
     return n;
@@ -230,7 +232,7 @@ static int list_files(const char *dir, const char *rel, char names[][600], int n
 
 static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
 
-/* 1 when a and b hold the same files (manifest.json aside) with the same bytes. */
+/* 1 when a and b hold the same files (manifest.json and job.json aside) with the same bytes. */
 static int same_tree(const char *a, const char *b)
 {
     static char na[256][600], nb[256][600];
@@ -326,6 +328,60 @@ static void test_dry_run_and_threads(void)
     st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --threads 2 2>&1", STRAND_BIN, tmpf("run.json"), tmpf("t2"));
     CU_ASSERT(st == 0 && has(out, "5 jobs (5 kept from an earlier run)"));
     CU_ASSERT(same_tree(tmpf("t1"), tmpf("t2")));
+}
+
+static int count_jobs_in_manifest(const char *dir);
+
+/* --job per job as separate processes at once, then --gather: the tree of one whole run (t1);
+ * a gather with a job missing or changed writes nothing and names it; an unknown job is named */
+static void test_one_job_and_gather(void)
+{
+    const char *camp = tmpf("run.json"), *jd = tmpf("jobs");
+    char out[16384];
+    int st = tu_runf(out, sizeof out, "'%s' design '%s' --list-jobs 2>&1", STRAND_BIN, camp);
+    CU_ASSERT(st == 0 && tu_same_text("--list-jobs", out,
+                                      "plain/gamma-0\nhigh/gamma-0\nhigh/gamma-1\nhigh/gamma-2.5\ndna-b/gamma-2\n"));
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --job high/gamma-7 2>&1", STRAND_BIN, camp, jd);
+    CU_ASSERT(st == 1 && has(out, "has no job \"high/gamma-7\" (its jobs: plain/gamma-0, high/gamma-0,"));
+    CU_ASSERT(!exists(jd));
+    /* four of the five jobs, in parallel processes with 2 threads each */
+    st = tu_runf(out, sizeof out,
+                 "for j in plain/gamma-0 high/gamma-0 high/gamma-2.5 dna-b/gamma-2; do '%s' design '%s' -o '%s' -q "
+                 "--threads 2 --job $j & done; wait 2>&1",
+                 STRAND_BIN, camp, jd);
+    CU_ASSERT_EQUAL(st, 0);
+    char p[2048];
+    snprintf(p, sizeof p, "%s/high/gamma-2.5/job.json", jd);
+    CU_ASSERT(exists(p));
+    snprintf(p, sizeof p, "%s/manifest.json", jd);
+    CU_ASSERT(!exists(p)); /* a --job run writes nothing campaign-level */
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --gather 2>&1", STRAND_BIN, camp, jd);
+    CU_ASSERT(st == 1 && has(out, "1 of 5 jobs are not finished there") && has(out, ": high/gamma-1; run them"));
+    snprintf(p, sizeof p, "%s/metrics.json", jd);
+    CU_ASSERT(!exists(p));
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --job high/gamma-1 2>&1", STRAND_BIN, camp, jd);
+    CU_ASSERT_EQUAL(st, 0);
+    /* a finished job is kept, not redone */
+    snprintf(p, sizeof p, "%s/plain/gamma-0/samples.smi", jd);
+    struct stat before, after;
+    CU_ASSERT_FATAL(stat(p, &before) == 0);
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --job plain/gamma-0 2>&1", STRAND_BIN, camp, jd);
+    CU_ASSERT(st == 0 && has(out, "plain/gamma-0: kept"));
+    CU_ASSERT(stat(p, &after) == 0 && after.st_ino == before.st_ino);
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --gather 2>&1", STRAND_BIN, camp, jd);
+    CU_ASSERT(st == 0 && has(out, "5 jobs gathered"));
+    CU_ASSERT(same_tree(tmpf("t1"), jd));
+    CU_ASSERT_EQUAL(count_jobs_in_manifest(jd), 5);
+    /* a whole run over the gathered directory keeps every job */
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' 2>&1", STRAND_BIN, camp, jd);
+    CU_ASSERT(st == 0 && has(out, "5 jobs (5 kept from an earlier run)"));
+    /* an edited job file fails its checksum: the gather refuses, naming that job */
+    snprintf(p, sizeof p, "%s/dna-b/gamma-2/samples.tsv", jd);
+    FILE *fp = fopen(p, "a");
+    if (fp) fputs("x\n", fp), fclose(fp);
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --gather 2>&1", STRAND_BIN, camp, jd);
+    CU_ASSERT(st == 1 && has(out, "1 of 5 jobs are not finished there") && has(out, ": dna-b/gamma-2; run them"));
+    CU_ASSERT(tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --job x --gather 2>&1", STRAND_BIN, camp, jd) == 1);
 }
 
 static void test_api(void)
@@ -538,6 +594,7 @@ void register_suites(void)
     ADD_TEST(s, test_seeds);
     ADD_TEST(s, test_filters);
     ADD_TEST(s, test_dry_run_and_threads);
+    ADD_TEST(s, test_one_job_and_gather);
     ADD_TEST(s, test_api);
     ADD_TEST(s, test_kill_and_resume);
     ADD_TEST(s, test_cbg_run);
