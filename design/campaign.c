@@ -14,6 +14,8 @@
 
 #include "caduceus/vep_sha256.h"
 #include "core/error.h"
+#include "design/judge.h"
+#include "io/shards.h"
 
 /* ---- names ------------------------------------------------------------------------------- */
 
@@ -225,7 +227,7 @@ static void free_names(char **v, int n)
 
 /* ---- models and classifiers ------------------------------------------------------------------ */
 
-static const char *const MODEL_KEYS[] = {"path", "classes", "training_set", NULL};
+static const char *const MODEL_KEYS[] = {"path", "classes", "training_set", "judge", "reference", NULL};
 static const char *const TRAIN_KEYS[] = {"path", "column", "canonical", NULL};
 static const char *const CLF_KEYS[] = {"path", "classes", NULL};
 
@@ -234,6 +236,7 @@ static void parse_model(errs *e, dz_campaign *c, const char *key, const json_t *
     char path[512], p[600];
     snprintf(path, sizeof path, "models.%s", key);
     m->name = dup_str(key);
+    m->judge = -1;
     if (!json_is_object(v)) {
         bad(e, path, "want an object {\"path\": ...}, not %s", json_type_name(v));
         return;
@@ -247,6 +250,22 @@ static void parse_model(errs *e, dz_campaign *c, const char *key, const json_t *
     if ((x = json_object_get(v, "classes"))) {
         snprintf(p, sizeof p, "%s.classes", path);
         get_names(e, x, p, &m->classes, &m->n_classes);
+    }
+    if ((x = json_object_get(v, "judge"))) {
+        snprintf(p, sizeof p, "%s.judge", path);
+        if (!json_is_string(x) || !*json_string_value(x))
+            bad(e, p, "want the name of an entry of \"classifiers\" (a clean classifier), not %s", json_type_name(x));
+        else m->judge_name = dup_str(json_string_value(x));
+    }
+    if ((x = json_object_get(v, "reference"))) {
+        snprintf(p, sizeof p, "%s.reference", path);
+        if (!json_is_string(x) || !*json_string_value(x))
+            bad(e, p, "want a path with \"{class}\" (held-out windows per class, e.g. \"DIR/{class}/val.shard\"), not %s",
+                json_type_name(x));
+        else if (!strstr(json_string_value(x), "{class}"))
+            bad(e, p, "\"%s\" has no \"{class}\": the reference is one file per class (e.g. \"DIR/{class}/val.shard\")",
+                json_string_value(x));
+        else m->reference = resolve_path(c->base_dir, json_string_value(x));
     }
     if ((x = json_object_get(v, "training_set"))) {
         snprintf(p, sizeof p, "%s.training_set", path);
@@ -550,6 +569,12 @@ static void parse_root(errs *e, dz_campaign *c, const json_t *root)
         json_t *m;
         json_object_foreach(clfs, key, m) parse_classifier(e, c, key, m, &c->classifiers[c->n_classifiers++]);
     }
+    for (int i = 0; i < c->n_models; i++)
+        if (c->models[i].judge_name && (c->models[i].judge = classifier_index(c, c->models[i].judge_name)) < 0) {
+            char p[600];
+            snprintf(p, sizeof p, "models.%s.judge", c->models[i].name);
+            bad(e, p, "no classifier named \"%s\" under \"classifiers\"", c->models[i].judge_name);
+        }
     json_t *defaults = json_object_get(root, "defaults");
     if (defaults && !json_is_object(defaults)) {
         bad(e, "defaults", "want an object of target keys, not %s", json_type_name(defaults));
@@ -712,6 +737,11 @@ void dz_campaign_free(dz_campaign *c)
         dz_model *m = &c->models[i];
         free(m->name), free(m->path), free(m->train_path), free(m->train_column);
         free_names(m->classes, m->n_classes);
+        free(m->judge_name), free(m->reference), free(m->ref_sha);
+        for (int k = 0; m->ref && k < m->num_classes; k++) md_reference_free(m->ref[k]);
+        free(m->ref);
+        md_reference_free(m->ref_all);
+        free_names(m->ref_paths, m->num_classes);
         strand_tokenizer_free(m->tok);
         strand_model_free(m->model);
     }
@@ -791,6 +821,7 @@ static void check_classifier(errs *e, dz_classifier *k)
         return;
     }
     k->num_classes = strand_classifier_num_classes(h);
+    strand_classifier_info(h, NULL, NULL, &k->clean);
     k->vocab = strand_classifier_vocab_size(h);
     k->length = strand_classifier_max_length(h);
     strand_classifier_free(h);
@@ -800,6 +831,109 @@ static void check_classifier(errs *e, dz_classifier *k)
         bad(e, p, "%d class names, but the classifier has %d classes", k->n_classes, k->num_classes);
     }
     if (!k->sha256[0] && st_sha256_file(k->path, k->sha256) < 0) bad(e, path, "%s", strand_last_error());
+}
+
+/* "judge" and "reference" (docs/design.md "Judging DNA samples"): DNA models only; the judge a clean
+ * classifier over the model's classes, vocabulary and length; one held-out (not training) window
+ * shard per class, read now. */
+static void check_model_eval(errs *e, dz_campaign *c, dz_model *m)
+{
+    char p[600];
+    if (!m->model || (m->judge < 0 && !m->reference)) return;
+    if (m->judge >= 0) {
+        dz_classifier *k = &c->classifiers[m->judge];
+        snprintf(p, sizeof p, "models.%s.judge", m->name);
+        if (!m->dna) bad(e, p, "a judge assigns DNA samples a class; model \"%s\" is SMILES", m->name);
+        else if (k->num_classes > 0) {
+            if (!k->clean)
+                bad(e, p, "classifier \"%s\" is a noisy classifier (trained on z_t): a judge must be clean, trained at "
+                    "t = 0 (`strand train classifier --clean`)", k->name);
+            if (k->num_classes != m->num_classes)
+                bad(e, p, "classifier \"%s\" has %d classes but model \"%s\" has %d", k->name, k->num_classes, m->name,
+                    m->num_classes);
+            if (k->classes && m->classes) {
+                int same = k->n_classes == m->n_classes;
+                for (int i = 0; same && i < k->n_classes; i++) same = !strcmp(k->classes[i], m->classes[i]);
+                if (!same)
+                    bad(e, p, "classifier \"%s\" has classes different from model \"%s\"'s (compare classifiers.%s.classes "
+                        "with models.%s.classes)", k->name, m->name, k->name, m->name);
+            }
+            if (k->vocab != strand_model_vocab_size(m->model))
+                bad(e, p, "classifier \"%s\" reads %zu token ids but model \"%s\" writes %zu", k->name, k->vocab, m->name,
+                    strand_model_vocab_size(m->model));
+            if (k->length < m->length)
+                bad(e, p, "classifier \"%s\" reads at most %zu tokens but model \"%s\" samples %zu", k->name, k->length,
+                    m->name, m->length);
+        }
+    }
+    if (!m->reference || m->ref_paths) return; /* read once (the check may run again after a failure) */
+    snprintf(p, sizeof p, "models.%s.reference", m->name);
+    if (!m->dna) {
+        bad(e, p, "reference windows are for DNA models; model \"%s\" is SMILES (use \"training_set\")", m->name);
+        return;
+    }
+    if (!m->classes || m->n_classes != m->num_classes) {
+        if (!m->classes) bad(e, p, "\"{class}\" needs the model's class names (models.%s.classes)", m->name);
+        return;
+    }
+    int C = m->num_classes;
+    m->ref_paths = calloc((size_t)C, sizeof *m->ref_paths);
+    m->ref_sha = calloc((size_t)C, sizeof *m->ref_sha);
+    m->ref = calloc((size_t)C, sizeof *m->ref);
+    char **all = NULL;
+    size_t n_all = 0;
+    int ok = m->ref_paths && m->ref_sha && m->ref;
+    for (int y = 0; ok && y < C; y++) {
+        /* the pattern with every "{class}" replaced by the class name */
+        size_t cap = strlen(m->reference) + 8 * strlen(m->classes[y]) + 1, k = 0;
+        char *f = malloc(cap);
+        if (!f) break;
+        for (const char *q = m->reference; *q && k + 1 < cap;) {
+            if (!strncmp(q, "{class}", 7)) {
+                k += (size_t)snprintf(f + k, cap - k, "%s", m->classes[y]);
+                q += 7;
+            } else {
+                f[k++] = *q++;
+            }
+        }
+        f[k] = 0;
+        m->ref_paths[y] = f;
+        if (!path_exists(f)) {
+            bad(e, p, "class %d (%s): \"%s\" does not exist", y, m->classes[y], f);
+            ok = 0;
+            break;
+        }
+        char **seqs = NULL;
+        size_t n = 0;
+        unsigned split = 0;
+        if (dz_reference_read(f, m->tok, &seqs, &n, &split) < 0) {
+            bad(e, p, "class %d (%s): %s", y, m->classes[y], strand_last_error());
+            ok = 0;
+            break;
+        }
+        if (split == ST_SPLIT_TRAIN || n == 0) {
+            if (n == 0) bad(e, p, "class %d (%s): \"%s\" holds no windows", y, m->classes[y], f);
+            else bad(e, p, "class %d (%s): \"%s\" is a training shard (split train): reference windows must be held out "
+                     "(a val or test shard)", y, m->classes[y], f);
+            dz_strings_free(seqs, n);
+            ok = 0;
+            break;
+        }
+        char **na = realloc(all, (n_all + n) * sizeof *all);
+        if (!na || st_sha256_file(f, m->ref_sha[y]) < 0 || md_reference_build((const char *const *)seqs, n, &m->ref[y]) < 0) {
+            if (na) all = na;
+            bad(e, p, "class %d (%s): %s", y, m->classes[y], na ? strand_last_error() : "out of memory");
+            dz_strings_free(seqs, n);
+            ok = 0;
+            break;
+        }
+        all = na;
+        memcpy(all + n_all, seqs, n * sizeof *seqs);
+        n_all += n;
+        free(seqs); /* the strings now belong to `all` */
+    }
+    if (ok && md_reference_build((const char *const *)all, n_all, &m->ref_all) < 0) bad(e, p, "%s", strand_last_error());
+    dz_strings_free(all, n_all);
 }
 
 static void check_target(errs *e, dz_campaign *c, int ti, dz_target *t)
@@ -872,6 +1006,7 @@ int dz_campaign_check(dz_campaign *c)
     errs e = {c->file, "", 0, 0};
     for (int i = 0; i < c->n_models; i++) check_model(&e, &c->models[i]);
     for (int i = 0; i < c->n_classifiers; i++) check_classifier(&e, &c->classifiers[i]);
+    for (int i = 0; i < c->n_models; i++) check_model_eval(&e, c, &c->models[i]);
     for (int i = 0; i < c->n_targets; i++) check_target(&e, c, i, &c->targets[i]);
     int rc = errs_report(&e);
     if (rc == 0) c->checked = 1;

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "design/metrics_dna.h"
 #include "strand.h"
 
 typedef enum dz_guidance {
@@ -65,6 +66,14 @@ typedef struct dz_model {
     char *train_path;    /* optional training set (SMILES table) for novelty and the "novel" filter */
     char *train_column;  /* its SMILES column (NULL: "smiles" or the first) */
     int train_canonical; /* 1: the column already holds RDKit canonical SMILES */
+    /* DNA evaluation (docs/design.md "Judging DNA samples"): */
+    char *judge_name;    /* "judge": a key of "classifiers", a clean classifier that assigns each sample a class */
+    int judge;           /* its index (-1: none) */
+    char *reference;     /* "reference": held-out real windows per class, a path with "{class}" (resolved) */
+    char **ref_paths;    /* per class (num_classes), filled by the check */
+    char (*ref_sha)[65];
+    md_reference **ref;  /* per class, built by the check */
+    md_reference *ref_all; /* every class's windows together (the unguided jobs' reference) */
     /* filled by dz_campaign_check: */
     strand_model *model;
     strand_tokenizer *tok;
@@ -82,6 +91,7 @@ typedef struct dz_classifier {
     /* filled by dz_campaign_check: */
     char sha256[65];
     int num_classes;
+    int clean; /* trained at t = 0 only (an evaluation classifier, usable as a judge) */
     size_t vocab, length;
 } dz_classifier;
 

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "design/judge.h"
 #include "design/run_report.h"
 #include "design/samples.h"
 #include "design/metrics_smiles.h"
@@ -91,6 +92,10 @@ static void job_spec(const dz_run *r, const dz_job *j, char hex[65])
         if (f->range[p].set) k += snprintf(buf + k, sizeof buf - (size_t)k, " %s %.17g %.17g", dz_prop_name(p), f->range[p].lo, f->range[p].hi);
     if (t->classifier >= 0) k += snprintf(buf + k, sizeof buf - (size_t)k, "\nclassifier %s", r->c->classifiers[t->classifier].sha256);
     for (int i = 0; i < m->n_classes; i++) k += snprintf(buf + k, sizeof buf - (size_t)k, "\nclass %s", m->classes[i]);
+    /* docs/design.md "Judging DNA samples" (absent keys leave the spec as it was) */
+    if (m->judge >= 0) k += snprintf(buf + k, sizeof buf - (size_t)k, "\njudge %s", r->c->classifiers[m->judge].sha256);
+    for (int i = 0; m->ref_sha && i < m->num_classes; i++)
+        k += snprintf(buf + k, sizeof buf - (size_t)k, "\nreference %s", m->ref_sha[i]);
     st_sha256 s;
     st_sha256_init(&s);
     st_sha256_update(&s, buf, strlen(buf));
@@ -622,8 +627,21 @@ static int run_job(dz_run *r, dz_job *j, int inner)
     if (rc == 0) rc = decode_all(m->tok, ids, n, L, &seqs);
     free(ids);
     if (rc < 0) return rc;
+    int *pred = NULL;
+    double *prob = NULL;
+    if (m->judge >= 0) { /* the clean judge's class of each sample (one handle per job) */
+        strand_classifier *jc = NULL;
+        pred = malloc((n ? n : 1) * sizeof *pred), prob = malloc((n ? n : 1) * sizeof *prob);
+        if (!pred || !prob) rc = st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
+        else if ((rc = strand_classifier_load(c->classifiers[m->judge].path, &jc)) == 0)
+            rc = dz_judge_predict(jc, m->tok, seqs, n, pred, prob);
+        strand_classifier_free(jc);
+        if (rc < 0) st_err_prefix("%s: judge %s", j->key, c->classifiers[m->judge].name);
+    }
     dz_eval ev;
-    rc = dz_evaluate(m, r->train[t->model], seqs, n, t->label, inner, &ev);
+    memset(&ev, 0, sizeof ev);
+    if (rc == 0) rc = dz_evaluate(m, r->train[t->model], seqs, n, t->label, inner, pred, prob, &ev);
+    free(pred), free(prob);
     if (rc == 0) rc = dz_eval_filter(&t->filters, &ev);
     if (rc == 0 && (rc = join(path, sizeof path, dir, names[0], NULL)) == 0) rc = write_samples(path, c, j, &ev, 0);
     if (rc == 0 && (rc = join(path, sizeof path, dir, names[1], NULL)) == 0) rc = write_samples(path, c, j, &ev, 1);

@@ -11,8 +11,34 @@
 #include "core/error.h"
 #include "design/strset.h"
 
+/* Per class y: the judge's share of y, JS to y's windows (NaN where undefined). */
+static int per_class(const dz_model *m, char *const *seqs, size_t n, const int *pred, dz_eval *ev)
+{
+    int C = m->num_classes;
+    ev->n_classes = C, ev->class_names = m->classes, ev->judged = pred != NULL;
+    ev->pc_share = malloc((size_t)C * sizeof *ev->pc_share);
+    ev->pc_js3 = malloc((size_t)C * sizeof *ev->pc_js3);
+    ev->pc_js6 = malloc((size_t)C * sizeof *ev->pc_js6);
+    double s3[64], *s6 = malloc(4096 * sizeof *s6);
+    if (!ev->pc_share || !ev->pc_js3 || !ev->pc_js6 || !s6) {
+        free(s6);
+        return st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
+    }
+    long k3 = md_kmer_spectrum((const char *const *)seqs, n, 3, s3), k6 = md_kmer_spectrum((const char *const *)seqs, n, 6, s6);
+    for (int y = 0; y < C; y++) {
+        size_t hit = 0;
+        for (size_t i = 0; pred && i < n; i++) hit += pred[i] == y;
+        ev->pc_share[y] = pred && n ? (double)hit / (double)n : NAN;
+        const md_reference *r = m->ref ? m->ref[y] : NULL;
+        ev->pc_js3[y] = r && k3 > 0 ? md_js_bits(s3, md_reference_spectrum(r, 3), 64) : NAN;
+        ev->pc_js6[y] = r && k6 > 0 ? md_js_bits(s6, md_reference_spectrum(r, 6), 4096) : NAN;
+    }
+    free(s6);
+    return 0;
+}
+
 int dz_evaluate(const dz_model *m, const ms_reference *ref, char *const *seqs, size_t n, int label, int threads,
-                dz_eval *ev)
+                const int *pred, const double *prob, dz_eval *ev)
 {
     memset(ev, 0, sizeof *ev);
     ev->n = n, ev->dna = m->dna, ev->seqs = seqs, ev->have_ref = ref != NULL;
@@ -25,7 +51,9 @@ int dz_evaluate(const dz_model *m, const ms_reference *ref, char *const *seqs, s
         md_default_params(&p);
         p.threads = threads > 0 ? threads : 1;
         if (!(ev->md = calloc(n ? n : 1, sizeof *ev->md))) return st_err(NULL, STRAND_E_NOMEM, "design: out of memory");
-        rc = md_evaluate((const char *const *)seqs, n, NULL, NULL, NULL, NULL, label, &p, ev->md, &ev->dm);
+        const md_reference *real = !m->ref ? NULL : label >= 0 && label < m->num_classes ? m->ref[label] : m->ref_all;
+        rc = md_evaluate((const char *const *)seqs, n, real, NULL, pred, prob, label, &p, ev->md, &ev->dm);
+        if (rc == 0 && (pred || m->ref) && m->num_classes > 0) rc = per_class(m, seqs, n, pred, ev);
     } else {
         ms_params p;
         ms_default_params(&p);
@@ -41,6 +69,7 @@ void dz_eval_clear(dz_eval *ev)
     if (!ev) return;
     if (ev->ms) ms_samples_clear(ev->ms, ev->n);
     free(ev->ms), free(ev->md), free(ev->kept), free(ev->why);
+    free(ev->pc_share), free(ev->pc_js3), free(ev->pc_js6);
     memset(ev, 0, sizeof *ev);
 }
 
@@ -158,5 +187,22 @@ json_t *dz_eval_metrics(const dz_eval *ev)
     }
     json_object_set_new(o, "properties_kept", pk);
     free(v);
+    if (ev->dna && ev->judged && !isnan(ev->dm.accuracy) && ev->n)
+        json_object_set_new(o, "class_accuracy_se",
+                            json_real(sqrt(ev->dm.accuracy * (1 - ev->dm.accuracy) / (double)ev->n)));
+    if (ev->n_classes > 0) {
+        /* docs/design.md "Judging DNA samples": per class, the judge's share and JS to its windows */
+        json_t *pc = json_array();
+        for (int y = 0; y < ev->n_classes; y++) {
+            json_t *e = json_object();
+            json_object_set_new(e, "label", json_integer(y));
+            json_object_set_new(e, "class", ev->class_names ? json_string(ev->class_names[y]) : json_null());
+            json_object_set_new(e, "judged_share", isnan(ev->pc_share[y]) ? json_null() : json_real(ev->pc_share[y]));
+            json_object_set_new(e, "kmer_js3_bits", isnan(ev->pc_js3[y]) ? json_null() : json_real(ev->pc_js3[y]));
+            json_object_set_new(e, "kmer_js6_bits", isnan(ev->pc_js6[y]) ? json_null() : json_real(ev->pc_js6[y]));
+            json_array_append_new(pc, e);
+        }
+        json_object_set_new(o, "per_class", pc);
+    }
     return o;
 }

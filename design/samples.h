@@ -22,14 +22,22 @@ typedef struct dz_eval {
     ms_set_metrics sm;
     md_sample *md;         /* DNA rows */
     md_set_metrics dm;
+    /* DNA with a judge or a reference (docs/design.md "Judging DNA samples"), per class y of the
+     * model: the share of samples the judge assigns to y, k-mer JS (k = 3, 6) to y's windows */
+    int n_classes;          /* 0: no per-class metrics */
+    char *const *class_names; /* borrowed (may be NULL) */
+    double *pc_share, *pc_js3, *pc_js6;
+    int judged;             /* predictions given */
     int *kept;             /* passes every filter */
     const char **why;      /* the first filter failed ("" when kept) */
 } dz_eval;
 
 /* Rows and set metrics of n samples; ref (SMILES training set) may be NULL; label: the requested
- * class (-1: none); threads for the per-sample work. */
+ * class (-1: none); threads for the per-sample work. DNA: pred/prob (may be NULL) are the judge's
+ * class and probability per sample; the model's held-out reference (m->ref, m->ref_all) is
+ * used when it has one: the requested class's windows, or every class's for label -1. */
 int dz_evaluate(const dz_model *m, const ms_reference *ref, char *const *seqs, size_t n, int label, int threads,
-                dz_eval *ev);
+                const int *pred, const double *prob, dz_eval *ev);
 /* kept/why by the filters, in sample order (dedupe keeps the first). */
 int dz_eval_filter(const dz_filters *f, dz_eval *ev);
 /* The per-sample TSV: index, the metrics' columns, kept, filtered_by; written atomically. */

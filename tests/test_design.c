@@ -10,7 +10,11 @@
  *  - kill -9 during a campaign, rerun: the jobs the manifest shows finished are not redone (their
  *    files keep inode and mtime), and every output equals an uninterrupted run's bytes;
  *  - the API: results in campaign order, samples equal to the files, FASTA headers with
- *    species= and gamma=, filters (valid, dedupe) reflected in kept.smi and the TSV. */
+ *    species= and gamma=, filters (valid, dedupe) reflected in kept.smi and the TSV;
+ *  - DNA "judge" + "reference" (docs/design.md "Judging DNA samples"): bad keys, a noisy judge, a
+ *    training shard or a missing file as reference are errors; a run's class accuracy, per-class
+ *    judged shares and k-mer JS equal a recomputation from samples.fa, the test's own windows and
+ *    the clean classifier called directly. */
 #include <dirent.h>
 #include <math.h>
 #include <signal.h>
@@ -26,7 +30,10 @@
 #include "core/safetensors.h"
 #include "core/tokenizer.h"
 #include "design/campaign.h"
+#include "design/metrics_dna.h"
 #include "design/samples.h"
+#include "guidance/classifier.h"
+#include "io/shards.h"
 #include "strand.h"
 #include "test_util.h"
 
@@ -504,7 +511,7 @@ static void test_filters(void)
     dz_model m;
     memset(&m, 0, sizeof m);
     dz_eval ev;
-    CU_ASSERT_FATAL(dz_evaluate(&m, ref, seqs, n, -1, 1, &ev) == 0);
+    CU_ASSERT_FATAL(dz_evaluate(&m, ref, seqs, n, -1, 1, NULL, NULL, &ev) == 0);
     dz_filters f;
     memset(&f, 0, sizeof f);
     f.valid = 1, f.dedupe = 1, f.novel = 1;
@@ -587,6 +594,231 @@ static void test_cbg_run(void)
     free(mj);
 }
 
+/* ---- "judge" and "reference" ---- */
+
+static const char *const JCLASS[3] = {"a", "b", "c"};
+enum { RW = 24, RN = 5 }; /* reference windows per class, of RW bases */
+
+/* Window i of class y: a A/T-rich, b G/C-rich, c an ACGT cycle, varied by i. */
+static void ref_window(int y, int i, char *w)
+{
+    static const char *const pal[3] = {"AATATTAC", "GCGGCCGT", "ACGTTGCA"};
+    for (int l = 0; l < RW; l++) w[l] = pal[y][(l * (i + 1) + i) % 8];
+    w[RW] = 0;
+}
+
+static void write_ref_shard(const char *path, int y, uint32_t split)
+{
+    st_shard_writer *w = NULL;
+    CU_ASSERT_FATAL(st_shard_writer_open(&w, path, ST_SHARD_KIND_DNA_WINDOWS, split, RW, st_dna_vocab_hash(), 16, 4) == 0);
+    strand_tokenizer *tok = NULL;
+    CU_ASSERT_FATAL(strand_tokenizer_dna_create(&tok) == 0);
+    for (int i = 0; i < RN; i++) {
+        char s[RW + 1];
+        int32_t ids[RW];
+        uint8_t t[RW];
+        size_t n = 0;
+        ref_window(y, i, s);
+        CU_ASSERT_FATAL(strand_tokenizer_encode(tok, s, ids, RW, &n) == 0 && n == RW);
+        for (int l = 0; l < RW; l++) t[l] = (uint8_t)ids[l];
+        CU_ASSERT_FATAL(st_shard_writer_add(w, t, 0, (int64_t)i * RW) == 0);
+    }
+    strand_tokenizer_free(tok);
+    CU_ASSERT_FATAL(st_shard_writer_close(w) == 0);
+}
+
+static void write_classifier(const char *path, int clean, uint64_t seed)
+{
+    clf_config cfg = clf_default_config();
+    snprintf(cfg.backbone, sizeof cfg.backbone, "bimamba");
+    cfg.num_classes = 3, cfg.vocab = 16, cfg.length = LEN, cfg.proc = DIFF_UNIFORM, cfg.mask_id = -1, cfg.clean = clean;
+    clf_weights *w = NULL;
+    CU_ASSERT_FATAL(clf_weights_create(&w, &cfg, "{\"hidden_dim\": 8, \"n_blocks\": 1, \"cond_dim\": 8}") == 0);
+    strand_rng r;
+    strand_rng_seed(&r, seed);
+    clf_init_weights(w, &r);
+    paramblock *pb = clf_params(w);
+    for (size_t i = 0; i < pb->total; i++) pb->params[i] += (float)(0.3 * strand_rng_normal(&r)); /* varied classes */
+    CU_ASSERT_FATAL(clf_save(w, NULL, NULL, NULL, path) == 0);
+    clf_weights_free(w);
+}
+
+/* The DNA model "d" with judge/reference entries `extra` and classifiers, one target list. */
+static const char *judge_campaign(const char *extra, const char *targets)
+{
+    static char buf[8192];
+    snprintf(buf, sizeof buf,
+             "{\"name\": \"j\", \"seed\": 3,\n \"models\": {\"d\": {\"path\": \"udlm.safetensors\", \"classes\": "
+             "[\"a\", \"b\", \"c\"]%s},\n  \"m\": {\"path\": \"mdlm.safetensors\"}},\n"
+             " \"classifiers\": {\"clean\": {\"path\": \"clean.safetensors\", \"classes\": [\"a\", \"b\", \"c\"]},\n"
+             "   \"noisy\": {\"path\": \"noisy.safetensors\"}},\n"
+             " \"defaults\": {\"model\": \"d\", \"steps\": 4, \"samples\": 7, \"batch\": 4},\n \"targets\": %s}\n",
+             extra, targets);
+    return buf;
+}
+
+static void test_judge_reference(void)
+{
+    char p[2048];
+    for (int y = 0; y < 3; y++) {
+        snprintf(p, sizeof p, "mkdir -p '%s/ref/%s'", DIR0, JCLASS[y]);
+        CU_ASSERT_FATAL(tu_runf(NULL, 0, "%s", p) == 0);
+        snprintf(p, sizeof p, "%s/ref/%s/val.shard", DIR0, JCLASS[y]);
+        write_ref_shard(p, y, ST_SPLIT_VAL);
+        snprintf(p, sizeof p, "%s/ref/%s/train.shard", DIR0, JCLASS[y]);
+        write_ref_shard(p, y, ST_SPLIT_TRAIN);
+    }
+    write_classifier(tmpf("clean.safetensors"), 1, 11);
+    write_classifier(tmpf("noisy.safetensors"), 0, 12);
+    const char *un = "[{\"name\": \"u\", \"guidance\": \"none\"}]";
+    const char *good = ", \"judge\": \"clean\", \"reference\": \"ref/{class}/val.shard\"";
+    CU_ASSERT_STRING_EQUAL(problems(judge_campaign(good, un)), "");
+    /* bad input: each names the file, the key and the problem */
+    CU_ASSERT(has(problems(judge_campaign(", \"judge\": \"nope\"", un)),
+                  "camp.json: models.d.judge: no classifier named \"nope\""));
+    CU_ASSERT(has(problems(judge_campaign(", \"judge\": \"noisy\"", un)),
+                  "camp.json: models.d.judge: classifier \"noisy\" is a noisy classifier"));
+    CU_ASSERT(has(problems(judge_campaign(", \"judge\": 3", un)), "models.d.judge: want the name of an entry"));
+    CU_ASSERT(has(problems(judge_campaign(", \"reference\": \"ref/a/val.shard\"", un)),
+                  "models.d.reference: \"ref/a/val.shard\" has no \"{class}\""));
+    CU_ASSERT(has(problems(judge_campaign(", \"reference\": \"ref/{class}/train.shard\"", un)),
+                  "is a training shard (split train): reference windows must be held out"));
+    CU_ASSERT(has(problems(judge_campaign(", \"reference\": \"ref/{class}/test.shard\"", un)),
+                  "models.d.reference: class 0 (a): "));
+    CU_ASSERT(has(problems(judge_campaign(", \"reference\": \"ref/{class}/test.shard\"", un)), "does not exist"));
+    {
+        char t[8192];
+        snprintf(t, sizeof t, "%s", judge_campaign("", un));
+        char *mm = strstr(t, "\"mdlm.safetensors\"}");
+        CU_ASSERT_FATAL(mm != NULL);
+        char fixed[8192];
+        snprintf(fixed, sizeof fixed, "%.*s\"mdlm.safetensors\", \"judge\": \"clean\", \"reference\": \"r/{class}\"}%s",
+                 (int)(mm - t), t, mm + strlen("\"mdlm.safetensors\"}"));
+        const char *msg = problems(fixed);
+        CU_ASSERT(has(msg, "models.m.judge: a judge assigns DNA samples a class; model \"m\" is SMILES"));
+        CU_ASSERT(has(msg, "models.m.reference: reference windows are for DNA models"));
+    }
+
+    /* a run: unguided + CFG towards b */
+    write_file(tmpf("judge.json"),
+               judge_campaign(good, "[{\"name\": \"u\", \"guidance\": \"none\"}, "
+                                    "{\"name\": \"g\", \"guidance\": \"cfg\", \"label\": \"b\", \"gamma\": [2]}]"));
+    char out[8192];
+    int st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' -q 2>&1", STRAND_BIN, tmpf("judge.json"), tmpf("judge_out"));
+    CU_ASSERT_EQUAL_FATAL(st, 0);
+    strand_classifier *jc = NULL;
+    strand_tokenizer *tok = NULL;
+    CU_ASSERT_FATAL(strand_classifier_load(tmpf("clean.safetensors"), &jc) == 0);
+    CU_ASSERT_FATAL(strand_tokenizer_dna_create(&tok) == 0);
+    /* the test's own windows: per class and pooled */
+    char win[3 * RN][RW + 1];
+    const char *wp[3 * RN];
+    for (int y = 0; y < 3; y++)
+        for (int i = 0; i < RN; i++) ref_window(y, i, win[y * RN + i]), wp[y * RN + i] = win[y * RN + i];
+    const char *const jobs[2] = {"u/gamma-0", "g/gamma-2"};
+    const int label[2] = {-1, 1};
+    int n6 = 0;
+    for (int jb = 0; jb < 2; jb++) {
+        snprintf(p, sizeof p, "%s/%s/samples.fa", tmpf("judge_out"), jobs[jb]);
+        unsigned char *fa = tu_slurp(p, NULL);
+        snprintf(p, sizeof p, "%s/%s/metrics.json", tmpf("judge_out"), jobs[jb]);
+        json_error_t je;
+        json_t *mj = json_load_file(p, 0, &je), *met = json_object_get(mj, "metrics");
+        CU_ASSERT_FATAL(fa != NULL && met != NULL);
+        char *seqs[16];
+        int n = 0;
+        for (char *line = strtok((char *)fa, "\n"); line && n < 16; line = strtok(NULL, "\n"))
+            if (line[0] != '>') seqs[n++] = line;
+        CU_ASSERT_EQUAL_FATAL(n, 7);
+        int hits[3] = {0, 0, 0};
+        for (int i = 0; i < n; i++) {
+            int32_t ids[LEN];
+            size_t len = 0;
+            float lp[3];
+            CU_ASSERT_FATAL(strand_tokenizer_encode(tok, seqs[i], ids, LEN, &len) == 0 && len > 0);
+            CU_ASSERT_FATAL(strand_classifier_log_probs(jc, ids, 1, len, NULL, lp) == 0);
+            int b = lp[1] > lp[0] ? 1 : 0;
+            b = lp[2] > lp[b] ? 2 : b;
+            hits[b]++;
+        }
+        json_t *pc = json_object_get(met, "per_class");
+        CU_ASSERT_FATAL(json_array_size(pc) == 3);
+        double s3[64], s6[4096], r3[64], r6[4096];
+        long k3 = md_kmer_spectrum((const char *const *)seqs, (size_t)n, 3, s3);
+        long k6 = md_kmer_spectrum((const char *const *)seqs, (size_t)n, 6, s6); /* no 6-mer: JS null */
+        for (int y = 0; y < 3; y++) {
+            json_t *e = json_array_get(pc, (size_t)y);
+            CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(e, "class")), JCLASS[y]);
+            CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(e, "judged_share")), hits[y] / 7.0, 1e-12);
+            md_kmer_spectrum(wp + y * RN, RN, 3, r3);
+            md_kmer_spectrum(wp + y * RN, RN, 6, r6);
+            if (k3 > 0) CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(e, "kmer_js3_bits")), md_js_bits(s3, r3, 64), 1e-9);
+            if (k6 > 0) CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(e, "kmer_js6_bits")), md_js_bits(s6, r6, 4096), 1e-9);
+            CU_ASSERT_EQUAL(json_is_null(json_object_get(e, "kmer_js3_bits")), k3 == 0);
+            CU_ASSERT_EQUAL(json_is_null(json_object_get(e, "kmer_js6_bits")), k6 == 0);
+            n6 += k6 > 0;
+        }
+        /* the job's own JS: the requested class's windows, or all of them when unguided */
+        const char *const *rw = label[jb] >= 0 ? wp + label[jb] * RN : wp;
+        size_t rn = label[jb] >= 0 ? RN : 3 * RN;
+        md_kmer_spectrum(rw, rn, 3, r3);
+        CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(met, "kmer_js3_bits")), md_js_bits(s3, r3, 64), 1e-9);
+        if (label[jb] >= 0) {
+            double acc = hits[label[jb]] / 7.0;
+            CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(met, "class_accuracy")), acc, 1e-12);
+            CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(met, "class_accuracy_se")), sqrt(acc * (1 - acc) / 7), 1e-12);
+        } else {
+            CU_ASSERT(json_is_null(json_object_get(met, "class_accuracy")));
+        }
+        json_decref(mj);
+        free(fa);
+    }
+    (void)n6; /* the tiny random model's samples are short: 6-mers are checked below */
+    /* dz_evaluate on class b's own windows with given predictions: JS 0 to b, > 0 to a and c */
+    {
+        md_reference *ref[3] = {NULL, NULL, NULL}, *all = NULL;
+        for (int y = 0; y < 3; y++) CU_ASSERT_FATAL(md_reference_build(wp + y * RN, RN, &ref[y]) == 0);
+        CU_ASSERT_FATAL(md_reference_build(wp, 3 * RN, &all) == 0);
+        dz_model dm;
+        memset(&dm, 0, sizeof dm);
+        dm.dna = 1, dm.num_classes = 3, dm.classes = (char **)JCLASS, dm.ref = ref, dm.ref_all = all, dm.judge = -1;
+        const int pred[RN] = {1, 1, 0, 2, 1};
+        const double prob[RN] = {0.9, 0.8, 0.5, 0.4, 0.7};
+        dz_eval ev;
+        CU_ASSERT_FATAL(dz_evaluate(&dm, NULL, (char *const *)(wp + RN), RN, 1, 1, pred, prob, &ev) == 0);
+        CU_ASSERT_DOUBLE_EQUAL(ev.dm.accuracy, 0.6, 1e-15);
+        CU_ASSERT_DOUBLE_EQUAL(ev.pc_share[0], 0.2, 1e-15);
+        CU_ASSERT_DOUBLE_EQUAL(ev.pc_share[2], 0.2, 1e-15);
+        CU_ASSERT(ev.pc_js3[1] == 0 && ev.pc_js6[1] == 0 && ev.dm.js6 == 0);
+        CU_ASSERT(ev.pc_js3[0] > 0.1 && ev.pc_js6[0] > 0.1 && ev.pc_js6[2] > 0.1);
+        double s6[4096], r6[4096];
+        md_kmer_spectrum(wp + RN, RN, 6, s6);
+        md_kmer_spectrum(wp + 2 * RN, RN, 6, r6);
+        CU_ASSERT_DOUBLE_EQUAL(ev.pc_js6[2], md_js_bits(s6, r6, 4096), 1e-15);
+        CU_ASSERT(ev.md[3].predicted == 2 && ev.md[3].prob == 0.4);
+        dz_eval_filter(&(dz_filters){0}, &ev);
+        json_t *o = dz_eval_metrics(&ev);
+        CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(o, "class_accuracy_se")), sqrt(0.6 * 0.4 / RN), 1e-12);
+        CU_ASSERT_EQUAL(json_array_size(json_object_get(o, "per_class")), 3);
+        json_decref(o);
+        dz_eval_clear(&ev);
+        /* unguided: the pooled windows are the job's reference */
+        CU_ASSERT_FATAL(dz_evaluate(&dm, NULL, (char *const *)wp, 3 * RN, -1, 1, NULL, NULL, &ev) == 0);
+        CU_ASSERT(ev.dm.js3 == 0 && ev.dm.js6 == 0 && isnan(ev.dm.accuracy) && isnan(ev.pc_share[0]));
+        dz_eval_clear(&ev);
+        for (int y = 0; y < 3; y++) md_reference_free(ref[y]);
+        md_reference_free(all);
+    }
+    strand_classifier_free(jc);
+    strand_tokenizer_free(tok);
+    /* a changed reference changes the jobs' spec: the rerun redoes them */
+    snprintf(p, sizeof p, "%s/ref/b/val.shard", DIR0);
+    write_ref_shard(p, 0, ST_SPLIT_VAL);
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --dry-run 2>&1", STRAND_BIN, tmpf("judge.json"), tmpf("judge_out"));
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT(has(out, "to run: 2 of 2 jobs"));
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("design", setup, NULL);
@@ -598,4 +830,5 @@ void register_suites(void)
     ADD_TEST(s, test_api);
     ADD_TEST(s, test_kill_and_resume);
     ADD_TEST(s, test_cbg_run);
+    ADD_TEST(s, test_judge_reference);
 }
