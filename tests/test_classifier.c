@@ -17,6 +17,7 @@
 #include "guidance/cbg.h"
 #include "guidance/classifier.h"
 #include "guidance/sampler.h"
+#include "clf_checks.h"
 #include "fixture_util.h"
 #include "strand.h"
 #include "test_util.h"
@@ -197,15 +198,6 @@ static void test_first_order_equals_exact_linear(void)
     }
 }
 
-typedef struct fd_ctx { const clf_weights *w; clf_ctx *c; float *soft; int32_t y[2]; float sig[2]; } fd_ctx;
-static double fd_loss(void *u)
-{
-    fd_ctx *f = u;
-    float lp[2], g[2 * L * V];
-    clf_soft_grad(f->w, f->c, f->soft, f->sig, f->y, 2, L, lp, g);
-    return (double)lp[0] + lp[1];
-}
-
 static void test_input_grad_fd(void)
 {
     strand_set_threads(1); /* tiny shapes: OpenMP's fork/join would dominate on a loaded machine */
@@ -213,28 +205,10 @@ static void test_input_grad_fd(void)
         clf_weights *w = random_dit(21 + tc, tc);
         clf_ctx *c = NULL;
         CU_ASSERT_FATAL(clf_ctx_create(&c, w) == 0);
-        float soft[2 * L * V], grad[2 * L * V], lp[2];
-        strand_rng r;
-        strand_rng_seed(&r, 3);
-        for (size_t i = 0; i < 2 * L * V; i++) soft[i] = (float)strand_rng_uniform(&r);
-        fd_ctx f = {w, c, soft, {0, 2}, {0.7f, 2.1f}};
-        CU_ASSERT_FATAL(clf_soft_grad(w, c, soft, f.sig, f.y, 2, L, lp, grad) == 0);
-        float an[2 * L * V];
-        memcpy(an, grad, sizeof an);
-        double e = fx_gradcheck(tc ? "DiT classifier d log p/d soft (time-cond)" : "DiT classifier d log p/d soft",
-                                fd_loss, &f, soft, an, 2 * L * V, 2 * L * V, 1e-2, (fx_tol){1e-4, 0, 2e-2, 0});
-        CU_ASSERT(e <= 1);
-        /* the one-hot path equals the soft path at a one-hot input */
-        int32_t ids[2 * L];
+        int32_t ids[2 * L], y[2] = {0, 2};
         some_states(DIFF_MASKED, 2, 8, ids);
-        float g1[2 * L * V], lp1[2];
-        CU_ASSERT_FATAL(clf_input_grad(w, c, ids, f.sig, f.y, 2, L, lp1, g1) == 0);
-        for (size_t i = 0; i < 2 * L * V; i++) soft[i] = (float)(ids[i / V] == (int32_t)(i % V));
-        CU_ASSERT_FATAL(clf_soft_grad(w, c, soft, f.sig, f.y, 2, L, lp, grad) == 0);
-        CHECK_CLOSE("one-hot vs soft gradient", g1, grad, 2 * L * V, 0);
-        float all[2 * C];
-        CU_ASSERT_FATAL(clf_log_probs(w, c, ids, f.sig, 2, L, all) == 0);
-        CU_ASSERT(fabsf(all[0] - lp1[0]) < 1e-6f && fabsf(all[C + 2] - lp1[1]) < 1e-6f);
+        clf_check_input_grad(tc ? "DiT classifier d log p/d soft (time-cond)" : "DiT classifier d log p/d soft", w, c, V, L, C,
+                             ids, y);
         clf_ctx_free(c);
         clf_weights_free(w);
     }
@@ -244,16 +218,10 @@ static void test_time_conditioning(void)
 {
     for (int tc = 0; tc < 2; tc++) {
         clf_weights *w = random_dit(31, tc);
-        clf_ctx *c = NULL;
-        CU_ASSERT_FATAL(clf_ctx_create(&c, w) == 0);
         int32_t ids[2 * L];
         some_states(DIFF_MASKED, 1, 4, ids);
         memcpy(ids + L, ids, L * sizeof *ids);
-        float sig[2] = {0.0f, 3.0f}, lp[2 * C];
-        CU_ASSERT_FATAL(clf_log_probs(w, c, ids, sig, 2, L, lp) == 0);
-        int same = !memcmp(lp, lp + C, C * sizeof *lp);
-        CU_ASSERT_EQUAL(same, !tc); /* sigma changes the output only with time conditioning */
-        clf_ctx_free(c);
+        clf_check_time_cond(w, L, C, ids, tc);
         clf_weights_free(w);
     }
 }
@@ -366,29 +334,10 @@ static void test_cache_and_threads(void)
 static void test_save_load_names(void)
 {
     clf_weights *w = random_dit(61, 1);
-    paramblock *pb = clf_params(w);
-    CU_ASSERT(pb_find(pb, "classifier_model.output_layer.weight") >= 0);
-    CU_ASSERT(pb_find(pb, "classifier_model.blocks.1.attn_qkv.weight") >= 0);
-    CU_ASSERT(pb_find(pb, "classifier_model.sigma_map.mlp.0.weight") >= 0);
-    CU_ASSERT(pb_find(pb, "classifier_model.vocab_embed.embedding") >= 0);
-    CU_ASSERT(pb_find(pb, "classifier_model.output_layer.linear.weight") < 0);
-    char path[] = "/tmp/strand_test_clf_XXXXXX.safetensors";
-    int fd = mkstemps(path, 12);
-    CU_ASSERT_FATAL(fd >= 0);
-    close(fd);
-    CU_ASSERT_FATAL(clf_save(w, NULL, NULL, NULL, path) == 0);
-    clf_weights *w2 = NULL;
-    CU_ASSERT_FATAL(clf_load_path(&w2, path, NULL) == 0);
-    CU_ASSERT_EQUAL(w2->cfg.time_cond, 1);
-    CU_ASSERT_EQUAL(w2->cfg.num_classes, C);
-    CU_ASSERT(!memcmp(clf_params(w2)->params, pb->params, pb->total * sizeof(float)));
-    strand_model *m = NULL;
-    CU_ASSERT_FATAL(strand_model_load(path, &m) == 0);
-    CU_ASSERT_STRING_EQUAL(strand_model_kind(m), "classifier");
-    CU_ASSERT_EQUAL(strand_model_num_classes(m), C);
-    strand_model_free(m);
-    clf_weights_free(w2);
-    unlink(path);
+    const char *names[] = {"classifier_model.output_layer.weight", "classifier_model.blocks.1.attn_qkv.weight",
+                           "classifier_model.sigma_map.mlp.0.weight", "classifier_model.vocab_embed.embedding", NULL};
+    CU_ASSERT(pb_find(clf_params(w), "classifier_model.output_layer.linear.weight") < 0);
+    clf_check_save_load(w, names, C);
     clf_weights_free(w);
 }
 
