@@ -2,13 +2,16 @@
 #include "caduceus/caduceus.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/linear.h"
-#include "core/softmax.h"
+#include "core/mamba_gemm.h"
 #include "core/rmsnorm.h"
+#include "core/softmax.h"
+#include "core/threads.h"
 
 static const int64_t k_comp[CADUCEUS_VOCAB] = {0, 1, 2, 3, 4, 5, 6, 10, 9, 8, 7, 11, 12, 13, 14, 15};
 
@@ -34,10 +37,11 @@ static void layout(caduceus_ctx *c, arena *ar)
     int mode = c->mode;
     c->two = cf->rcps || mode == CADUCEUS_INFER;
     size_t nseq = c->two ? 2 * B : B, nl = mode == CADUCEUS_TRAIN ? NL : 1, gseq = nseq;
-    if (mode != CADUCEUS_TRAIN) { /* BiMamba works on groups of sequences: O(group·L·D) */
-        gseq = 65536 / (L ? L : 1);
+    if (mode != CADUCEUS_TRAIN) { /* BiMamba works on groups of sequences: O(group·L·D), a share per worker */
+        size_t cap = 65536 / (L ? L : 1), nw = c->nw ? c->nw : 1;
+        gseq = (nseq + nw - 1) / nw;
+        if (gseq > cap) gseq = cap;
         if (gseq < 1) gseq = 1;
-        if (gseq > nseq) gseq = nseq;
     }
     c->nseq = nseq, c->gseq = gseq;
     size_t SLD = nseq * L * D, T = c->tile < L ? c->tile : L;
@@ -45,7 +49,8 @@ static void layout(caduceus_ctx *c, arena *ar)
         float *X = arena_take(ar, SLD), *U = arena_take(ar, SLD), *r = arena_take(ar, nseq * L);
         bimamba_acts ba;
         if (mode == CADUCEUS_TRAIN) bimamba_acts_layout(&ba, ar, &c->md, gseq, L, 1);
-        else bimamba_tile_layout(&c->ta, ar, &c->md, gseq, T);
+        else
+            for (size_t w = 0; w < c->nw; w++) bimamba_tile_layout(&c->taw[w], ar, &c->md, gseq, T);
         if (ar->base) {
             c->X[l] = X, c->U[l] = U, c->rstd[l] = r;
             if (mode == CADUCEUS_TRAIN) c->ba[l] = ba;
@@ -68,6 +73,8 @@ size_t caduceus_activation_floats(const caduceus_config *cfg, size_t B, size_t L
     c.cfg = *cfg;
     mamba_dims_default(&c.md, (size_t)cfg->d_model);
     c.B = B, c.L = L, c.mode = mode, c.tile = CADUCEUS_INFER_TILE;
+    bimamba_tile_acts one; /* one worker */
+    c.nw = 1, c.taw = &one;
     arena ar = arena_count();
     layout(&c, &ar);
     return ar.used;
@@ -100,18 +107,40 @@ void caduceus_ctx_free(caduceus_ctx *c)
 {
     if (!c) return;
     arena_block_free(&c->mem);
-    free(c->ids), free(c->X), free(c->U), free(c->rstd), free(c->ba), free(c->g);
+    free(c->ids), free(c->X), free(c->U), free(c->rstd), free(c->ba), free(c->g), free(c->taw);
     free(c);
 }
 
 static size_t ctx_tile(const caduceus_ctx *c) { return c->infer_tile ? c->infer_tile : CADUCEUS_INFER_TILE; }
 
-/* Lay the context out for (B, L, mode) when it holds another layout. */
+/* Inference workers of one forward: the strand_set_threads threads when strand space holds at
+ * least that many sequences, the projections run strand's own GEMM (core/mamba_gemm.h: its result
+ * does not depend on how rows are grouped, OpenBLAS's does) and the caller is not itself a worker
+ * of a parallel region (VEP runs one forward per thread); else 1 (the layer's stages then use the
+ * threads inside: OpenMP loops, BLAS threads). */
+static size_t infer_workers(const caduceus_ctx *c, size_t B, int mode)
+{
+    if (mode == CADUCEUS_TRAIN || !mamba_gemm_own()) return 1;
+    if (omp_in_parallel()) return 1;
+    size_t t = (size_t)st_threads(), nseq = c->cfg.rcps || mode == CADUCEUS_INFER ? 2 * B : B;
+    return t > 1 && nseq >= t ? t : 1;
+}
+
+/* Lay the context out for (B, L, mode, workers) when it holds another layout. */
 static int ctx_reserve(caduceus_ctx *c, size_t B, size_t L, int mode)
 {
-    size_t tile = ctx_tile(c);
-    if (c->B == B && c->L == L && c->mode == mode && (mode == CADUCEUS_TRAIN || c->tile == tile)) return 0;
-    c->B = B, c->L = L, c->mode = mode, c->tile = tile;
+    size_t tile = ctx_tile(c), nw = infer_workers(c, B, mode);
+    if (c->B == B && c->L == L && c->mode == mode && (mode == CADUCEUS_TRAIN || (c->tile == tile && c->nw == nw)))
+        return 0;
+    if (nw > c->nw || !c->taw) {
+        bimamba_tile_acts *t = realloc(c->taw, nw * sizeof *t);
+        if (!t) {
+            c->B = c->L = 0;
+            return st_err(&c->err, STRAND_E_NOMEM, "caduceus: out of memory");
+        }
+        c->taw = t;
+    }
+    c->B = B, c->L = L, c->mode = mode, c->tile = tile, c->nw = nw;
     arena ar = arena_count();
     layout(c, &ar);
     int rc = arena_block_reserve(&c->mem, ar.used);
@@ -248,6 +277,63 @@ static void rcswap(float *dst, const float *src, size_t B, size_t L, size_t D)
 
 static const float *norm_w(const caduceus_weights *m, int i) { return pb_param(&m->pb, m->layers[i].norm); }
 
+/* Inference, one layer on the sequences [s0, s0+g) of strand space, on worker w's tile working
+ * set: X = rcswap(Tin) (PH: Tin) for those sequences, U = RMSNorm(X), Tout = X + BiMamba(U).
+ * Tin is only read and Tout only written for the group's own rows, so groups run in parallel. */
+static void infer_group(const caduceus_weights *m, caduceus_ctx *a, int i, size_t s0, size_t g, size_t w,
+                        const float *Tin, float *Tout)
+{
+    const caduceus_config *c = &m->cfg;
+    size_t B = a->B, L = a->L, D = (size_t)c->d_model, off = s0 * L * D, n = g * L * D;
+    float *X = a->X[0] + off, *U = a->U[0] + off, *Y = a->Y + off;
+    for (size_t s = s0; s < s0 + g; s++) {
+        float *xs = a->X[0] + s * L * D;
+        if (!c->rcps) {
+            memcpy(xs, Tin + s * L * D, L * D * sizeof(float));
+            continue;
+        }
+        size_t so = s < B ? s + B : s - B; /* rcswap: the other strand, reversed along L and channels */
+        for (size_t t = 0; t < L; t++) {
+            float *d = xs + t * D;
+            const float *q = Tin + (so * L + L - 1 - t) * D;
+            for (size_t k = 0; k < D; k++) d[k] = q[D - 1 - k];
+        }
+    }
+    rmsnorm_forward(U, a->rstd[0] + s0 * L, X, norm_w(m, i), g * L, D, c->eps);
+    bimamba_forward_tiled(Y, &a->taw[w], U, &m->layers[i].w, &m->md, g, L);
+    for (size_t j = 0; j < n; j++) Tout[off + j] = X[j] + Y[j];
+}
+
+/* Inference layers: groups of a->gseq sequences over a->nw workers (one OpenMP team for all
+ * layers, one barrier per layer, BLAS single-threaded inside), T and F as ping-pong buffers;
+ * the result ends in T. Each group's arithmetic does not depend on the worker count. */
+static void infer_layers(const caduceus_weights *m, caduceus_ctx *a)
+{
+    size_t ng = (a->nseq + a->gseq - 1) / a->gseq, SLD = a->nseq * a->L * (size_t)m->cfg.d_model;
+    int nl = m->cfg.n_layer;
+#define GROUPS(w)                                                                                                 \
+    for (long q = 0; q < (long)ng; q++) {                                                                         \
+        size_t s0 = (size_t)q * a->gseq, g = a->nseq - s0 < a->gseq ? a->nseq - s0 : a->gseq;                    \
+        infer_group(m, a, i, s0, g, (w), i & 1 ? a->F : a->T, i & 1 ? a->T : a->F);                               \
+    }
+    if (a->nw > 1) {
+        st_parallel_begin();
+#pragma omp parallel num_threads((int)a->nw)
+        {
+            size_t w = (size_t)omp_get_thread_num();
+            for (int i = 0; i < nl; i++) {
+#pragma omp for schedule(static)
+                GROUPS(w)
+            }
+        }
+        st_parallel_end();
+    } else {
+        for (int i = 0; i < nl; i++) GROUPS(0)
+    }
+#undef GROUPS
+    if (nl & 1) memcpy(a->T, a->F, SLD * sizeof(float));
+}
+
 int caduceus_forward(const caduceus_weights *m, caduceus_ctx *a, const int32_t *ids, size_t B, size_t L, int mode,
                      float *logits, float *embed, float *pooled)
 {
@@ -275,21 +361,16 @@ int caduceus_forward(const caduceus_weights *m, caduceus_ctx *a, const int32_t *
             if (a->two)
                 memcpy(a->T + ((B + b) * L + t) * D, E + (size_t)c->comp[ids[b * L + L - 1 - t]] * D, D * sizeof(float));
         }
-    for (int i = 0; i < c->n_layer; i++) {
-        size_t li = mode == CADUCEUS_TRAIN ? (size_t)i : 0;
+    for (int i = 0; mode == CADUCEUS_TRAIN && i < c->n_layer; i++) {
+        size_t li = (size_t)i;
         float *X = a->X[li], *U = a->U[li];
         if (c->rcps) rcswap(X, a->T, B, L, D); /* docs/caduceus.md "The half-swap" */
         else memcpy(X, a->T, SL * D * sizeof(float));
         rmsnorm_forward(U, a->rstd[li], X, norm_w(m, i), SL, D, c->eps);
-        for (size_t s0 = 0; s0 < nseq; s0 += a->gseq) {
-            size_t g = nseq - s0 < a->gseq ? nseq - s0 : a->gseq;
-            if (mode == CADUCEUS_TRAIN)
-                bimamba_forward(a->Y + s0 * L * D, &a->ba[li], U + s0 * L * D, &m->layers[i].w, &m->md, g, L);
-            else
-                bimamba_forward_tiled(a->Y + s0 * L * D, &a->ta, U + s0 * L * D, &m->layers[i].w, &m->md, g, L);
-        }
+        bimamba_forward(a->Y, &a->ba[li], U, &m->layers[i].w, &m->md, nseq, L);
         for (size_t j = 0; j < SL * D; j++) a->T[j] = X[j] + a->Y[j];
     }
+    if (mode != CADUCEUS_TRAIN) infer_layers(m, a);
     rmsnorm_forward(a->F, a->rstdf, a->T, pb_param(&m->pb, m->norm_f), SL, D, c->eps);
     if (logits) {
         linear_forward(a->G, a->F, E, NULL, SL, D, V);

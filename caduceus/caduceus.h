@@ -66,14 +66,15 @@ typedef struct caduceus_ctx {
     mamba_dims md;
     /* CADUCEUS_INFER runs BiMamba in tiles of this many positions (0: CADUCEUS_INFER_TILE) */
     size_t infer_tile;
-    size_t B, L, nseq, gseq, tile; /* current layout (B == 0: none) */
+    size_t B, L, nseq, gseq, tile; /* current layout (B == 0: none); gseq: sequences per BiMamba call */
+    size_t nw;                     /* inference: workers, each with its own tile working set (taw) */
     int mode, two;
     arena_block mem;
     int32_t *ids;                  /* (B,L) copy for the embedding backward */
     size_t cap_ids;
     float **X, **U, **rstd;        /* [n_layer]: per layer (training) or [0] shared (inference) */
     bimamba_acts *ba;              /* [n_layer] (training) */
-    bimamba_tile_acts ta;          /* inference: BiMamba in tiles of `tile` positions */
+    bimamba_tile_acts *taw;        /* inference [nw]: BiMamba in tiles of `tile` positions */
     float *T, *Y, *rstdf, *F, *G;
     float *scratch;                /* backward: dT dX dU dF (nseq·L·D each), dG (nseq·L·V), BiMamba scratch */
     bimamba_params *g;             /* [n_layer] gradient views, bound by each backward */

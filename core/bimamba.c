@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/linear.h"
+#include "core/mamba_gemm.h"
 
 void flip_L(float *dst, const float *src, size_t B, size_t L, size_t C)
 {
@@ -42,7 +43,7 @@ void bimamba_forward(float *out, bimamba_acts *a, const float *u, const bimamba_
                      size_t B, size_t L)
 {
     size_t BL = B * L, D = d->D, di = d->d_inner;
-    linear_forward(a->xz, u, w->fwd.p[MAMBA_IN_PROJ], NULL, BL, D, 2 * di);
+    mamba_linear_forward(a->xz, u, w->fwd.p[MAMBA_IN_PROJ], BL, D, 2 * di);
     flip_L(a->xzr, a->xz, B, L, 2 * di);
     mamba_inner_forward(a->o, &a->cf, a->xz, &w->fwd, d, B, L);
     mamba_inner_forward(a->orv, &a->cr, a->xzr, &w->rev, d, B, L);
@@ -52,7 +53,7 @@ void bimamba_forward(float *out, bimamba_acts *a, const float *u, const bimamba_
             const float *r = a->orv + (b * L + L - 1 - t) * di;
             for (size_t j = 0; j < di; j++) o[j] += r[j];
         }
-    linear_forward(out, a->o, w->fwd.p[MAMBA_OUT_PROJ], NULL, BL, di, D);
+    mamba_linear_forward(out, a->o, w->fwd.p[MAMBA_OUT_PROJ], BL, di, D);
 }
 
 size_t bimamba_backward_scratch_floats(const mamba_dims *d, size_t B, size_t L)
@@ -90,7 +91,9 @@ void bimamba_tile_layout(bimamba_tile_acts *a, arena *ar, const mamba_dims *d, s
     a->B = B, a->T = T;
     a->ut = arena_take(ar, BT * D);
     a->xz = arena_take(ar, BT * 2 * di);
+    a->xzr = arena_take(ar, BT * 2 * di);
     a->o = arena_take(ar, BT * di);
+    a->orv = arena_take(ar, BT * di);
     a->yt = arena_take(ar, BT * D);
     a->conv_x = arena_take(ar, B * (d->d_conv - 1) * di);
     a->h = arena_take(ar, B * di * d->d_state);
@@ -127,9 +130,9 @@ static void tiled_direction(float *out, bimamba_tile_acts *a, const float *u, co
                 size_t t = rev ? t0 + n - 1 - j : t0 + j;
                 memcpy(a->ut + (b * n + j) * D, u + (b * L + t) * D, D * sizeof(float));
             }
-        linear_forward(a->xz, a->ut, w->fwd.p[MAMBA_IN_PROJ], NULL, B * n, D, 2 * di);
+        mamba_linear_forward(a->xz, a->ut, w->fwd.p[MAMBA_IN_PROJ], B * n, D, 2 * di);
         mamba_inner_forward_carry(a->o, &a->c, a->xz, a->conv_x, a->h, inner, d, B, n);
-        linear_forward(a->yt, a->o, w->fwd.p[MAMBA_OUT_PROJ], NULL, B * n, di, D);
+        mamba_linear_forward(a->yt, a->o, w->fwd.p[MAMBA_OUT_PROJ], B * n, di, D);
         for (size_t b = 0; b < B; b++)
             for (size_t j = 0; j < n; j++) {
                 size_t t = rev ? t0 + n - 1 - j : t0 + j;
@@ -147,6 +150,11 @@ void bimamba_forward_tiled(float *out, bimamba_tile_acts *a, const float *u, con
                            const mamba_dims *d, size_t B, size_t L)
 {
     // out (B,L,D), u (B,L,D); a sized for B sequences and tiles of a->T rows
+    if (L <= a->T) { /* one tile: bimamba_forward itself (in_proj and out_proj once) on the tile's memory */
+        bimamba_acts one = {a->xz, a->xzr, a->o, a->orv, a->c, a->c};
+        bimamba_forward(out, &one, u, w, d, B, L);
+        return;
+    }
     tiled_direction(out, a, u, &w->fwd, w, d, B, L, 0);
     tiled_direction(out, a, u, &w->rev, w, d, B, L, 1);
 }

@@ -43,7 +43,9 @@ typedef struct bimamba_tile_acts {
     size_t B, T;
     float *ut;     /* (B,T,D)   tile of u (reversed for the reverse direction) */
     float *xz;     /* (B,T,2di) */
+    float *xzr;    /* (B,T,2di) one tile only: flip_L(xz) */
     float *o;      /* (B,T,di) */
+    float *orv;    /* (B,T,di)  one tile only: o_rev */
     float *yt;     /* (B,T,D)   out_proj of o */
     float *conv_x; /* (B,K-1,di) */
     float *h;      /* (B,di,Ns) */
@@ -53,7 +55,8 @@ typedef struct bimamba_tile_acts {
 void bimamba_tile_layout(bimamba_tile_acts *a, arena *ar, const mamba_dims *d, size_t B, size_t T);
 size_t bimamba_tile_floats(const mamba_dims *d, size_t B, size_t T);
 void bimamba_tile_point(bimamba_tile_acts *a, float *mem, const mamba_dims *d, size_t B, size_t T);
-/* out (B,L,D) from u (B,L,D), same result as bimamba_forward up to rounding (≤ 1e-6 relative). */
+/* out (B,L,D) from u (B,L,D), same result as bimamba_forward up to rounding (≤ 1e-6 relative);
+ * when L <= a->T (one tile) it is bimamba_forward, bit for bit (in_proj and out_proj once). */
 void bimamba_forward_tiled(float *out, bimamba_tile_acts *a, const float *u, const bimamba_params *w,
                            const mamba_dims *d, size_t B, size_t L);
 

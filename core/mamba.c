@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/linear.h"
+#include "core/mamba_gemm.h"
 #include "core/mamba_math.h"
 
 const char *const mamba_param_names[MAMBA_NPARAM] = {
@@ -142,6 +143,16 @@ size_t mamba_inner_scratch_floats(const mamba_dims *d, size_t B, size_t L)
 #define siluf mm_silu
 #define softplusf mm_softplus
 
+/* Row kernels: AVX-512 and AVX2 builds beside the baseline one (gcc's target_clones, runtime
+ * dispatch as for the scan in core/mamba_scan.c; not under the sanitizers). Every lane runs the
+ * same branch-free core/mamba_math.h formula; the clone is chosen once per process, so results do
+ * not depend on the thread count (they may differ in the last bit between CPUs: FMA contraction). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ROW_CLONES
+#endif
+
 /* Row kernels with restrict pointers, in blocks of 16 with a scalar tail: gcc -O2 (the
  * "very cheap" cost model) vectorises only loops with a fixed count. In-place forms are separate
  * so restrict stays honest. */
@@ -158,33 +169,33 @@ size_t mamba_inner_scratch_floats(const mamba_dims *d, size_t B, size_t L)
         }                                                                                                   \
     } while (0)
 
-static void v_silu(float *restrict o, const float *restrict x, size_t n) { ROWS16(n, o[i] = mm_silu(x[i])); }
-static void v_silu_inplace(float *restrict x, size_t n) { ROWS16(n, x[i] = mm_silu(x[i])); }
-static void v_softplus(float *restrict o, const float *restrict x, size_t n) { ROWS16(n, o[i] = mm_softplus(x[i])); }
-static void v_softplus_inplace(float *restrict x, size_t n) { ROWS16(n, x[i] = mm_softplus(x[i])); }
+ROW_CLONES static void v_silu(float *restrict o, const float *restrict x, size_t n) { ROWS16(n, o[i] = mm_silu(x[i])); }
+ROW_CLONES static void v_silu_inplace(float *restrict x, size_t n) { ROWS16(n, x[i] = mm_silu(x[i])); }
+ROW_CLONES static void v_softplus(float *restrict o, const float *restrict x, size_t n) { ROWS16(n, o[i] = mm_softplus(x[i])); }
+ROW_CLONES static void v_softplus_inplace(float *restrict x, size_t n) { ROWS16(n, x[i] = mm_softplus(x[i])); }
 /* o = y ⊙ silu(z) */
-static void v_gate(float *restrict o, const float *restrict y, const float *restrict z, size_t n)
+ROW_CLONES static void v_gate(float *restrict o, const float *restrict y, const float *restrict z, size_t n)
 {
     ROWS16(n, o[i] = y[i] * mm_silu(z[i]));
 }
 /* gy = go ⊙ silu(z); dz += go ⊙ y ⊙ silu'(z),  silu'(z) = σ(z)(1 + z(1 − σ(z))) */
-static void v_gate_backward(float *restrict gy, float *restrict dz, const float *restrict go, const float *restrict y,
+ROW_CLONES static void v_gate_backward(float *restrict gy, float *restrict dz, const float *restrict go, const float *restrict y,
                             const float *restrict z, size_t n)
 {
     ROWS16(n, float s = mm_sigmoid(z[i]); gy[i] = go[i] * z[i] * s;
            dz[i] += go[i] * y[i] * s * (1.0f + z[i] * (1.0f - s)));
 }
 /* g *= d softplus/dv = σ(v) (1 where v > 20) */
-static void v_softplus_backward(float *restrict g, const float *restrict v, size_t n)
+ROW_CLONES static void v_softplus_backward(float *restrict g, const float *restrict v, size_t n)
 {
     ROWS16(n, uint32_t big = 0u - (uint32_t)((int32_t)mm_bits(v[i]) > (int32_t)0x41A00000u);
            g[i] *= mm_sel(big, 1.0f, mm_sigmoid(v[i])));
 }
-static void v_silu_backward(float *restrict g, const float *restrict v, size_t n) { ROWS16(n, g[i] *= mm_silu_grad(v[i])); }
+ROW_CLONES static void v_silu_backward(float *restrict g, const float *restrict v, size_t n) { ROWS16(n, g[i] *= mm_silu_grad(v[i])); }
 
 /* Causal depthwise conv over one sequence row t: out[c] = b[c] + Σ_k w[c,k]·x_{t−K+1+k}[c].
  * wT is the weight transposed to (K, di) so the channel loop is contiguous. */
-static void conv_row(float *restrict out, const float *xz, size_t t, const float *restrict wT,
+ROW_CLONES static void conv_row(float *restrict out, const float *xz, size_t t, const float *restrict wT,
                      const float *restrict bias, size_t di, size_t K)
 {
     // xz (L, 2di) of one sequence, x = first di columns
@@ -218,12 +229,11 @@ void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_
         else v_silu(xc, pre, di);
     }
     /* [δ | B | C] = W_x xc */
-    linear_forward(c->dbc, c->xc, w->p[MAMBA_X_PROJ], NULL, BL, di, nbc);
+    mamba_linear_forward(c->dbc, c->xc, w->p[MAMBA_X_PROJ], BL, di, nbc);
     /* Δ = softplus(W_dt δ + b_dt): δ is the first R columns of dbc (row stride nbc) */
     float *dtp = c->dtp ? c->dtp : c->delta;
     for (size_t bt = 0; bt < BL; bt++) memcpy(dtp + bt * di, w->p[MAMBA_DT_B], di * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BL, (int)di, (int)R, 1.0f, c->dbc, (int)nbc,
-                w->p[MAMBA_DT_W], (int)R, 1.0f, dtp, (int)di);
+    mamba_gemm_nt(dtp, di, c->dbc, nbc, w->p[MAMBA_DT_W], BL, di, R, 1);
 #pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) {
         float *dl = c->delta + (size_t)bt * di;
@@ -242,7 +252,7 @@ void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_
 }
 
 /* conv_row with history: rows before t = 0 come from prev (K−1, di), oldest first. */
-static void conv_row_carry(float *restrict out, const float *xz, size_t t, const float *prev,
+ROW_CLONES static void conv_row_carry(float *restrict out, const float *xz, size_t t, const float *prev,
                            const float *restrict wT, const float *restrict bias, size_t di, size_t K)
 {
     memcpy(out, bias, di * sizeof(float));
@@ -282,10 +292,9 @@ void mamba_inner_forward_carry(float *o, mamba_cache *c, const float *xz, float 
             }
         }
     }
-    linear_forward(c->dbc, c->xc, w->p[MAMBA_X_PROJ], NULL, BL, di, nbc);
+    mamba_linear_forward(c->dbc, c->xc, w->p[MAMBA_X_PROJ], BL, di, nbc);
     for (size_t bt = 0; bt < BL; bt++) memcpy(c->delta + bt * di, w->p[MAMBA_DT_B], di * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BL, (int)di, (int)R, 1.0f, c->dbc, (int)nbc,
-                w->p[MAMBA_DT_W], (int)R, 1.0f, c->delta, (int)di);
+    mamba_gemm_nt(c->delta, di, c->dbc, nbc, w->p[MAMBA_DT_W], BL, di, R, 1);
 #pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) v_softplus_inplace(c->delta + (size_t)bt * di, di);
     mamba_scan_dims s = {B, L, di, ns, nbc, d->chunk};
@@ -390,9 +399,9 @@ void mamba_forward(float *out, float *xz, float *o, mamba_cache *c, const float 
 {
     // out (B,L,D), xz (B,L,2di), o (B,L,di), u (B,L,D)
     size_t BL = B * L, D = d->D, di = d->d_inner;
-    linear_forward(xz, u, w->p[MAMBA_IN_PROJ], NULL, BL, D, 2 * di);
+    mamba_linear_forward(xz, u, w->p[MAMBA_IN_PROJ], BL, D, 2 * di);
     mamba_inner_forward(o, c, xz, w, d, B, L);
-    linear_forward(out, o, w->p[MAMBA_OUT_PROJ], NULL, BL, di, D);
+    mamba_linear_forward(out, o, w->p[MAMBA_OUT_PROJ], BL, di, D);
 }
 
 size_t mamba_backward_scratch_floats(const mamba_dims *d, size_t B, size_t L)

@@ -25,12 +25,15 @@
 
 T512 INL __m512 exp16(__m512 x)
 {
-    const __m512 lo = _mm512_set1_ps(-87.3f), hi = _mm512_set1_ps(88.0f), big = _mm512_set1_ps(12582912.0f);
-    __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
-    __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f), big);
+    /* mm_exp's k and r; 2^k applied by scalef (no clamps, no integer exponent arithmetic: for x in
+     * [−87.3, 88] the same value as mm_exp's p·2^k, bit for bit); below −87.3 the mask gives 0 (no
+     * denormals into the recurrence). Above 88 it is not mm_exp's clamp (scalef gives up to +inf),
+     * but the scan only calls it on Δ·A ≤ 0. */
+    const __m512 lo = _mm512_set1_ps(-87.3f), big = _mm512_set1_ps(12582912.0f);
+    __mmask16 ok = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
+    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), big);
     __m512 kf = _mm512_sub_ps(t, big);
-    __m512 r = _mm512_fnmadd_ps(kf, _mm512_set1_ps(0.693145751953125f), xc);
+    __m512 r = _mm512_fnmadd_ps(kf, _mm512_set1_ps(0.693145751953125f), x);
     r = _mm512_fnmadd_ps(kf, _mm512_set1_ps(1.428606765330187e-06f), r);
     __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
@@ -40,9 +43,7 @@ T512 INL __m512 exp16(__m512 x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    __m512i k = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
-    __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23));
-    return _mm512_maskz_mul_ps((__mmask16)~under, p, scale);
+    return _mm512_maskz_scalef_ps(ok, p, kf);
 }
 
 /* v[n] (16 lanes each) -> out lane n = Σ_lanes v[n]: a transpose-add in four shuffle stages. */

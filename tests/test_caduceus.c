@@ -419,6 +419,46 @@ static void test_infer_tiled(void)
     }
 }
 
+/* Inference is bitwise independent of the thread count (issue 15): 1 thread (every stage serial),
+ * 2 and 3 threads (sequence groups on workers, one per thread, BLAS single-threaded inside), for
+ * PS and PH, one tile and many tiles (T=7), odd and even layer counts, B=1 (2 strand-space
+ * sequences: fewer than 3 threads, so 3 threads fall back to the stage-parallel path) and B=3. */
+static void test_infer_threads_bitwise(void)
+{
+    int nt0 = strand_get_threads();
+    for (int rcps = 1; rcps >= 0; rcps--)
+        for (int nl = 2; nl <= 3; nl++) {
+            caduceus_weights *m = random_model(rcps, 16, nl, 70 + (uint64_t)(rcps * 10 + nl));
+            CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+            size_t L = 61, V = 16, D = 16;
+            int32_t ids[3 * 61];
+            random_ids(ids, 3 * L, 31);
+            for (size_t B = 1; B <= 3; B += 2)
+                for (size_t tile = 7; tile <= 4096; tile += 4089) {
+                    float *ref = malloc(B * L * V * 4), *lg = malloc(B * L * V * 4);
+                    float *eref = malloc(B * L * D * 4), *em = malloc(B * L * D * 4);
+                    caduceus_ctx *cx = NULL;
+                    CU_ASSERT_EQUAL_FATAL(caduceus_ctx_create(&cx, &m->cfg), 0);
+                    cx->infer_tile = tile;
+                    strand_set_threads(1);
+                    CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, ref, eref, NULL), 0);
+                    for (int t = 2; t <= 3; t++) {
+                        strand_set_threads(t);
+                        CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, lg, em, NULL), 0);
+                        char what[96];
+                        snprintf(what, sizeof what, "%s %d layers B=%zu tile %zu: %d threads == 1 (logits)",
+                                 rcps ? "PS" : "PH", nl, B, tile, t);
+                        CHECK_CLOSE(what, lg, ref, B * L * V, 0);
+                        CHECK_CLOSE("... (embed)", em, eref, B * L * D, 0);
+                    }
+                    caduceus_ctx_free(cx);
+                    free(ref), free(lg), free(eref), free(em);
+                }
+            caduceus_free(m);
+        }
+    strand_set_threads(nt0);
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------------------- */
 static void test_hf_checkpoint(void)
 {
@@ -656,6 +696,7 @@ void register_suites(void)
     ADD_TEST(s, test_param_counts);
     ADD_TEST(s, test_infer_equals_train);
     ADD_TEST(s, test_infer_tiled);
+    ADD_TEST(s, test_infer_threads_bitwise);
     ADD_TEST(s, test_hf_checkpoint);
     ADD_TEST(s, test_ph_roundtrip_and_config_map);
     ADD_TEST(s, test_shared_weights_two_contexts);
