@@ -218,14 +218,17 @@ def main():
         def step():
             with torch.no_grad():
                 m.forward(ids)
-    runs = []
+    runs, cpu = [], []
     for it in range(a.iters + 1):  # the first call warms up
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         if it:
             runs.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
     s = median(runs)
+    # process CPU seconds per call (all threads): on a shared machine the wall time measures the load
     res.update({"tokens_per_s": B * L / s, "s": s, "runs_s": [round(r, 4) for r in sorted(runs)],
+                "cpu_s": sum(cpu) / len(cpu), "tokens_per_cpu_s": B * L / (sum(cpu) / len(cpu)),
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0})
     print(json.dumps(res), flush=True)
 
