@@ -263,16 +263,19 @@ int caduceus_find(const caduceus_weights *m, const char *name) { return pb_find(
 
 /* ---- strand-space helpers ------------------------------------------------------------------------------ */
 /* dst[s] = rc(src[s']) with s' the other strand: [a ; b] → [rc(b) ; rc(a)]; rc flips L and channels. */
+static void rcswap_seq(float *dst, const float *src, size_t s, size_t B, size_t L, size_t D)
+{
+    size_t so = s < B ? s + B : s - B;
+    for (size_t t = 0; t < L; t++) {
+        float *d = dst + (s * L + t) * D;
+        const float *q = src + (so * L + L - 1 - t) * D;
+        for (size_t c = 0; c < D; c++) d[c] = q[D - 1 - c];
+    }
+}
+
 static void rcswap(float *dst, const float *src, size_t B, size_t L, size_t D)
 {
-    for (size_t s = 0; s < 2 * B; s++) {
-        size_t so = s < B ? s + B : s - B;
-        for (size_t t = 0; t < L; t++) {
-            float *d = dst + (s * L + t) * D;
-            const float *q = src + (so * L + L - 1 - t) * D;
-            for (size_t c = 0; c < D; c++) d[c] = q[D - 1 - c];
-        }
-    }
+    for (size_t s = 0; s < 2 * B; s++) rcswap_seq(dst, src, s, B, L, D);
 }
 
 static const float *norm_w(const caduceus_weights *m, int i) { return pb_param(&m->pb, m->layers[i].norm); }
@@ -292,12 +295,7 @@ static void infer_group(const caduceus_weights *m, caduceus_ctx *a, int i, size_
             memcpy(xs, Tin + s * L * D, L * D * sizeof(float));
             continue;
         }
-        size_t so = s < B ? s + B : s - B; /* rcswap: the other strand, reversed along L and channels */
-        for (size_t t = 0; t < L; t++) {
-            float *d = xs + t * D;
-            const float *q = Tin + (so * L + L - 1 - t) * D;
-            for (size_t k = 0; k < D; k++) d[k] = q[D - 1 - k];
-        }
+        rcswap_seq(a->X[0], Tin, s, B, L, D); /* the other strand, reversed along L and channels */
     }
     rmsnorm_forward(U, a->rstd[0] + s0 * L, X, norm_w(m, i), g * L, D, c->eps);
     bimamba_forward_tiled(Y, &a->taw[w], U, &m->layers[i].w, &m->md, g, L);
