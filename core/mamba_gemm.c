@@ -11,6 +11,7 @@
 
 #include <cblas.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,9 +98,14 @@ T512 static void rows_block(float *C, size_t ldc, const float *A, size_t lda, co
 }
 
 /* The packed weight: a buffer per thread, kept and grown (a fresh 1 MB malloc per call is an
- * mmap, and its page faults cost more than the packing). Still reachable through the TLS slot. */
+ * mmap, and its page faults cost more than the packing). A thread-specific key frees it when its
+ * thread exits (OpenMP teams come and go), so no buffer outlives its thread. */
 static __thread float *g_wp;
 static __thread size_t g_wp_cap;
+static pthread_key_t g_wp_key;
+static pthread_once_t g_wp_once = PTHREAD_ONCE_INIT;
+static void wp_free(void *p) { free(p); }
+static void wp_key_create(void) { pthread_key_create(&g_wp_key, wp_free); }
 
 static int own_gemm(float *C, size_t ldc, const float *A, size_t lda, const float *W, size_t M, size_t N, size_t K,
                     int acc)
@@ -109,6 +115,8 @@ static int own_gemm(float *C, size_t ldc, const float *A, size_t lda, const floa
         float *t = realloc(g_wp, need * sizeof(float));
         if (!t) return STRAND_E_NOMEM;
         g_wp = t, g_wp_cap = need;
+        pthread_once(&g_wp_once, wp_key_create);
+        pthread_setspecific(g_wp_key, g_wp);
     }
     float *Wp = g_wp;
     pack_w(Wp, W, N, K);
