@@ -21,6 +21,15 @@
 
 static const char *const GUIDE_NAMES[] = {"none", "cfg", "cbg", "cbg-first-order", "cfg+cbg"};
 const char *dz_guidance_name(dz_guidance g) { return g >= 0 && g <= DZ_GUIDE_BOTH ? GUIDE_NAMES[g] : "?"; }
+
+static const char *const TAIL_NAMES[] = {"none", "greedy", "ancestral"}; /* STRAND_TAIL_* order */
+const char *dz_tail_name(int tail) { return tail >= 0 && tail <= STRAND_TAIL_ANCESTRAL ? TAIL_NAMES[tail] : "?"; }
+int dz_tail_parse(const char *s)
+{
+    for (int k = 0; k <= STRAND_TAIL_ANCESTRAL; k++)
+        if (!strcmp(s, TAIL_NAMES[k])) return k;
+    return -1;
+}
 int dz_guidance_uses_classifier(dz_guidance g) { return g == DZ_GUIDE_CBG || g == DZ_GUIDE_CBG_FO || g == DZ_GUIDE_BOTH; }
 
 static const char *const PROP_NAMES[] = {"qed", "rings", "logp", "mw", "tpsa", "heavy_atoms", "gc"};
@@ -317,7 +326,7 @@ static void parse_classifier(errs *e, dz_campaign *c, const char *key, const jso
 /* ---- targets ---------------------------------------------------------------------------------- */
 
 static const char *const TARGET_KEYS[] = {"name",  "model", "classifier", "guidance", "label",  "gamma",   "cfg_gamma",
-                                          "steps", "samples", "batch",    "seed",     "top_p", "filters", NULL};
+                                          "steps", "samples", "batch",    "seed",     "top_p", "tail",    "filters", NULL};
 static const char *const FILTER_KEYS[] = {"valid", "dedupe", "novel", "qed", "rings", "logp", "mw", "tpsa",
                                           "heavy_atoms", "gc", NULL};
 
@@ -524,6 +533,13 @@ static void parse_target(errs *e, dz_campaign *c, size_t ti, const json_t *t, co
     if ((x = tget(t, defaults, tpath, "top_p", p, sizeof p)) && get_num(e, x, p, &g->top_p) == 0 &&
         !(g->top_p > 0 && g->top_p <= 1))
         bad(e, p, "%g is outside (0, 1]", g->top_p);
+    if ((x = tget(t, defaults, tpath, "tail", p, sizeof p))) {
+        const char *v = json_is_string(x) ? json_string_value(x) : NULL;
+        int k = v ? dz_tail_parse(v) : -1;
+        if (k < 0 && v) bad(e, p, "want \"none\", \"greedy\" or \"ancestral\", not \"%s\"", v);
+        else if (k < 0) bad(e, p, "want \"none\", \"greedy\" or \"ancestral\", not %s", json_type_name(x));
+        else g->tail = k, snprintf(g->tail_path, sizeof g->tail_path, "%s", p);
+    }
     if ((x = tget(t, defaults, tpath, "filters", p, sizeof p))) parse_filters(e, x, p, &g->filters);
 }
 
@@ -944,6 +960,9 @@ static void check_target(errs *e, dz_campaign *c, int ti, dz_target *t)
     dz_model *m = &c->models[t->model];
     if (!m->model) return; /* its own error is reported */
     if (!t->steps) t->steps = m->dna ? 128 : 32;
+    /* docs/duo.md "Few-step sampling": the tail is a uniform-state step */
+    if (t->tail != STRAND_TAIL_NONE && m->process != STRAND_DIFFUSION_UNIFORM)
+        bad(e, t->tail_path, "a tail is for uniform-state (UDLM/Duo) models; model \"%s\" is masked (MDLM)", m->name);
     if (t->guidance != DZ_GUIDE_NONE && t->label >= 0) {
         snprintf(p, sizeof p, "%s.label", tpath);
         if (dz_guidance_uses_classifier(t->guidance) && t->guidance != DZ_GUIDE_BOTH) {

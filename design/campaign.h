@@ -31,6 +31,9 @@ typedef enum dz_guidance {
 const char *dz_guidance_name(dz_guidance g);
 /* 1 for the kinds that need a classifier. */
 int dz_guidance_uses_classifier(dz_guidance g);
+/* The "tail" key's names for STRAND_TAIL_*: "none", "greedy", "ancestral"; parse gives -1 for others. */
+const char *dz_tail_name(int tail);
+int dz_tail_parse(const char *s);
 
 typedef struct dz_range {
     int set;       /* 0: no limit */
@@ -109,6 +112,8 @@ typedef struct dz_target {
     size_t samples, batch;
     uint64_t seed;    /* the target's seed (derived when absent, see above) */
     double top_p;
+    int tail;           /* uniform models: STRAND_TAIL_* after the steps (docs/duo.md "Few-step sampling") */
+    char tail_path[32]; /* where "tail" was set (error messages) */
     dz_filters filters;
 } dz_target;
 

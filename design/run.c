@@ -94,6 +94,7 @@ static void job_spec(const dz_run *r, const dz_job *j, char hex[65])
     for (int i = 0; i < m->n_classes; i++) k += snprintf(buf + k, sizeof buf - (size_t)k, "\nclass %s", m->classes[i]);
     /* docs/design.md "Judging DNA samples" (absent keys leave the spec as it was) */
     if (m->judge >= 0) k += snprintf(buf + k, sizeof buf - (size_t)k, "\njudge %s", r->c->classifiers[m->judge].sha256);
+    if (t->tail != STRAND_TAIL_NONE) k += snprintf(buf + k, sizeof buf - (size_t)k, "\ntail %s", dz_tail_name(t->tail));
     for (int i = 0; m->ref_sha && i < m->num_classes; i++)
         k += snprintf(buf + k, sizeof buf - (size_t)k, "\nreference %s", m->ref_sha[i]);
     st_sha256 s;
@@ -257,8 +258,9 @@ int dz_run_create(dz_campaign *c, const dz_run_params *p, dz_run **out)
             job_spec(r, j, j->spec);
             size_t B = tg->batch < tg->samples ? tg->batch : tg->samples;
             j->units = (uint64_t)((tg->samples + B - 1) / B) * (uint64_t)tg->steps;
+            /* + the final call: masked noise removal, or a uniform model's tail */
             j->nfe = (double)tg->steps * (uses_cfg_pair(tg, j->gamma) ? 2 : 1) +
-                     (m->process == STRAND_DIFFUSION_MASKED ? 1 : 0);
+                     (m->process == STRAND_DIFFUSION_MASKED || tg->tail != STRAND_TAIL_NONE ? 1 : 0);
             j->reused = p->out_dir ? job_finished(r, j) : 0;
         }
     }
@@ -566,6 +568,7 @@ static json_t *job_json(const dz_run *r, const dz_job *j, json_t *metrics, doubl
     json_object_set_new(o, "batch", json_integer((json_int_t)t->batch));
     json_object_set_new(o, "seed", json_integer((json_int_t)j->seed));
     json_object_set_new(o, "top_p", json_real(t->top_p));
+    if (t->tail != STRAND_TAIL_NONE) json_object_set_new(o, "tail", json_string(dz_tail_name(t->tail)));
     json_object_set_new(o, "nfe", json_real(nfe));
     json_object_set_new(o, "filters", filters_json(&t->filters));
     json_object_set_new(o, "metrics", metrics);
@@ -594,6 +597,7 @@ static int run_job(dz_run *r, dz_job *j, int inner)
     sp.seed = j->seed;
     sp.threads = inner;
     sp.top_p = t->top_p;
+    sp.tail = t->tail;
     /* docs/design.md "Guidance": CFG through the sampler's label and weight, CBG through the
      * classifier (cfg+cbg: CFG at cfg_gamma, first-order CBG at γ) */
     if (t->guidance == DZ_GUIDE_CFG) sp.label = t->label, sp.gamma = j->gamma;

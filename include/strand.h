@@ -355,6 +355,7 @@ STRAND_API int strand_diffusion_nelbo(const strand_model *m, const int32_t *ids,
  * seed and the batch size only, not on the number of threads (sample i has its own stream: the
  * seed's state jumped i times). */
 enum { STRAND_DIFFUSION_MASKED = 0, STRAND_DIFFUSION_UNIFORM = 1 };
+enum { STRAND_TAIL_NONE = 0, STRAND_TAIL_GREEDY = 1, STRAND_TAIL_ANCESTRAL = 2 }; /* strand_sampler_params.tail */
 /* Process (STRAND_DIFFUSION_*), [MASK] id (-1 for uniform) and time conditioning of a diffusion
  * model; any output may be NULL. STRAND_E_UNSUPPORTED for other models (Caduceus, plain DiT). */
 STRAND_API int strand_diffusion_info(const strand_model *m, int *process, int32_t *mask_id, int *time_cond);
@@ -380,8 +381,8 @@ typedef struct strand_sampler_params {
     int greedy_final;  /* argmax at the last step (0) */
     int noise_removal; /* masked: one more call at 1e-5 and argmax where [MASK] is left (1) */
     int use_cache;     /* reuse the logits of unchanged rows (not time-conditioned models) (1) */
-    int tail;          /* uniform: after the steps one more call at 1e-5 and 0 none, 1 greedy (argmax x_theta),
-                          2 ancestral (a draw of z_0) (0; docs/duo.md "Few-step sampling") */
+    int tail;          /* uniform: after the steps one more call at 1e-5 and STRAND_TAIL_NONE, _GREEDY (argmax
+                          x_theta) or _ANCESTRAL (a draw of z_0) (NONE; docs/duo.md "Few-step sampling") */
     strand_sampler_progress_fn progress;
     void *progress_user;
 } strand_sampler_params;

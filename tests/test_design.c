@@ -14,7 +14,8 @@
  *  - DNA "judge" + "reference" (docs/design.md "Judging DNA samples"): bad keys, a noisy judge, a
  *    training shard or a missing file as reference are errors; a run's class accuracy, per-class
  *    judged shares and k-mer JS equal a recomputation from samples.fa, the test's own windows and
- *    the clean classifier called directly. */
+ *    the clean classifier called directly;
+ *  - "tail" on a UDLM target: the sampler's run with that tail, refused on an MDLM. */
 #include <dirent.h>
 #include <math.h>
 #include <signal.h>
@@ -819,6 +820,75 @@ static void test_judge_reference(void)
     CU_ASSERT(has(out, "to run: 2 of 2 jobs"));
 }
 
+/* The sampler's samples for the UDLM "d" (unguided, steps 4, batch 4), decoded as design does. */
+static void sample_udlm(uint64_t seed, int tail, size_t n, char out[][4 * LEN + 1])
+{
+    strand_model *m = NULL;
+    strand_tokenizer *tok = NULL;
+    CU_ASSERT_FATAL(strand_model_load(UDLM, &m) == 0);
+    CU_ASSERT_FATAL(strand_tokenizer_for_model(UDLM, m, &tok) == 0);
+    strand_sampler_params sp = strand_sampler_default_params();
+    sp.steps = 4, sp.batch = 4, sp.seed = seed, sp.threads = 1, sp.label = -1, sp.tail = tail;
+    strand_sampler *s = NULL;
+    CU_ASSERT_FATAL(strand_sampler_create(m, &sp, &s) == 0);
+    int32_t ids[8 * LEN], keep[LEN];
+    CU_ASSERT_FATAL(n <= 8 && strand_sampler_run(s, n, ids, NULL) == 0);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        for (int l = 0; l < LEN; l++)
+            if (strand_tokenizer_token(tok, ids[i * LEN + l])) keep[k++] = ids[i * LEN + l];
+        CU_ASSERT(strand_tokenizer_decode(tok, keep, k, out[i], 4 * LEN + 1, NULL) == 0);
+    }
+    strand_sampler_free(s);
+    strand_tokenizer_free(tok);
+    strand_model_free(m);
+}
+
+/* "tail" (docs/design.md; docs/duo.md "Few-step sampling"): refused on a masked model or with an
+ * unknown name; a job with a greedy tail is the sampler's run with that tail at the job's seed, the
+ * tail changes the samples, the job records it, and its NFE counts the extra call. */
+static void test_tail(void)
+{
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"tail\": \"greedy\"}]")),
+                  "camp.json: targets[0].tail: a tail is for uniform-state (UDLM/Duo) models; model \"m\" is masked"));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"model\": \"d\", \"tail\": \"fast\"}]")),
+                  "camp.json: targets[0].tail: want \"none\", \"greedy\" or \"ancestral\", not \"fast\""));
+    CU_ASSERT(has(problems(campaign("[{\"name\": \"u\", \"model\": \"d\", \"tail\": 1}]")),
+                  "camp.json: targets[0].tail: want \"none\", \"greedy\" or \"ancestral\", not an integer"));
+    write_file(tmpf("tail.json"), campaign("[{\"name\": \"g\", \"model\": \"d\", \"tail\": \"greedy\"},"
+                                           " {\"name\": \"n\", \"model\": \"d\", \"seed\": 11}]"));
+    strand_design *d = NULL;
+    CU_ASSERT_FATAL(strand_design_load(tmpf("tail.json"), &d) == 0);
+    strand_design_params p = strand_design_default_params();
+    p.out_dir = tmpf("tail_out");
+    p.quiet = 1;
+    CU_ASSERT_FATAL(strand_design_run(d, &p) == 0);
+    strand_design_result r;
+    CU_ASSERT_FATAL(strand_design_result_get(d, 0, &r) == 0 && r.n_samples == 6);
+    json_error_t je;
+    json_t *mj = json_loads(r.metrics_json, 0, &je);
+    CU_ASSERT_FATAL(mj != NULL);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(mj, "tail")), "greedy");
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(mj, "nfe")), 5.0, 1e-12); /* 4 steps + the tail */
+    uint64_t seed = r.seed;
+    CU_ASSERT_EQUAL((uint64_t)json_integer_value(json_object_get(mj, "seed")), seed);
+    json_decref(mj);
+    char want[8][4 * LEN + 1], plain[8][4 * LEN + 1];
+    sample_udlm(seed, STRAND_TAIL_GREEDY, 6, want);
+    sample_udlm(seed, STRAND_TAIL_NONE, 6, plain);
+    int same = 1, differ = 0;
+    for (size_t k = 0; k < 6; k++) {
+        same &= !strcmp(strand_design_sample(d, 0, k), want[k]);
+        differ |= strcmp(want[k], plain[k]) != 0;
+    }
+    CU_ASSERT(same);
+    CU_ASSERT(differ);
+    /* a target without the key keeps its old spec and NFE (4 calls) and no "tail" entry */
+    CU_ASSERT_FATAL(strand_design_result_get(d, 1, &r) == 0);
+    CU_ASSERT(strstr(r.metrics_json, "\"tail\"") == NULL);
+    strand_design_free(d);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("design", setup, NULL);
@@ -831,4 +901,5 @@ void register_suites(void)
     ADD_TEST(s, test_kill_and_resume);
     ADD_TEST(s, test_cbg_run);
     ADD_TEST(s, test_judge_reference);
+    ADD_TEST(s, test_tail);
 }
