@@ -258,9 +258,10 @@ int dz_run_create(dz_campaign *c, const dz_run_params *p, dz_run **out)
             job_spec(r, j, j->spec);
             size_t B = tg->batch < tg->samples ? tg->batch : tg->samples;
             j->units = (uint64_t)((tg->samples + B - 1) / B) * (uint64_t)tg->steps;
-            /* + the final call: masked noise removal, or a uniform model's tail */
-            j->nfe = (double)tg->steps * (uses_cfg_pair(tg, j->gamma) ? 2 : 1) +
-                     (m->process == STRAND_DIFFUSION_MASKED || tg->tail != STRAND_TAIL_NONE ? 1 : 0);
+            /* + the final call: masked noise removal, or a uniform model's tail (a CFG pair like a step) */
+            int pair = uses_cfg_pair(tg, j->gamma) ? 2 : 1;
+            j->nfe = (double)tg->steps * pair + (m->process == STRAND_DIFFUSION_MASKED ? 1 : 0) +
+                     (tg->tail != STRAND_TAIL_NONE ? pair : 0);
             j->reused = p->out_dir ? job_finished(r, j) : 0;
         }
     }
