@@ -145,3 +145,17 @@ _decl("strand_sampler_run", C.c_int, P, C.c_size_t, c_i32_p, C.POINTER(SamplerSt
 _decl("strand_sampler_last_error", C.c_char_p, P)
 
 STRAND_E_CANCELLED = -9
+
+_decl("strand_classifier_load", C.c_int, C.c_char_p, C.POINTER(P))
+_decl("strand_classifier_free", None, P)
+_decl("strand_classifier_num_classes", C.c_int, P)
+_decl("strand_classifier_vocab_size", C.c_size_t, P)
+_decl("strand_classifier_max_length", C.c_size_t, P)
+_decl("strand_classifier_info", C.c_int, P, c_int_p, c_int_p, c_int_p)
+_decl("strand_classifier_log_probs", C.c_int, P, c_i32_p, C.c_size_t, C.c_size_t, c_f32_p, c_f32_p)
+_decl("strand_classifier_last_error", C.c_char_p, P)
+_decl("strand_sampler_set_classifier", C.c_int, P, P, C.c_int, C.c_double, C.c_int, C.c_size_t)
+_decl("strand_sampler_cbg_stats", C.c_int, P, C.POINTER(C.c_uint64), C.POINTER(C.c_uint64), C.POINTER(C.c_uint64))
+
+STRAND_CBG_EXACT = 0
+STRAND_CBG_FIRST_ORDER = 1

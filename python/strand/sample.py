@@ -1,6 +1,7 @@
 """Discrete-diffusion sampling (include/strand.h "diffusion sampling", experimental API).
 
-MDLM/UDLM ancestral samplers with classifier-free guidance, run by the C library. Ctrl-C during a
+MDLM/UDLM ancestral samplers with classifier-free and classifier-based guidance, run by the C
+library. Ctrl-C during a
 run cancels it at the next batch step and raises KeyboardInterrupt; nothing is returned or written.
 """
 from __future__ import annotations
@@ -9,13 +10,16 @@ import ctypes as C
 import os
 import signal
 import threading
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Union
 
 import numpy as np
 
 from . import _lib
 from ._core import Handle, Model, _check
 from ._lib import lib
+from .classifier import Classifier
+
+_CBG_MODES = {"exact": _lib.STRAND_CBG_EXACT, "first-order": _lib.STRAND_CBG_FIRST_ORDER}
 
 ProgressFn = Callable[[int, int], Optional[bool]]
 
@@ -63,18 +67,43 @@ class Sampler(Handle):
     steps: T; length: 0 = the model's; batch: sequences per network call; seed; threads (0: the
     library's setting); label: class or None (a label-conditioned model then runs with the null
     label); gamma: CFG weight (0 unconditional, 1 conditional); top_p; greedy_final; noise_removal;
-    use_cache. Samples depend on the seed and batch only, not on threads."""
+    use_cache. Samples depend on the seed and batch only, not on threads.
+
+    Classifier-based guidance (docs/diffusion.md "Classifier-based guidance"), the keywords of
+    `strand sample --classifier C --class Y --gamma G --cbg MODE --cfg-gamma G2 --cbg-mem-mb M`:
+    classifier: a strand.Classifier or the path of one (noisy, over the model's vocabulary);
+    cls: the class Y to steer towards (required with a classifier); with a classifier, gamma is
+    the CBG weight (every drawn position's step distribution times p(Y | z_t, position set to v)^gamma);
+    cbg: "first-order" (one forward + backward per sequence and step; the default, as the CLI's)
+    or "exact" (every single-token edit scored); cfg_gamma: with a classifier and a label, the CFG
+    weight (default 1; the two factors multiply: CFG+CBG); cbg_mem_mb: exact mode's bound on
+    classifier memory (0: 2048 MiB). The classifier is kept alive as long as the sampler."""
 
     _free = lib.strand_sampler_free
 
     def __init__(self, model: Model, *, steps: int = 32, length: int = 0, batch: int = 64, seed: int = 0,
                  threads: int = 0, label: Optional[int] = None, gamma: float = 1.0, top_p: float = 1.0,
-                 greedy_final: bool = False, noise_removal: bool = True, use_cache: bool = True):
+                 greedy_final: bool = False, noise_removal: bool = True, use_cache: bool = True,
+                 classifier: Union[Classifier, str, "os.PathLike[str]", None] = None, cls: Optional[int] = None,
+                 cbg: str = "first-order", cfg_gamma: Optional[float] = None, cbg_mem_mb: int = 0):
+        if cbg not in _CBG_MODES:
+            raise ValueError(f'cbg must be "exact" or "first-order", got {cbg!r}')
+        if classifier is None:
+            if cls is not None:
+                raise ValueError("cls needs a classifier")
+            if cfg_gamma is not None:
+                raise ValueError("cfg_gamma needs a classifier (without one, gamma is the CFG weight)")
+        elif cls is None:
+            raise ValueError("a classifier needs cls, the class to steer towards")
+        if int(cbg_mem_mb) < 0:
+            raise ValueError(f"cbg_mem_mb must be >= 0, got {cbg_mem_mb!r}")
         self.model = model
         p = lib.strand_sampler_default_params()
         p.steps, p.length, p.batch, p.seed, p.threads = steps, length, batch, seed, threads
         p.label = -1 if label is None else int(label)
-        p.gamma, p.top_p = float(gamma), float(top_p)
+        # with a classifier the CLI's --gamma is the CBG weight and --cfg-gamma (1) the CFG weight
+        p.gamma = float(gamma) if classifier is None else (1.0 if cfg_gamma is None else float(cfg_gamma))
+        p.top_p = float(top_p)
         p.greedy_final, p.noise_removal, p.use_cache = int(greedy_final), int(noise_removal), int(use_cache)
         self._user_progress: Optional[ProgressFn] = None
         self._watch: Optional[_SigintWatch] = None
@@ -85,6 +114,24 @@ class Sampler(Handle):
         _check(lib.strand_sampler_create(model._h, C.byref(p), C.byref(h)))
         self._h = h
         self.stats = None
+        self.classifier: Optional[Classifier] = None
+        if classifier is not None:
+            self.classifier = classifier if isinstance(classifier, Classifier) else Classifier(classifier)
+            _check(lib.strand_sampler_set_classifier(self._h, self.classifier._h, int(cls), float(gamma),
+                                                     _CBG_MODES[cbg], int(cbg_mem_mb) << 20),
+                   lib.strand_sampler_last_error(self._h))
+
+    def close(self) -> None:
+        super().close()  # the sampler first: it reads the classifier until it is freed
+        self.classifier = None
+
+    @property
+    def cbg_stats(self) -> dict:
+        """Classifier rows and calls of the guided runs so far, and batch rows served from the cache."""
+        rows, calls, cached = C.c_uint64(), C.c_uint64(), C.c_uint64()
+        _check(lib.strand_sampler_cbg_stats(self._h, C.byref(rows), C.byref(calls), C.byref(cached)),
+               lib.strand_sampler_last_error(self._h))
+        return {"rows": rows.value, "calls": calls.value, "cached": cached.value}
 
     @property
     def length(self) -> int:

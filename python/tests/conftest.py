@@ -40,3 +40,22 @@ def udlm(tmp_path_factory):
         "--cond-dim", "32", "--steps", "4", "--val-every", "4", "--val-rows", "16", "--threads", "1", "-q",
         "-o", out)
     return out
+
+
+@pytest.fixture(scope="session")
+def clf(tmp_path_factory, udlm):
+    """A small noisy classifier (`strand train classifier --like` the udlm fixture, so its vocabulary,
+    process and length are the model's) over the same NCI molecules, QED classes. 200 steps at lr
+    3e-3, so that its blocks are no longer the identity of their zero-initialised gates: a classifier
+    that is still linear in its one-hot input makes exact and first-order CBG draw the same ids."""
+    d = tmp_path_factory.mktemp("clf")
+    out = d / "clf.safetensors"
+    table = d / "nci.tsv"
+    lines = (ROOT / "tests" / "data" / "chem" / "nci_props.tsv").read_text().splitlines(True)
+    table.write_text("".join(l for l in lines if not l.startswith("#")))
+    run("train", "classifier", "--like", udlm, "-i", table, "--smiles-col", "smiles", "--prop-col", "qed",
+        "--skip-bad", "--val-hold", "64", "-B", "8", "--dim", "32", "--depth", "1", "--heads", "2",
+        "--cond-dim", "32", "--steps", "200", "--lr", "3e-3", "--val-every", "200", "--val-rows", "16", "--threads", "1",
+        "--seed", "3",
+        "-q", "-o", out)
+    return out

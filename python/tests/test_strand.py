@@ -202,3 +202,226 @@ def test_design_campaign_equals_cli(tmp_path):
     bad.write_text('{"models": {}, "targets": [], "extra": 1}')
     with pytest.raises(strand.Error, match="bad.json: extra: unknown key"):
         strand.design.Campaign(str(bad))
+
+
+# ---- classifiers and classifier-based guidance --------------------------------------------------
+
+def _log_softmax_as_c(logits: np.ndarray) -> np.ndarray:
+    """guidance/classifier.c log_softmax_rows, operation for operation: max and sum of exp in double
+    (libm's exp/log, which Python's math module calls), each value rounded once to float32."""
+    import math
+    out = np.empty(logits.shape, dtype=np.float32)
+    for b, row in enumerate(logits):
+        r = [float(x) for x in row]
+        mx = r[0]
+        for x in r[1:]:
+            mx = x if x > mx else mx
+        s = 0.0
+        for x in r:
+            s += math.exp(x - mx)
+        lse = mx + math.log(s)
+        out[b] = [np.float32(x - lse) for x in r]
+    return out
+
+
+@pytest.mark.parametrize("which", ["fixture", "bundled"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_classifier_log_probs_equal_cli(tmp_path, clf, which, threads):
+    """Classifier.log_probs equals the log-softmax (computed as the library computes it) of the class
+    logits `strand logits -m CLASSIFIER --threads N` writes (n, C), bit for bit, at the same thread
+    count (the bundled classifier's logits at 1 and 2 threads differ in the last bits); 40 rows
+    cross the library's 32-row chunks."""
+    path = clf if which == "fixture" else ROOT / "models" / "smiles-qed-mdlm-classifier.safetensors"
+    c = strand.Classifier(path)
+    assert c.num_classes == 2
+    assert c.process == ("uniform" if which == "fixture" else "masked")
+    assert not c.clean and not c.time_conditioned
+    rng = np.random.default_rng(4)
+    ids = rng.integers(0, c.vocab_size, size=(40, c.max_length)).astype(np.int32)
+    np.save(tmp_path / "ids.npy", ids)
+    run("logits", "-m", path, "-i", tmp_path / "ids.npy", "-o", tmp_path / "cli.npy", "--threads", threads)
+    cli = np.load(tmp_path / "cli.npy")
+    assert cli.shape == (40, c.num_classes)
+    old = strand.get_threads()
+    strand.set_threads(threads)
+    try:
+        py = c.log_probs(ids)
+        one, row = c.log_probs(ids[3]), c.log_probs(ids[3:4])  # one sequence as (L,) and as (1, L)
+        pred = c.predict(ids)
+    finally:
+        strand.set_threads(old)
+    want = _log_softmax_as_c(cli)
+    assert py.dtype == np.float32 and py.shape == cli.shape
+    assert np.array_equal(py, want), np.max(np.abs(py - want))
+    assert np.array_equal(pred, np.argmax(cli, axis=1))
+    # (a row alone need not equal the same row in a batch of 40 bit for bit: OpenBLAS's sums depend on M)
+    assert one.shape == (1, 2) and np.array_equal(one, row)
+
+
+def test_classifier_bad_input(tmp_path, clf):
+    with pytest.raises(strand.Error, match="No such file"):
+        strand.Classifier(tmp_path / "missing.safetensors")
+    with pytest.raises(strand.Error):
+        strand.Classifier(MODEL)  # a Caduceus model is not a classifier
+    c = strand.Classifier(clf)
+    with pytest.raises(strand.Error):
+        c.log_probs(np.full((1, c.max_length), c.vocab_size + 5, dtype=np.int32))  # ids outside the vocabulary
+
+
+BUNDLED_UDLM = ROOT / "models" / "smiles-udlm-qed.safetensors.zst"
+BUNDLED_UDLM_CLF = ROOT / "models" / "smiles-qed-classifier.safetensors"
+CBG_CASES = {
+    # name: (Python keywords, the same options of `strand sample`, keywords that must give other ids)
+    "first-order": (dict(cls=1, gamma=30.0), ["--class", 1, "--gamma", 30], dict(cls=0)),
+    "exact": (dict(cls=0, gamma=30.0, cbg="exact"), ["--class", 0, "--gamma", 30, "--cbg", "exact"],
+              dict(cbg="first-order")),
+    # the fixture UDLM's label hardly moves its samples: CFG+CBG on the bundled UDLM and its classifier
+    "cfg+cbg": (dict(label=1, cfg_gamma=3.0, cls=1, gamma=5.0),
+                ["--label", 1, "--cfg-gamma", 3, "--class", 1, "--gamma", 5], dict(cfg_gamma=1.0)),
+}
+
+
+@pytest.mark.parametrize("case", list(CBG_CASES))
+def test_cbg_sample_equal_cli(tmp_path, udlm, clf, case):
+    """Sampler with a classifier: the same ids as `strand sample --classifier ...` (bitwise), for
+    first-order and exact CBG and for CFG+CBG, and the same text for the first-order case. Each case
+    also shows that its keywords matter: unguided, and with one keyword changed (the class, the mode,
+    the CFG weight), the ids differ."""
+    kw, opts, other = CBG_CASES[case]
+    model, classifier = (BUNDLED_UDLM, BUNDLED_UDLM_CLF) if case == "cfg+cbg" else (udlm, clf)
+    common = ["-m", model, "-n", 10, "--steps", 4, "--batch", 4, "--seed", 11, "--threads", 2, "-q",
+              "--classifier", classifier, *opts]
+    run("sample", *common, "-o", tmp_path / "cli.npy")
+    cli = np.load(tmp_path / "cli.npy")
+    m = strand.Model(model)
+    c = strand.Classifier(classifier)
+    s = strand.Sampler(m, steps=4, batch=4, seed=11, threads=2, classifier=c, **kw)
+    py = s.run(10)
+    assert np.array_equal(py, cli)
+    st = s.cbg_stats
+    assert st["rows"] > 0 and st["calls"] > 0
+    unguided = strand.Sampler(m, steps=4, batch=4, seed=11, threads=2,
+                              label=kw.get("label"), gamma=kw.get("cfg_gamma", 1.0)).run(10)
+    assert not np.array_equal(py, unguided)
+    changed = strand.Sampler(m, steps=4, batch=4, seed=11, threads=2, classifier=c, **{**kw, **other}).run(10)
+    assert not np.array_equal(py, changed), other
+    if case == "first-order":
+        run("sample", *common, "-o", tmp_path / "cli.smi")
+        text = strand.Sampler(m, steps=4, batch=4, seed=11, classifier=classifier, **kw).sample_text(10)  # a path works too
+        assert text == (tmp_path / "cli.smi").read_text().splitlines()
+
+
+def test_sampler_cbg_bad_input(udlm, clf):
+    m = strand.Model(udlm)
+    with pytest.raises(ValueError, match="cls needs a classifier"):
+        strand.Sampler(m, cls=1)
+    with pytest.raises(ValueError, match="cfg_gamma needs a classifier"):
+        strand.Sampler(m, cfg_gamma=2.0)
+    with pytest.raises(ValueError, match="needs cls"):
+        strand.Sampler(m, classifier=clf)
+    with pytest.raises(ValueError, match="exact"):
+        strand.Sampler(m, classifier=clf, cls=1, cbg="second-order")
+    with pytest.raises(strand.Error):
+        strand.Sampler(m, classifier=clf, cls=7)  # a class the classifier does not have
+    with pytest.raises(strand.Error):
+        # the bundled MDLM classifier's vocabulary and process are not the fixture UDLM's
+        strand.Sampler(m, classifier=ROOT / "models" / "smiles-qed-mdlm-classifier.safetensors", cls=1)
+
+
+# ---- design campaigns one job at a time -------------------------------------------------------
+
+WF_CAMPAIGN = ROOT / "tests" / "data" / "design" / "workflow.json"
+
+
+def _tree(d):
+    return sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
+
+
+def _no_seconds(o):
+    return {k: _no_seconds(v) for k, v in o.items() if k != "seconds"} if isinstance(o, dict) else o
+
+
+def _assert_same_campaign_files(a, b):
+    """Every file byte-identical except manifest.json and */job.json (wall-clock seconds), which must
+    be equal once "seconds" is removed."""
+    import json
+    assert _tree(a) == _tree(b)
+    for f in _tree(a):
+        x, y = (a / f).read_bytes(), (b / f).read_bytes()
+        if f == "manifest.json" or f.endswith("/job.json"):
+            assert _no_seconds(json.loads(x)) == _no_seconds(json.loads(y)), f
+        else:
+            assert x == y, f
+
+
+def test_campaign_jobs_run_job_gather_equal_cli(tmp_path):
+    """strand.Campaign: jobs() is `--list-jobs`; run_job() of every job then gather() writes the
+    files of one `strand design` run; a finished job is kept; gather refuses while a job is missing."""
+    cli_jobs = run("design", WF_CAMPAIGN, "--list-jobs").stdout.split()
+    run("design", WF_CAMPAIGN, "-o", tmp_path / "cli", "--threads", 2, "-q")
+    c = strand.Campaign(WF_CAMPAIGN)
+    assert c.name == "workflow-check"
+    jobs = c.jobs()
+    assert jobs == cli_jobs and len(jobs) == 4
+    out = tmp_path / "py"
+    first = c.run_job(jobs[0], out)
+    assert first["job"] == jobs[0] and not first["reused"]
+    assert first["samples"] == (tmp_path / "cli" / jobs[0] / "samples.smi").read_text().split("\n")[:-1]
+    with pytest.raises(strand.Error, match=jobs[1]):
+        c.gather(out)  # the other jobs have not run: named, nothing written
+    assert not (out / "metrics.json").exists() and not (out / "manifest.json").exists()
+    for j in jobs[1:]:
+        r = c.run_job(j, out, threads=2)
+        assert r["metrics"]["samples"] == 16 if "samples" in r["metrics"] else True
+    assert c.run_job(jobs[0], out)["reused"]  # its job.json shows it finished
+    res = c.gather(out)
+    assert [r["job"] for r in res] == jobs
+    _assert_same_campaign_files(out, tmp_path / "cli")
+    with pytest.raises(strand.Error, match="nope/gamma-1"):
+        c.run_job("nope/gamma-1", out)
+
+
+def test_campaign_run_iterates_and_equals_cli(tmp_path):
+    """strand.Campaign.run over the same campaign: results in campaign order, files as the CLI's."""
+    run("design", WF_CAMPAIGN, "-o", tmp_path / "cli", "-q")
+    res = strand.Campaign(WF_CAMPAIGN).run(tmp_path / "py", threads=2)
+    assert [r["job"] for r in res] == run("design", WF_CAMPAIGN, "--list-jobs").stdout.split()
+    for r in res:
+        assert r["metrics"] is not None and not r["reused"]
+        assert r["samples"] == (tmp_path / "cli" / r["job"] / "samples.smi").read_text().split("\n")[:-1]
+    _assert_same_campaign_files(tmp_path / "py", tmp_path / "cli")
+
+
+def test_sigint_cancels_campaign_job_cleanly(tmp_path):
+    """SIGINT during run_job: KeyboardInterrupt, no job.json and no file of the job under its final
+    name (a rerun redoes it), and the handle still works."""
+    import json
+    big = json.loads(WF_CAMPAIGN.read_text())
+    for k in ("models", "classifiers"):
+        for v in big[k].values():
+            v["path"] = str((WF_CAMPAIGN.parent / v["path"]).resolve())
+    big["defaults"].update(steps=4000, samples=64)
+    camp = tmp_path / "long.json"
+    camp.write_text(json.dumps(big))
+    script = tmp_path / "long.py"
+    script.write_text(textwrap.dedent(f"""
+        import strand
+        c = strand.Campaign({str(camp)!r})
+        try:
+            c.run_job("unguided/gamma-0", {str(tmp_path / "out")!r},
+                      progress=lambda d, t: print("step", d, flush=True) if d == 1 else None)
+            print("finished")
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            print("jobs", len(c.jobs()), flush=True)
+    """))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    assert p.stdout.readline().startswith("step")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert "interrupted" in out and "finished" not in out and "jobs 4" in out
+    job = tmp_path / "out" / "unguided" / "gamma-0"
+    assert not (job / "job.json").exists() and not (job / "samples.smi").exists()
