@@ -30,3 +30,21 @@ print("annotated", summary["records"], "records;", summary["llr_scored"], "LLRs"
 #    for smiles in s.sample_text(10, progress=lambda done, total: print(done, "/", total)):
 #        print(smiles)
 #    Ctrl-C during s.run() cancels the run and raises KeyboardInterrupt; nothing is returned.
+
+# 6. Classifier-based guidance: a noisy classifier's log p(y | z) and a sampler steered by it (the
+#    keywords of `strand sample --classifier C --class Y --gamma G --cbg MODE [--label L --cfg-gamma G2]`).
+clf = strand.Classifier("models/smiles-qed-classifier.safetensors")
+s = strand.Sampler(strand.Model("models/smiles-udlm-qed.safetensors.zst"), steps=32, seed=1, batch=10,
+                   classifier=clf, cls=1, gamma=2.0, cbg="first-order")
+ids = s.run(10)
+print("CBG samples", ids.shape, "mean p(high-QED | sample) %.3f" % np.exp(clf.log_probs(ids)[:, 1]).mean(),
+      s.cbg_stats)
+
+# 7. A design campaign one job at a time, as a workflow manager runs it (workflow/design.smk), then
+#    the campaign-level files: the same bytes as one `strand design` run.
+c = strand.Campaign("design/campaigns/demo.json")
+for job in c.jobs():
+    r = c.run_job(job, "/tmp/strand_example_design")
+    print(job, "validity", r["metrics"]["metrics"]["validity"], "kept" if r["reused"] else "ran")
+c.gather("/tmp/strand_example_design")
+print("report: /tmp/strand_example_design/report.html")

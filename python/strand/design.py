@@ -6,7 +6,7 @@ for byte.
     c = strand.Campaign("design/campaigns/demo.json")      # also strand.design.Campaign
     print(c.plan(out_dir="out", rate=100))
     for r in c.run("out", threads=2):
-        print(r["job"], r["metrics"]["validity"], r["samples"][:3])
+        print(r["job"], r["metrics"]["metrics"]["validity"], r["samples"][:3])
     # as a workflow manager does it (docs/design.md "One job at a time"):
     for name in c.jobs():                                  # "unguided/gamma-0", "cfg-qed/gamma-1", ...
         c.run_job(name, "out2", threads=1)                 # its files and out2/<name>/job.json

@@ -372,7 +372,7 @@ def test_campaign_jobs_run_job_gather_equal_cli(tmp_path):
     assert not (out / "metrics.json").exists() and not (out / "manifest.json").exists()
     for j in jobs[1:]:
         r = c.run_job(j, out, threads=2)
-        assert r["metrics"]["samples"] == 16 if "samples" in r["metrics"] else True
+        assert r["job"] == j and r["metrics"]["samples"] == 16 and len(r["samples"]) == 16
     assert c.run_job(jobs[0], out)["reused"]  # its job.json shows it finished
     res = c.gather(out)
     assert [r["job"] for r in res] == jobs
