@@ -858,6 +858,23 @@ static void job_list(const dz_run *r, int want_reused, int any, char *buf, size_
     if (more && k < cap) snprintf(buf + k, cap - k, " and %zu more", more);
 }
 
+/* A job kept by DIR/manifest.json's entry (a whole run, or a gather) whose own DIR/<job>/job.json
+ * is missing or does not hold gets that entry as its job.json: a --job run always leaves a job.json
+ * that shows the job finished, which is what a workflow manager waits for (workflow/design.smk
+ * after --forceall, where Snakemake deleted job.json before rerunning the job). */
+static int keep_job_entry(dz_run *r, const dz_job *j)
+{
+    char path[4096];
+    int rc = join(path, sizeof path, r->p.out_dir, j->key, JOB_ENTRY);
+    if (rc < 0) return rc;
+    json_t *own = json_load_file(path, 0, NULL);
+    int holds = entry_finished(r, j, own);
+    json_decref(own);
+    if (holds) return 0;
+    json_t *e = json_object_get(json_object_get(r->manifest, "jobs"), j->key);
+    return e ? write_json_atomic(path, e) : 0;
+}
+
 int dz_run_execute_job(dz_run *r, const char *key)
 {
     if (!r || !key) return st_err(NULL, STRAND_E_ARG, "dz_run_execute_job: NULL argument");
@@ -875,6 +892,8 @@ int dz_run_execute_job(dz_run *r, const char *key)
     if (!j->reused) {
         size_t todo = (size_t)i;
         if ((rc = mkdir_p(r->p.out_dir)) == 0) rc = run_jobs(r, &todo, 1);
+    } else {
+        rc = keep_job_entry(r, j);
     }
     return rc < 0 ? rc : read_job(r, j);
 }

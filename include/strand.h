@@ -499,8 +499,8 @@ STRAND_API int strand_design_run(strand_design *d, const strand_design_params *p
 /* One job only (docs/design.md "One job at a time"): job is its key "<target>/gamma-<γ>" (as
  * strand_design_result.job and the plan list it). Writes that job's files and its manifest entry
  * DIR/<job>/job.json and nothing campaign-level, so separate processes can run a campaign's jobs
- * at once; kept when job.json or the manifest shows it finished. STRAND_E_NOTFOUND for a key the
- * campaign does not have. */
+ * at once; kept when job.json or the manifest shows it finished (then job.json holds that entry).
+ * STRAND_E_NOTFOUND for a key the campaign does not have. */
 STRAND_API int strand_design_run_job(strand_design *d, const strand_design_params *p, const char *job);
 /* After every job ran (strand_design_run_job): DIR/campaign.json, DIR/manifest.json (the jobs'
  * entries), DIR/metrics.json and DIR/report.html from the jobs' files, the same bytes as

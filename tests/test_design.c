@@ -383,6 +383,17 @@ static void test_one_job_and_gather(void)
     /* a whole run over the gathered directory keeps every job */
     st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' 2>&1", STRAND_BIN, camp, jd);
     CU_ASSERT(st == 0 && has(out, "5 jobs (5 kept from an earlier run)"));
+    /* a job kept by the manifest whose job.json is gone (Snakemake deletes a job's outputs before it
+     * reruns it) gets the manifest's entry back as its job.json, the same bytes */
+    snprintf(p, sizeof p, "%s/high/gamma-1/job.json", jd);
+    size_t n0 = 0, n1 = 0;
+    unsigned char *j0 = tu_slurp(p, &n0);
+    CU_ASSERT_FATAL(j0 != NULL && unlink(p) == 0);
+    st = tu_runf(out, sizeof out, "'%s' design '%s' -o '%s' --job high/gamma-1 2>&1", STRAND_BIN, camp, jd);
+    CU_ASSERT(st == 0 && has(out, "high/gamma-1: kept"));
+    unsigned char *j1 = tu_slurp(p, &n1);
+    CU_ASSERT(j1 != NULL && n1 == n0 && !memcmp(j0, j1, n0));
+    free(j0), free(j1);
     /* an edited job file fails its checksum: the gather refuses, naming that job */
     snprintf(p, sizeof p, "%s/dna-b/gamma-2/samples.tsv", jd);
     FILE *fp = fopen(p, "a");

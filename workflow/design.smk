@@ -6,6 +6,9 @@
 # (manifest.json and job.json aside: they hold timings). Run from the repository root:
 #   snakemake -s workflow/design.smk --configfile workflow/config.yaml --cores 2
 # On a cluster: add --profile workflow/profiles/slurm (one sbatch job per campaign job).
+# Snakemake reruns the jobs when the campaign file changes; strand itself keeps every job whose
+# spec (parameters, model and classifier SHA-256s) is unchanged, so after replacing a model file
+# run with --forceall: only the jobs that depend on it are redone.
 #
 # A file of its own rather than rules included from workflow/Snakefile: the VEP workflow checks
 # its vep: inputs (VCF, FASTA, bcftools) when it is parsed, and a design run must not need them.
