@@ -111,7 +111,7 @@ int strand_sampler_create(strand_model *m, const strand_sampler_params *p, stran
     d->greedy_final = p->greedy_final;
     d->noise_removal = p->noise_removal;
     d->use_cache = p->use_cache;
-    _Static_assert(STRAND_TAIL_GREEDY == DIFF_TAIL_GREEDY && STRAND_TAIL_ANCESTRAL == DIFF_TAIL_ANCESTRAL,
+    _Static_assert((int)STRAND_TAIL_GREEDY == (int)DIFF_TAIL_GREEDY && (int)STRAND_TAIL_ANCESTRAL == (int)DIFF_TAIL_ANCESTRAL,
                    "public and internal tail codes agree");
     d->tail = p->tail;
     d->progress = p->progress;

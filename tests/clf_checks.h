@@ -71,7 +71,14 @@ static void clf_check_time_cond(const clf_weights *w, size_t L, size_t C, const 
     CU_ASSERT_FATAL(clf_ctx_create(&c, w) == 0);
     float sig[2] = {0.0f, 3.0f}, *lp = malloc(2 * C * sizeof *lp);
     CU_ASSERT_FATAL(lp && clf_log_probs(w, c, ids, sig, 2, L, lp) == 0);
-    CU_ASSERT_EQUAL(!memcmp(lp, lp + C, C * sizeof *lp), !time_cond);
+    /* the two rows hold the same ids; without time conditioning they may differ only by the
+     * rounding of a GEMM whose result depends on the row's position in the batch (OpenBLAS's
+     * Haswell/Zen sgemm does on an AMD EPYC), with it sigma moves the log-probs by far more */
+    double d = 0;
+    for (size_t k = 0; k < C; k++) d = fmax(d, fabs((double)lp[k] - lp[C + k]));
+    int ok = time_cond ? d > 1e-3 : d <= 1e-5;
+    CU_ASSERT(ok);
+    fprintf(stderr, "    time_cond %d: max |log p(sigma 0) - log p(sigma 3)| %.3g%s\n", time_cond, d, ok ? "" : " (bad)");
     free(lp);
     clf_ctx_free(c);
 }
