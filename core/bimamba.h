@@ -60,6 +60,14 @@ void bimamba_tile_point(bimamba_tile_acts *a, float *mem, const mamba_dims *d, s
 void bimamba_forward_tiled(float *out, bimamba_tile_acts *a, const float *u, const bimamba_params *w,
                            const mamba_dims *d, size_t B, size_t L);
 
+/* Inference runs the inner passes of a direction in blocks of this many rows of one sequence
+ * (core/bimamba.c "cache-blocked inner passes") when a block is shorter than the sequence and
+ * the passes are not split over threads; the bytes of a block's working set: */
+#define BIMAMBA_BLOCK_BYTES (1280u << 10)
+size_t bimamba_block_rows(const mamba_dims *d);
+/* Tests and benchmarks: force the block length (0: from BIMAMBA_BLOCK_BYTES). Not thread-safe. */
+void bimamba_set_block_rows(size_t rows);
+
 /* dst (B,L,C) = flip along L of src; dst != src. */
 void flip_L(float *dst, const float *src, size_t B, size_t L, size_t C);
 #endif

@@ -264,22 +264,36 @@ ROW_CLONES static void conv_row_carry(float *restrict out, const float *xz, size
     }
 }
 
+void mamba_inner_prepare(mamba_cache *c, const mamba_params *w, const mamba_dims *d)
+{
+    size_t di = d->d_inner, ns = d->d_state, K = d->d_conv;
+    for (size_t i = 0; i < di * ns; i++) c->A[i] = -expf(w->p[MAMBA_A_LOG][i]);
+    for (size_t ch = 0; ch < di; ch++)
+        for (size_t k = 0; k < K; k++) c->convT[k * di + ch] = w->p[MAMBA_CONV_W][ch * K + k];
+}
+
 void mamba_inner_forward_carry(float *o, mamba_cache *c, const float *xz, float *conv_x, float *ssm_h,
                                const mamba_params *w, const mamba_dims *d, size_t B, size_t L)
 {
-    // o (B,L,di), xz (B,L,2di), conv_x (B,K-1,di), ssm_h (B,di,Ns)
+    mamba_inner_prepare(c, w, d);
+    mamba_inner_forward_rows(o, c, xz, conv_x, ssm_h, 0, w, d, B, L);
+}
+
+void mamba_inner_forward_rows(float *o, mamba_cache *c, const float *xz, float *conv_x, float *ssm_h, int fresh,
+                              const mamba_params *w, const mamba_dims *d, size_t B, size_t L)
+{
+    // o (B,L,di), xz (B,L,2di), conv_x (B,K-1,di), ssm_h (B,di,Ns); c->A, c->convT from mamba_inner_prepare
     size_t di = d->d_inner, ns = d->d_state, R = d->dt_rank, K = d->d_conv, nbc = R + 2 * ns, BL = B * L;
-    for (size_t i = 0; i < di * ns; i++) c->A[i] = -expf(w->p[MAMBA_A_LOG][i]);
-    float *wT = c->convT;
-    for (size_t ch = 0; ch < di; ch++)
-        for (size_t k = 0; k < K; k++) wT[k * di + ch] = w->p[MAMBA_CONV_W][ch * K + k];
+    const float *wT = c->convT;
 #pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) {
         size_t b = (size_t)bt / L, t = (size_t)bt % L;
         float *xc = c->xc + (size_t)bt * di;
-        conv_row_carry(xc, xz + b * L * 2 * di, t, conv_x + b * (K - 1) * di, wT, w->p[MAMBA_CONV_B], di, K);
+        if (fresh) conv_row(xc, xz + b * L * 2 * di, t, wT, w->p[MAMBA_CONV_B], di, K); /* mamba_inner_forward's */
+        else conv_row_carry(xc, xz + b * L * 2 * di, t, conv_x + b * (K - 1) * di, wT, w->p[MAMBA_CONV_B], di, K);
         v_silu_inplace(xc, di);
     }
+    if (fresh) memset(conv_x, 0, B * (K - 1) * di * sizeof(float));
     /* the last K−1 conv inputs for the next piece */
     for (size_t b = 0; b < B; b++) {
         float *prev = conv_x + b * (K - 1) * di;
@@ -298,6 +312,7 @@ void mamba_inner_forward_carry(float *o, mamba_cache *c, const float *xz, float 
 #pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) v_softplus_inplace(c->delta + (size_t)bt * di, di);
     mamba_scan_dims s = {B, L, di, ns, nbc, d->chunk};
+    if (fresh) memset(ssm_h, 0, B * di * ns * sizeof(float));
     mamba_scan_forward_carry(c->y, ssm_h, c->xc, c->delta, c->A, c->dbc + R, w->p[MAMBA_DSKIP], &s);
 #pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) {

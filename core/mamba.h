@@ -103,6 +103,15 @@ void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_
  * mamba_inner_forward's output of the whole sequence. c: an inference cache for (B, L). */
 void mamba_inner_forward_carry(float *o, mamba_cache *c, const float *xz, float *conv_x, float *ssm_h,
                                const mamba_params *w, const mamba_dims *d, size_t B, size_t L);
+/* mamba_inner_forward_carry in two steps, for callers that run many pieces with one w:
+ * mamba_inner_prepare sets the per-weight constants of c (A = −exp(A_log), the transposed conv
+ * weight), mamba_inner_forward_rows runs one piece on them. fresh != 0: the piece starts the
+ * sequences (conv_x and ssm_h are ignored on input and set on output), with mamba_inner_forward's
+ * arithmetic: pieces in order from a fresh one give its output bit for bit when the projections
+ * run the row-independent GEMM (core/mamba_gemm.h). */
+void mamba_inner_prepare(mamba_cache *c, const mamba_params *w, const mamba_dims *d);
+void mamba_inner_forward_rows(float *o, mamba_cache *c, const float *xz, float *conv_x, float *ssm_h, int fresh,
+                              const mamba_params *w, const mamba_dims *d, size_t B, size_t L);
 /* Accumulates dxz (B,L,2di) and the inner gradients of g (NULL entries skipped). */
 int mamba_inner_backward(float *dxz, const mamba_params *g, const float *dout, const mamba_cache *c,
                           const float *xz, const mamba_params *w, const mamba_dims *d, size_t B, size_t L,

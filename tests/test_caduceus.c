@@ -10,6 +10,7 @@
 #include "core/bimamba.h"
 #include "caduceus/caduceus.h"
 #include "core/mamba.h"
+#include "core/mamba_gemm.h"
 #include "core/paramblock.h"
 #include "fixture_util.h"
 #include "strand.h"
@@ -419,6 +420,54 @@ static void test_infer_tiled(void)
     }
 }
 
+/* Cache-blocked inference (core/bimamba.c "cache-blocked inner passes"): blocks of 2 (shorter
+ * than the conv history), 5 and 13 rows == unblocked, bit for bit with the row-independent GEMM
+ * (else to 1e-6 relative), PS and PH, B 1 and 3, one tile and tiles of 7 (blocks inside tiles),
+ * at 1 thread (where the blocks are used). */
+static void test_infer_blocked(void)
+{
+    int nt0 = strand_get_threads();
+    strand_set_threads(1);
+    for (int rcps = 1; rcps >= 0; rcps--) {
+        caduceus_weights *m = random_model(rcps, 16, 2, 90 + (uint64_t)rcps);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        size_t L = 61, V = 16, D = 16;
+        int32_t ids[3 * 61];
+        random_ids(ids, 3 * L, 37);
+        for (size_t B = 1; B <= 3; B += 2)
+            for (size_t tile = 7; tile <= 4096; tile += 4089) {
+                float *ref = malloc(B * L * V * 4), *lg = malloc(B * L * V * 4);
+                float *eref = malloc(B * L * D * 4), *em = malloc(B * L * D * 4);
+                caduceus_ctx *cx = NULL;
+                CU_ASSERT_EQUAL_FATAL(caduceus_ctx_create(&cx, &m->cfg), 0);
+                cx->infer_tile = tile;
+                bimamba_set_block_rows(1u << 20); /* longer than L: unblocked */
+                CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, ref, eref, NULL), 0);
+                size_t rows[3] = {2, 5, 13};
+                for (int k = 0; k < 3; k++) {
+                    bimamba_set_block_rows(rows[k]);
+                    CU_ASSERT_EQUAL(bimamba_block_rows(&m->md), rows[k]);
+                    CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, lg, em, NULL), 0);
+                    char what[96];
+                    snprintf(what, sizeof what, "%s B=%zu tile %zu: blocks of %zu == unblocked (logits)",
+                             rcps ? "PS" : "PH", B, tile, rows[k]);
+                    if (mamba_gemm_own()) {
+                        CHECK_CLOSE(what, lg, ref, B * L * V, 0);
+                        CHECK_CLOSE("... (embed)", em, eref, B * L * D, 0);
+                    } else {
+                        CHECK_REL(what, lg, ref, B * L * V, 1e-6);
+                        CHECK_REL("... (embed)", em, eref, B * L * D, 1e-6);
+                    }
+                }
+                bimamba_set_block_rows(0);
+                caduceus_ctx_free(cx);
+                free(ref), free(lg), free(eref), free(em);
+            }
+        caduceus_free(m);
+    }
+    strand_set_threads(nt0);
+}
+
 /* Inference is bitwise independent of the thread count (issue 15): 1 thread (every stage serial),
  * 2 and 3 threads (sequence groups on workers, one per thread, BLAS single-threaded inside), for
  * PS and PH, one tile and many tiles (T=7), odd and even layer counts, B=1 (2 strand-space
@@ -697,6 +746,7 @@ void register_suites(void)
     ADD_TEST(s, test_infer_equals_train);
     ADD_TEST(s, test_infer_tiled);
     ADD_TEST(s, test_infer_threads_bitwise);
+    ADD_TEST(s, test_infer_blocked);
     ADD_TEST(s, test_hf_checkpoint);
     ADD_TEST(s, test_ph_roundtrip_and_config_map);
     ADD_TEST(s, test_shared_weights_two_contexts);
