@@ -12,6 +12,7 @@
 
 #include "caduceus/vep_sha256.h"
 #include "core/log.h"
+#include "core/mamba_gemm.h"
 #include "core/model_path.h"
 #include "core/threads.h"
 #include "core/tokenizer_dna.h"
@@ -300,31 +301,44 @@ static int run_window(strand_vep *v, int w, wreq *q, double *pooled, double *tmp
     return 0;
 }
 
+/* Jobs (one forward each) on the workers, one job per worker at a time. When the jobs do not
+ * fill the workers (a batch's last n % nw jobs: a marginal batch often has 1-3 tiles), those run
+ * one after the other on worker 0 outside the parallel region, so that each forward uses every
+ * thread itself (caduceus inference on strand groups: bitwise the 1-thread result with the
+ * row-independent GEMM, core/mamba_gemm.h; without it every job stays in the parallel region, as
+ * before). BLAS is single-threaded inside every forward whenever there are several workers (also
+ * for a batch of one window), so a window's bits do not depend on --batch. */
 int st_vep_run_jobs(strand_vep *v, int n, st_vep_job_fn job, void *ctx)
 {
+    if (n <= 0) return 0;
     int nw = v->nw < n ? v->nw : n, failed = 0, rc = 0;
+    int npar = v->nw > 1 ? (mamba_gemm_own() ? n - n % nw : n) : 0; /* jobs [0, npar) in parallel */
     if (v->nw > 1) st_parallel_begin();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nw) if (nw > 1)
-    for (int r = 0; r < n; r++) {
-        int w = 0;
+    if (npar > 0) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nw)
+        for (int r = 0; r < npar; r++) {
+            int w = 0;
 #ifdef _OPENMP
-        w = omp_get_thread_num();
+            w = omp_get_thread_num();
 #endif
-        int rr;
+            int rr;
 #pragma omp atomic read
-        rr = failed;
-        if (rr) continue;
-        rr = job(v, w, r, ctx);
-        if (rr < 0) {
+            rr = failed;
+            if (rr) continue;
+            rr = job(v, w, r, ctx);
+            if (rr < 0) {
 #pragma omp critical(st_vep_fail)
-            if (!rc) {
-                rc = rr;
-                st_err_capture(&v->err);
+                if (!rc) {
+                    rc = rr;
+                    st_err_capture(&v->err);
 #pragma omp atomic write
-                failed = 1;
+                    failed = 1;
+                }
             }
         }
     }
+    for (int r = npar; r < n && !rc; r++)
+        if ((rc = job(v, 0, r, ctx)) < 0) st_err_capture(&v->err);
     if (v->nw > 1) st_parallel_end();
     return rc;
 }

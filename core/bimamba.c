@@ -141,12 +141,13 @@ size_t bimamba_block_rows(const mamba_dims *d)
     return r - r % 12; /* whole 12-row tiles of core/mamba_gemm.c */
 }
 
-/* Blocks only where the passes would not be split over threads anyway (inside a parallel region,
- * e.g. the sequence groups of caduceus inference or VEP workers, or one thread): there the
- * unblocked passes use every thread per pass. */
+/* Blocks only with the row-independent GEMM (so that blocked == unblocked bit for bit and the
+ * choice below cannot change a result) and where the passes would not be split over threads anyway
+ * (inside a parallel region, e.g. the sequence groups of caduceus inference or VEP workers, or
+ * one thread): elsewhere the unblocked passes use every thread per pass. */
 static int use_blocks(const mamba_dims *d, size_t L)
 {
-    if (L <= bimamba_block_rows(d)) return 0;
+    if (L <= bimamba_block_rows(d) || !mamba_gemm_own()) return 0; /* OpenBLAS: bits depend on M */
 #ifdef _OPENMP
     return omp_in_parallel() || omp_get_max_threads() == 1;
 #else
