@@ -145,6 +145,19 @@ def test_progress_false_cancels(udlm):
     assert e.value.code == -9  # STRAND_E_CANCELLED
 
 
+def interrupt_after_first_step(script):
+    """Run a Python script that prints "step ..." when its long call has started, send it SIGINT
+    then, and return its stdout once it exits (it must exit 0: the interrupt is handled)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    assert p.stdout.readline().startswith("step")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    return out
+
+
 def test_sigint_cancels_sampling_cleanly(tmp_path, udlm):
     """SIGINT during a long run: the C call stops at the next step, KeyboardInterrupt reaches
     Python, no result is returned, and the interpreter keeps working."""
@@ -162,13 +175,7 @@ def test_sigint_cancels_sampling_cleanly(tmp_path, udlm):
             # the library is usable after the cancel
             print("again", strand.Sampler(m, steps=2, batch=4).run(4).shape, flush=True)
     """))
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
-    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=env)
-    assert p.stdout.readline().startswith("step")
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
-    assert p.returncode == 0, err
+    out = interrupt_after_first_step(script)
     assert "interrupted" in out and "finished" not in out and "again (4, " in out
 
 
@@ -416,13 +423,7 @@ def test_sigint_cancels_campaign_job_cleanly(tmp_path):
             print("interrupted", flush=True)
             print("jobs", len(c.jobs()), flush=True)
     """))
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
-    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=env)
-    assert p.stdout.readline().startswith("step")
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
-    assert p.returncode == 0, err
+    out = interrupt_after_first_step(script)
     assert "interrupted" in out and "finished" not in out and "jobs 4" in out
     job = tmp_path / "out" / "unguided" / "gamma-0"
     assert not (job / "job.json").exists() and not (job / "samples.smi").exists()
