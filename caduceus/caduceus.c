@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/linear.h"
-#include "core/mamba_gemm.h"
+#include "core/gemm.h"
 #include "core/rmsnorm.h"
 #include "core/softmax.h"
 #include "core/threads.h"
@@ -114,13 +114,13 @@ void caduceus_ctx_free(caduceus_ctx *c)
 static size_t ctx_tile(const caduceus_ctx *c) { return c->infer_tile ? c->infer_tile : CADUCEUS_INFER_TILE; }
 
 /* Inference workers of one forward: the strand_set_threads threads when strand space holds at
- * least that many sequences, the projections run strand's own GEMM (core/mamba_gemm.h: its result
+ * least that many sequences, the projections run strand's own GEMM (core/gemm.h: its result
  * does not depend on how rows are grouped, OpenBLAS's does) and the caller is not itself a worker
  * of a parallel region (VEP runs one forward per thread); else 1 (the layer's stages then use the
  * threads inside: OpenMP loops, BLAS threads). */
 static size_t infer_workers(const caduceus_ctx *c, size_t B, int mode)
 {
-    if (mode == CADUCEUS_TRAIN || !mamba_gemm_own()) return 1;
+    if (mode == CADUCEUS_TRAIN || !gemm_own()) return 1;
     if (omp_in_parallel()) return 1;
     size_t t = (size_t)st_threads(), nseq = c->cfg.rcps || mode == CADUCEUS_INFER ? 2 * B : B;
     return t > 1 && nseq >= t ? t : 1;

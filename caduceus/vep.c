@@ -12,7 +12,7 @@
 
 #include "caduceus/vep_sha256.h"
 #include "core/log.h"
-#include "core/mamba_gemm.h"
+#include "core/gemm.h"
 #include "core/model_path.h"
 #include "core/threads.h"
 #include "core/tokenizer_dna.h"
@@ -305,14 +305,14 @@ static int run_window(strand_vep *v, int w, wreq *q, double *pooled, double *tmp
  * fill the workers (a batch's last n % nw jobs: a marginal batch often has 1-3 tiles), those run
  * one after the other on worker 0 outside the parallel region, so that each forward uses every
  * thread itself (caduceus inference on strand groups: bitwise the 1-thread result with the
- * row-independent GEMM, core/mamba_gemm.h; without it every job stays in the parallel region, as
+ * row-independent GEMM, core/gemm.h; without it every job stays in the parallel region, as
  * before). BLAS is single-threaded inside every forward whenever there are several workers (also
  * for a batch of one window), so a window's bits do not depend on --batch. */
 int st_vep_run_jobs(strand_vep *v, int n, st_vep_job_fn job, void *ctx)
 {
     if (n <= 0) return 0;
     int nw = v->nw < n ? v->nw : n, failed = 0, rc = 0;
-    int npar = v->nw > 1 ? (mamba_gemm_own() ? n - n % nw : n) : 0; /* jobs [0, npar) in parallel */
+    int npar = v->nw > 1 ? (gemm_own() ? n - n % nw : n) : 0; /* jobs [0, npar) in parallel */
     if (v->nw > 1) st_parallel_begin();
     if (npar > 0) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nw)

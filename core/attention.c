@@ -1,12 +1,12 @@
 /* Multi-head attention with rotary embeddings (docs/dit.md "Rotary attention"). Per (batch, head) the heads are strided
- * views into qkv / qr / out, so the GEMMs need no copies: Q_bh = qr + b·L·2D + h·hd (ld 2D),
+ * views into qkv / qr / out, so the GEMMs (core/gemm.h) need no copies: Q_bh = qr + b·L·2D + h·hd (ld 2D),
  * K_bh = … + D (ld 2D), V_bh = qkv + b·L·3D + 2D + h·hd (ld 3D), O_bh = out + b·L·D + h·hd (ld D). */
 #include "core/attention.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+#include "core/gemm.h"
 #include "core/threads.h"
 
 void rope_tables(float *cos_t, float *sin_t, size_t L, size_t hd, float base)
@@ -107,14 +107,12 @@ void attention_forward(float *out, float *qr, float *att, const float *qkv, cons
         float *A = att + bh * L * L;
         float *O = out + b * L * D + h * hd;
         // A (L,L) = scale · Q Kᵀ
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)L, (int)hd, scale, Q, (int)(2 * D), K,
-                    (int)(2 * D), 0.0f, A, (int)L);
+        gemm(A, L, 0, Q, 2 * D, 1, K, 2 * D, L, L, hd, scale, 0);
         if (mask)
             for (size_t i = 0; i < L * L; i++) A[i] += mask[i];
         softmax_rows(A, L);
         // O (L,hd) = A V
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)hd, (int)L, 1.0f, A, (int)L, V,
-                    (int)(3 * D), 0.0f, O, (int)D);
+        gemm(O, D, 0, A, L, 0, V, 3 * D, L, hd, L, 1.0f, 0);
     }
     st_parallel_end();
 }
@@ -144,10 +142,8 @@ void attention_backward(float *dqkv, float *scratch, const float *dout, const fl
         float *dQ = dqr + b * L * 2 * D + h * hd, *dK = dQ + D;
         float *dV = dqkv + b * L * 3 * D + 2 * D + h * hd;
         // dA (L,L) = dO Vᵀ ; dV += Aᵀ dO
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)L, (int)hd, 1.0f, dO, (int)D, V,
-                    (int)(3 * D), 0.0f, dA, (int)L);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)L, (int)hd, (int)L, 1.0f, A, (int)L, dO,
-                    (int)D, 1.0f, dV, (int)(3 * D));
+        gemm(dA, L, 0, dO, D, 1, V, 3 * D, L, L, hd, 1.0f, 0);
+        gemm(dV, 3 * D, 1, A, L, 0, dO, D, L, hd, L, 1.0f, 1);
         // softmax backward in place: dS = A ⊙ (dA − Σ_j A⊙dA)
         for (size_t i = 0; i < L; i++) {
             const float *a = A + i * L;
@@ -159,10 +155,8 @@ void attention_backward(float *dqkv, float *scratch, const float *dout, const fl
             for (size_t j = 0; j < L; j++) d[j] = a[j] * (d[j] - s);
         }
         // dQ = scale · dS K ; dK = scale · dSᵀ Q
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)hd, (int)L, scale, dA, (int)L, K,
-                    (int)(2 * D), 0.0f, dQ, (int)(2 * D));
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)L, (int)hd, (int)L, scale, dA, (int)L, Q,
-                    (int)(2 * D), 0.0f, dK, (int)(2 * D));
+        gemm(dQ, 2 * D, 0, dA, L, 0, K, 2 * D, L, hd, L, scale, 0);
+        gemm(dK, 2 * D, 1, dA, L, 0, Q, 2 * D, L, hd, L, scale, 0);
     }
     st_parallel_end();
     // undo the rotation into the q and k parts of dqkv
@@ -232,11 +226,9 @@ void attention_cached_forward(float *out, float *kc, float *vc, float *qr, float
         const float *V = vc + b * cap * D + h * hd;
         float *A = att + bh * n * nk;
         float *O = out + b * n * D + h * hd;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nk, (int)hd, scale, Q, (int)D, K, (int)D,
-                    0.0f, A, (int)nk);
+        gemm(A, nk, 0, Q, D, 1, K, D, n, nk, hd, scale, 0);
         for (size_t i = 0; i < n; i++) softmax_row(A + i * nk, nk);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)nk, 1.0f, A, (int)nk, V, (int)D,
-                    0.0f, O, (int)D);
+        gemm(O, D, 0, A, nk, 0, V, D, n, hd, nk, 1.0f, 0);
     }
     st_parallel_end();
 }

@@ -8,7 +8,7 @@
 #endif
 
 #include "core/linear.h"
-#include "core/mamba_gemm.h"
+#include "core/gemm.h"
 
 void flip_L(float *dst, const float *src, size_t B, size_t L, size_t C)
 {
@@ -47,7 +47,7 @@ void bimamba_forward(float *out, bimamba_acts *a, const float *u, const bimamba_
                      size_t B, size_t L)
 {
     size_t BL = B * L, D = d->D, di = d->d_inner;
-    mamba_linear_forward(a->xz, u, w->fwd.p[MAMBA_IN_PROJ], BL, D, 2 * di);
+    gemm_nt(a->xz, 2 * di, u, D, w->fwd.p[MAMBA_IN_PROJ], BL, 2 * di, D, 0);
     flip_L(a->xzr, a->xz, B, L, 2 * di);
     mamba_inner_forward(a->o, &a->cf, a->xz, &w->fwd, d, B, L);
     mamba_inner_forward(a->orv, &a->cr, a->xzr, &w->rev, d, B, L);
@@ -57,7 +57,7 @@ void bimamba_forward(float *out, bimamba_acts *a, const float *u, const bimamba_
             const float *r = a->orv + (b * L + L - 1 - t) * di;
             for (size_t j = 0; j < di; j++) o[j] += r[j];
         }
-    mamba_linear_forward(out, a->o, w->fwd.p[MAMBA_OUT_PROJ], BL, di, D);
+    gemm_nt(out, D, a->o, di, w->fwd.p[MAMBA_OUT_PROJ], BL, D, di, 0);
 }
 
 size_t bimamba_backward_scratch_floats(const mamba_dims *d, size_t B, size_t L)
@@ -138,7 +138,7 @@ size_t bimamba_block_rows(const mamba_dims *d)
     /* at least 192 rows: shorter blocks pay more per call (weight packing, scan state loads) than
      * they save (measured: d=256 at 48 rows 20% slower than unblocked, at 192 rows 9% faster) */
     r = r < 192 ? 192 : r > 1024 ? 1024 : r;
-    return r - r % 12; /* whole 12-row tiles of core/mamba_gemm.c */
+    return r - r % 12; /* whole 12-row tiles of core/gemm.c */
 }
 
 /* Blocks only with the row-independent GEMM (so that blocked == unblocked bit for bit and the
@@ -147,7 +147,7 @@ size_t bimamba_block_rows(const mamba_dims *d)
  * one thread): elsewhere the unblocked passes use every thread per pass. */
 static int use_blocks(const mamba_dims *d, size_t L)
 {
-    if (L <= bimamba_block_rows(d) || !mamba_gemm_own()) return 0; /* OpenBLAS: bits depend on M */
+    if (L <= bimamba_block_rows(d) || !gemm_own()) return 0; /* OpenBLAS: bits depend on M */
 #ifdef _OPENMP
     return omp_in_parallel() || omp_get_max_threads() == 1;
 #else
@@ -184,7 +184,7 @@ static void forward_blocked(float *out, bimamba_tile_acts *a, const float *u, co
     for (size_t b = 0; b < B; b++)
         for (size_t t0 = 0; t0 < L; t0 += R) {
             size_t n = L - t0 < R ? L - t0 : R, r0 = b * L + t0;
-            mamba_linear_forward(a->xz + r0 * 2 * di, u + r0 * D, w->fwd.p[MAMBA_IN_PROJ], n, D, 2 * di);
+            gemm_nt(a->xz + r0 * 2 * di, 2 * di, u + r0 * D, D, w->fwd.p[MAMBA_IN_PROJ], n, 2 * di, D, 0);
             mamba_inner_forward_rows(a->o + r0 * di, &a->c, a->xz + r0 * 2 * di, a->conv_x + b * (K - 1) * di,
                                      a->h + b * di * ns, t0 == 0, &w->fwd, d, 1, n);
         }
@@ -202,7 +202,7 @@ static void forward_blocked(float *out, bimamba_tile_acts *a, const float *u, co
                 const float *r = orv + j * di;
                 for (size_t k = 0; k < di; k++) o[k] += r[k];
             }
-            mamba_linear_forward(out + s0 * D, a->o + s0 * di, w->fwd.p[MAMBA_OUT_PROJ], n, di, D);
+            gemm_nt(out + s0 * D, D, a->o + s0 * di, di, w->fwd.p[MAMBA_OUT_PROJ], n, D, di, 0);
         }
 }
 
@@ -224,10 +224,10 @@ static void tiled_direction(float *out, bimamba_tile_acts *a, const float *u, co
                 size_t t = rev ? t0 + n - 1 - j : t0 + j;
                 memcpy(a->ut + (b * n + j) * D, u + (b * L + t) * D, D * sizeof(float));
             }
-        mamba_linear_forward(a->xz, a->ut, w->fwd.p[MAMBA_IN_PROJ], B * n, D, 2 * di);
+        gemm_nt(a->xz, 2 * di, a->ut, D, w->fwd.p[MAMBA_IN_PROJ], B * n, 2 * di, D, 0);
         if (blocks) inner_blocks(a->o, &a->c, a->xz, a->conv_x, a->h, done == 0, inner, d, B, n);
         else mamba_inner_forward_rows(a->o, &a->c, a->xz, a->conv_x, a->h, done == 0, inner, d, B, n);
-        mamba_linear_forward(a->yt, a->o, w->fwd.p[MAMBA_OUT_PROJ], B * n, di, D);
+        gemm_nt(a->yt, D, a->o, di, w->fwd.p[MAMBA_OUT_PROJ], B * n, D, di, 0);
         for (size_t b = 0; b < B; b++)
             for (size_t j = 0; j < n; j++) {
                 size_t t = rev ? t0 + n - 1 - j : t0 + j;

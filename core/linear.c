@@ -1,8 +1,9 @@
-/* Linear layer: out = in · Wᵀ + b through OpenBLAS, no copies (row-major, weight (OC,C)). */
+/* Linear layer: out = in · Wᵀ + b through core/gemm, no copies (row-major, weight (OC,C)). */
 #include "core/linear.h"
 
-#include <cblas.h>
 #include <string.h>
+
+#include "core/gemm.h"
 
 void linear_forward(float *out, const float *inp, const float *weight, const float *bias, size_t BT,
                     size_t C, size_t OC)
@@ -17,13 +18,9 @@ void linear_forward(float *out, const float *inp, const float *weight, const flo
         }
         return;
     }
-    float beta = 0.0f;
-    if (bias) {
+    if (bias)
         for (size_t t = 0; t < BT; t++) memcpy(out + t * OC, bias, OC * sizeof(float));
-        beta = 1.0f;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BT, (int)OC, (int)C, 1.0f, inp, (int)C,
-                weight, (int)C, beta, out, (int)OC);
+    gemm(out, OC, 0, inp, C, 1, weight, C, BT, OC, C, 1.0f, bias != NULL);
 }
 
 void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
@@ -34,11 +31,9 @@ void linear_backward(float *dinp, float *dweight, float *dbias, const float *dou
     // dbias (OC) += Σ_t dout[t,:]
     if (BT == 0 || OC == 0) return;
     if (dinp && C > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BT, (int)C, (int)OC, 1.0f, dout,
-                    (int)OC, weight, (int)C, 1.0f, dinp, (int)C);
+        gemm(dinp, C, 0, dout, OC, 0, weight, C, BT, C, OC, 1.0f, 1);
     if (dweight && C > 0)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C, (int)BT, 1.0f, dout,
-                    (int)OC, inp, (int)C, 1.0f, dweight, (int)C);
+        gemm(dweight, C, 1, dout, OC, 0, inp, C, OC, C, BT, 1.0f, 1);
     if (dbias) {
         for (size_t t = 0; t < BT; t++) {
             const float *g = dout + t * OC;

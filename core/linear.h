@@ -1,4 +1,4 @@
-/* Linear layer through OpenBLAS: out = in · Wᵀ + b. Row-major, PyTorch weight layout [OC, C]. */
+/* Linear layer through core/gemm.h: out = in · Wᵀ + b. Row-major, PyTorch weight layout [OC, C]. */
 #ifndef STRAND_CORE_LINEAR_H
 #define STRAND_CORE_LINEAR_H
 #include <stddef.h>

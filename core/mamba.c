@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/linear.h"
-#include "core/mamba_gemm.h"
+#include "core/gemm.h"
 #include "core/mamba_math.h"
 
 const char *const mamba_param_names[MAMBA_NPARAM] = {
@@ -229,11 +229,11 @@ void mamba_inner_forward(float *o, mamba_cache *c, const float *xz, const mamba_
         else v_silu(xc, pre, di);
     }
     /* [δ | B | C] = W_x xc */
-    mamba_linear_forward(c->dbc, c->xc, w->p[MAMBA_X_PROJ], BL, di, nbc);
+    gemm_nt(c->dbc, nbc, c->xc, di, w->p[MAMBA_X_PROJ], BL, nbc, di, 0);
     /* Δ = softplus(W_dt δ + b_dt): δ is the first R columns of dbc (row stride nbc) */
     float *dtp = c->dtp ? c->dtp : c->delta;
     for (size_t bt = 0; bt < BL; bt++) memcpy(dtp + bt * di, w->p[MAMBA_DT_B], di * sizeof(float));
-    mamba_gemm_nt(dtp, di, c->dbc, nbc, w->p[MAMBA_DT_W], BL, di, R, 1);
+    gemm_nt(dtp, di, c->dbc, nbc, w->p[MAMBA_DT_W], BL, di, R, 1);
 #pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) {
         float *dl = c->delta + (size_t)bt * di;
@@ -306,9 +306,9 @@ void mamba_inner_forward_rows(float *o, mamba_cache *c, const float *xz, float *
             }
         }
     }
-    mamba_linear_forward(c->dbc, c->xc, w->p[MAMBA_X_PROJ], BL, di, nbc);
+    gemm_nt(c->dbc, nbc, c->xc, di, w->p[MAMBA_X_PROJ], BL, nbc, di, 0);
     for (size_t bt = 0; bt < BL; bt++) memcpy(c->delta + bt * di, w->p[MAMBA_DT_B], di * sizeof(float));
-    mamba_gemm_nt(c->delta, di, c->dbc, nbc, w->p[MAMBA_DT_W], BL, di, R, 1);
+    gemm_nt(c->delta, di, c->dbc, nbc, w->p[MAMBA_DT_W], BL, di, R, 1);
 #pragma omp parallel for schedule(static) if (BL * di >= MAMBA_PAR_MIN)
     for (long bt = 0; bt < (long)BL; bt++) v_softplus_inplace(c->delta + (size_t)bt * di, di);
     mamba_scan_dims s = {B, L, di, ns, nbc, d->chunk};
@@ -414,9 +414,9 @@ void mamba_forward(float *out, float *xz, float *o, mamba_cache *c, const float 
 {
     // out (B,L,D), xz (B,L,2di), o (B,L,di), u (B,L,D)
     size_t BL = B * L, D = d->D, di = d->d_inner;
-    mamba_linear_forward(xz, u, w->p[MAMBA_IN_PROJ], BL, D, 2 * di);
+    gemm_nt(xz, 2 * di, u, D, w->p[MAMBA_IN_PROJ], BL, 2 * di, D, 0);
     mamba_inner_forward(o, c, xz, w, d, B, L);
-    mamba_linear_forward(out, o, w->p[MAMBA_OUT_PROJ], BL, di, D);
+    gemm_nt(out, D, o, di, w->p[MAMBA_OUT_PROJ], BL, D, di, 0);
 }
 
 size_t mamba_backward_scratch_floats(const mamba_dims *d, size_t B, size_t L)

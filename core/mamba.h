@@ -108,7 +108,7 @@ void mamba_inner_forward_carry(float *o, mamba_cache *c, const float *xz, float 
  * weight), mamba_inner_forward_rows runs one piece on them. fresh != 0: the piece starts the
  * sequences (conv_x and ssm_h are ignored on input and set on output), with mamba_inner_forward's
  * arithmetic: pieces in order from a fresh one give its output bit for bit when the projections
- * run the row-independent GEMM (core/mamba_gemm.h). */
+ * run the row-independent GEMM (core/gemm.h). */
 void mamba_inner_prepare(mamba_cache *c, const mamba_params *w, const mamba_dims *d);
 void mamba_inner_forward_rows(float *o, mamba_cache *c, const float *xz, float *conv_x, float *ssm_h, int fresh,
                               const mamba_params *w, const mamba_dims *d, size_t B, size_t L);

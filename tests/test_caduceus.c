@@ -10,7 +10,7 @@
 #include "core/bimamba.h"
 #include "caduceus/caduceus.h"
 #include "core/mamba.h"
-#include "core/mamba_gemm.h"
+#include "core/gemm.h"
 #include "core/paramblock.h"
 #include "fixture_util.h"
 #include "strand.h"
@@ -451,7 +451,7 @@ static void test_infer_blocked(void)
                     char what[96];
                     snprintf(what, sizeof what, "%s B=%zu tile %zu: blocks of %zu == unblocked (logits)",
                              rcps ? "PS" : "PH", B, tile, rows[k]);
-                    if (mamba_gemm_own()) {
+                    if (gemm_own()) {
                         CHECK_CLOSE(what, lg, ref, B * L * V, 0);
                         CHECK_CLOSE("... (embed)", em, eref, B * L * D, 0);
                     } else {
