@@ -3,6 +3,7 @@
  * Prints one JSON object per line:
  *   {"name":..., "unit":..., "strand":x, "reference":y|null, "reference_name":..., "threads":T,
  *    "shape":"...", "higher_is_better":true|false}
+ * The DiT rows add "strand_cpu": process CPU ms per call (all threads, median).
  * Never used by tests: timings only inform (these machines are shared and noisy: compare ratios).
  *
  *   strand_bench [--threads T] [--iters N] NAME...   (NAME: linear, dit_forward, dit_train_step)
@@ -98,10 +99,10 @@ static int bench_dit(int threads, int iters, int train)
     for (size_t i = 0; i < BL; i++) ids[i] = (int32_t)strand_rng_below(&r, V), tgt[i] = (int32_t)strand_rng_below(&r, V);
     for (int b = 0; b < DB; b++) sigma[b] = (float)strand_rng_uniform(&r);
     adamw_params ap = adamw_default_params();
-    double *t = malloc((size_t)iters * sizeof *t);
+    double *t = malloc((size_t)iters * sizeof *t), *tc = malloc((size_t)iters * sizeof *tc);
     int rc = 0;
     for (int it = -1; it < iters && rc == 0; it++) {
-        double t0 = st_clock_s();
+        double t0 = st_clock_s(), c0 = bench_cpu_s();
         rc = dit_forward(m, ctx, ids, NULL, sigma, NULL, DB, DL, logits);
         if (train && rc == 0) {
             float loss, norm;
@@ -112,21 +113,22 @@ static int bench_dit(int threads, int iters, int train)
             rc = dit_backward(m, ctx, dlog, NULL, m->pb.grads);
             if (rc == 0) rc = adamw_step(&m->pb, &ap, 1e-4, it + 2);
         }
-        if (it >= 0) t[it] = st_clock_s() - t0;
+        if (it >= 0) t[it] = st_clock_s() - t0, tc[it] = bench_cpu_s() - c0;
     }
     if (rc < 0) {
         fprintf(stderr, "strand_bench: %s\n", strand_last_error());
     } else {
         printf("{\"name\": \"%s\", \"unit\": \"ms\", \"strand\": %.1f, \"reference\": null, "
                "\"reference_name\": \"PyTorch CPU %s\", \"threads\": %d, "
-               "\"shape\": \"D=256 blocks=6 heads=4 L=%d B=%d V=16\", \"higher_is_better\": false}\n",
+               "\"shape\": \"D=256 blocks=6 heads=4 L=%d B=%d V=16\", \"higher_is_better\": false, "
+               "\"strand_cpu\": %.1f}\n",
                train ? "dit_train_step" : "dit_forward", 1e3 * bench_median(t, iters),
-               train ? "fwd+CE+bwd+AdamW" : "forward", threads, DL, DB);
+               train ? "fwd+CE+bwd+AdamW" : "forward", threads, DL, DB, 1e3 * bench_median(tc, iters));
         fflush(stdout);
     }
     dit_weights_free(m);
     dit_ctx_free(ctx);
-    free(ids), free(tgt), free(logits), free(dlog), free(lse), free(t);
+    free(ids), free(tgt), free(logits), free(dlog), free(lse), free(t), free(tc);
     return rc < 0;
 }
 

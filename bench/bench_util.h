@@ -1,7 +1,17 @@
-/* What the bench/ programs share: the median of repeated timings (the clock is core/clock.h). */
+/* What the bench/ programs share: the median of repeated timings (the wall clock is core/clock.h)
+ * and the process CPU clock. */
 #ifndef STRAND_BENCH_UTIL_H
 #define STRAND_BENCH_UTIL_H
 #include <stdlib.h>
+#include <time.h>
+
+/* CPU seconds of the whole process (all threads), for ratios a shared machine's load distorts less. */
+static inline double bench_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static inline int bench_cmp_d(const void *a, const void *b)
 {

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """PyTorch-CPU reference timings for bench/run: the DiT of docs/dit.md as a float32 nn.Module
 (written from docs/dit.md, same shapes as bench/bench.c: D=256, 6 blocks, 4 heads, cond 128, L=128,
-B=32, vocab 16, time conditioning, no labels). Prints one JSON object per benchmark (ms per call,
-median of --iters after one warm-up call).
+B=32, vocab 16, time conditioning, no labels). Prints one JSON object per benchmark (wall ms and
+process CPU ms per call, medians of --iters after one warm-up call).
 
     /usr/bin/python3 bench/dit_torch.py --threads 2 dit_forward dit_train_step
 """
@@ -88,15 +88,21 @@ class DiT(nn.Module):
         return self.linear(self.norm_final(x) * (1 + scale) + shift)
 
 
+def median(t):
+    t = sorted(t)
+    return t[len(t) // 2] if len(t) % 2 else 0.5 * (t[len(t) // 2 - 1] + t[len(t) // 2])
+
+
 def timeit(fn, iters):
+    """(wall ms, process CPU ms) per call, medians of iters after one warm-up call."""
     fn()
-    t = []
+    t, c = [], []
     for _ in range(iters):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         t.append(time.perf_counter() - t0)
-    t.sort()
-    return 1e3 * (t[len(t) // 2] if len(t) % 2 else 0.5 * (t[len(t) // 2 - 1] + t[len(t) // 2]))
+        c.append(time.process_time() - c0)
+    return 1e3 * median(t), 1e3 * median(c)
 
 
 def main():
@@ -125,12 +131,12 @@ def main():
 
     for n in a.names:
         if n == "dit_forward":
-            ms = timeit(fwd, a.iters or 5)
+            ms, cpu = timeit(fwd, a.iters or 5)
         elif n == "dit_train_step":
-            ms = timeit(step, a.iters or 3)
+            ms, cpu = timeit(step, a.iters or 3)
         else:
             continue
-        print(json.dumps({"name": n, "ms": round(ms, 1), "threads": torch.get_num_threads(),
+        print(json.dumps({"name": n, "ms": round(ms, 1), "cpu_ms": round(cpu, 1), "threads": torch.get_num_threads(),
                           "torch": torch.__version__}), flush=True)
 
 

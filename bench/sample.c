@@ -13,7 +13,8 @@
  * Prints one JSON object per row: dit_forward (ms per call of n sequences, median of N after a
  * warm-up) and, per STEPS, samples/s of diff_sample for n samples in batches of B (default n/T: one
  * batch per thread, the sampler's own parallelism; median of N runs, unguided, noise removal on
- * for MDLM) with its NFE per sample. Never used by tests. */
+ * for MDLM) with its NFE per sample. "strand_cpu": the same on the process CPU clock (all threads):
+ * CPU ms per forward, samples per CPU-second. Never used by tests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,18 +119,18 @@ int main(int argc, char **argv)
         float *sig = malloc(n * sizeof *sig), *lg = malloc(n * L * V * sizeof *lg);
         for (size_t i = 0; i < n * L; i++) ids[i] = (int32_t)strand_rng_below(&r, V);
         for (size_t i = 0; i < n; i++) sig[i] = (float)strand_rng_uniform(&r);
-        double *t = malloc((size_t)iters * sizeof *t);
+        double *t = malloc((size_t)iters * sizeof *t), *tc = malloc((size_t)iters * sizeof *tc);
         for (int it = -1; it < iters; it++) {
-            double t0 = st_clock_s();
+            double t0 = st_clock_s(), c0 = bench_cpu_s();
             dit_forward(w, c, ids, NULL, sig, NULL, n, L, lg);
-            if (it >= 0) t[it] = st_clock_s() - t0;
+            if (it >= 0) t[it] = st_clock_s() - t0, tc[it] = bench_cpu_s() - c0;
         }
         printf("{\"name\": \"dit_forward_%s\", \"unit\": \"ms\", \"strand\": %.2f, \"reference\": null, "
                "\"reference_name\": \"PyTorch CPU forward\", \"threads\": %d, \"shape\": \"%s\", "
-               "\"higher_is_better\": false}\n",
-               dna ? "dna" : "smiles", 1e3 * bench_median(t, iters), threads, shape);
+               "\"higher_is_better\": false, \"strand_cpu\": %.2f}\n",
+               dna ? "dna" : "smiles", 1e3 * bench_median(t, iters), threads, shape, 1e3 * bench_median(tc, iters));
         fflush(stdout);
-        free(t), free(ids), free(sig), free(lg);
+        free(t), free(tc), free(ids), free(sig), free(lg);
         dit_ctx_free(c);
     }
     diff_net net = {w, cfg.vocab, 0, cfg.time_cond, L, net_ctx_create, net_ctx_free, net_logits};
@@ -139,26 +140,27 @@ int main(int argc, char **argv)
         p.proc = udlm ? DIFF_UNIFORM : DIFF_MASKED;
         p.mask_id = 2;
         p.L = L, p.steps = atoi(argv[k]), p.batch = batch, p.threads = threads, p.seed = 5;
-        double *t = malloc((size_t)iters * sizeof *t);
+        double *t = malloc((size_t)iters * sizeof *t), *tc = malloc((size_t)iters * sizeof *tc);
         diff_sample_stats st = {0};
         int rc = 0;
         for (int it = 0; it < iters && rc == 0; it++) {
-            double t0 = st_clock_s();
+            double t0 = st_clock_s(), c0 = bench_cpu_s();
             rc = diff_sample(&net, &p, n, out, &st);
-            t[it] = st_clock_s() - t0;
+            t[it] = st_clock_s() - t0, tc[it] = bench_cpu_s() - c0;
         }
         if (rc < 0) {
             fprintf(stderr, "bench_sample: %s\n", strand_last_error());
             return 1;
         }
-        double sec = bench_median(t, iters);
+        double sec = bench_median(t, iters), csec = bench_median(tc, iters);
         printf("{\"name\": \"sample_%s_%s_%d\", \"unit\": \"samples/s\", \"strand\": %.2f, \"reference\": null, "
                "\"reference_name\": \"PyTorch CPU sampler\", \"threads\": %d, \"shape\": \"%s batch=%zu steps=%d\", "
-               "\"higher_is_better\": true, \"nfe\": %.2f, \"steps\": %d, \"seconds\": %.3f}\n",
+               "\"higher_is_better\": true, \"nfe\": %.2f, \"steps\": %d, \"seconds\": %.3f, \"strand_cpu\": %.3f, "
+               "\"cpu_seconds\": %.3f}\n",
                udlm ? "udlm" : "mdlm", dna ? "dna" : "smiles", p.steps, (double)n / sec, threads, shape, batch, p.steps, st.nfe,
-               p.steps, sec);
+               p.steps, sec, (double)n / csec, csec);
         fflush(stdout);
-        free(t);
+        free(t), free(tc);
     }
     free(out);
     dit_weights_free(w);

@@ -43,11 +43,16 @@ def run_sample(a, root):
             tr = ref.get(r["name"])
             if tr:
                 r["reference"] = tr["value"]
+                if "cpu" in tr:
+                    r["reference_cpu"] = tr["cpu"]
                 extra = f", NFE {tr['nfe']}" if "nfe" in tr else ""
                 r["reference_name"] += (f" {tr['torch']} ({tr['threads']} threads{extra}; max|d logits| "
                                         f"{tr['check_max_abs_diff_logits']:.2g})")
             s, rv = r["strand"], r["reference"]
             r["ratio"] = None if not rv or not s else round(s / rv if r["higher_is_better"] else rv / s, 3)
+            if r.get("strand_cpu") and r.get("reference_cpu"):
+                sc, rc = r["strand_cpu"], r["reference_cpu"]
+                r["ratio_cpu"] = round(sc / rc if r["higher_is_better"] else rc / sc, 3)
             print(json.dumps(r), file=sys.stderr, flush=True)
             rows.append(r)
     return rows

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/simd.h"
 #include "core/threads.h"
 
 void rope_tables(float *cos_t, float *sin_t, size_t L, size_t hd, float base)
@@ -51,9 +52,45 @@ static inline void rope_apply_back(float *dsrc, const float *ddst, const float *
     }
 }
 
+#if ST_HAVE_AVX512
+/* softmax_row on 16 lanes: the max, e^(x − max) by st_exp16 (−inf → 0), the sum in 16 lanes then
+ * across them, one multiply by 1/sum. */
+ST_T512 static void softmax_row16(float *r, size_t n)
+{
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, r + j));
+    }
+    float m = _mm512_reduce_max_ps(mx);
+    if (m == -INFINITY) {
+        memset(r, 0, n * sizeof(float));
+        return;
+    }
+    __m512 vm = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        __m512 e = _mm512_maskz_mov_ps(k, st_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, r + j), vm)));
+        sum = _mm512_add_ps(sum, e);
+        _mm512_mask_storeu_ps(r + j, k, e);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        _mm512_mask_storeu_ps(r + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, r + j), inv));
+    }
+}
+#endif
+
 /* In-place softmax of one row of n scores (mask already added); an all −inf row becomes 0. */
 static void softmax_row(float *r, size_t n)
 {
+#if ST_HAVE_AVX512
+    if (st_cpu_avx512()) {
+        softmax_row16(r, n);
+        return;
+    }
+#endif
     float m = -INFINITY;
 #pragma omp simd reduction(max : m)
     for (size_t j = 0; j < n; j++) m = r[j] > m ? r[j] : m;

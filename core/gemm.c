@@ -16,17 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/simd.h"
+
 #define NR 32  /* columns per panel: two zmm */
 #define MR 12  /* rows per register tile */
 #define MB 120 /* rows per block (a multiple of MR) */
+#define KC 256 /* k per block of a long product */
+#define KMAX 384 /* longest K done in one block */
 /* Below this many multiply-adds one thread does the product (OpenMP start-up costs more). */
 #define GEMM_PAR_MIN (1u << 22)
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define GEMM_HAVE_AVX512 1
-#else
-#define GEMM_HAVE_AVX512 0
-#endif
+#define GEMM_HAVE_AVX512 ST_HAVE_AVX512
 
 static int g_own = -1;
 
@@ -36,9 +36,8 @@ int gemm_own(void)
     if (v < 0) {
         v = 0;
 #if GEMM_HAVE_AVX512
-        __builtin_cpu_init();
         const char *env = getenv("STRAND_GEMM");
-        v = __builtin_cpu_supports("avx512f") && !(env && !strcmp(env, "blas"));
+        v = st_cpu_avx512() && !(env && !strcmp(env, "blas"));
 #endif
         __atomic_store_n(&g_own, v, __ATOMIC_RELAXED);
     }
@@ -46,9 +45,8 @@ int gemm_own(void)
 }
 
 #if GEMM_HAVE_AVX512
-#include <immintrin.h>
-#define T512 __attribute__((target("avx512f,fma")))
-#define INL static inline __attribute__((always_inline))
+#define T512 ST_T512
+#define INL ST_INL
 
 /* Bp (npanel, K, 32) from B stored (N,K) with row stride ldb; columns past N are zero. */
 static void pack_bt(float *Bp, const float *B, size_t ldb, size_t N, size_t K)
@@ -66,13 +64,24 @@ static void pack_bt(float *Bp, const float *B, size_t ldb, size_t N, size_t K)
     }
 }
 
-/* R rows of op(A) × one panel (B row k at Bp + k·bs, 32 columns, masks m0/m1) → C (R, 32). */
+/* R rows of op(A) × one panel over k in [0, K) (B row k at Bp + k·bs, 32 columns, masks m0/m1).
+ * The accumulators start from zero, or from S (R, 32; row stride lds) when S is given: the partial
+ * sums of the earlier k of a K-blocked product (stored and reloaded exactly, so the FMA sequence is
+ * the unblocked one). fin: C (R, 32) = alpha · acc (+ C when acc); else the partial sums go to S. */
 T512 INL void tile(const int R, const int ta, float *C, size_t ldc, const float *A, size_t lda, const float *Bp,
-                   size_t bs, size_t K, __mmask16 m0, __mmask16 m1, float alpha, int acc)
+                   size_t bs, size_t K, __mmask16 m0, __mmask16 m1, float alpha, int acc, float *S, size_t lds,
+                   int first, int fin)
 {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
-    for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+    for (int i = 0; i < R; i++) {
+        if (first) {
+            c0[i] = c1[i] = _mm512_setzero_ps();
+        } else {
+            c0[i] = _mm512_loadu_ps(S + (size_t)i * lds);
+            c1[i] = _mm512_loadu_ps(S + (size_t)i * lds + 16);
+        }
+    }
     for (size_t k = 0; k < K; k++) {
         const float *b = Bp + k * bs;
         __m512 w0 = _mm512_maskz_loadu_ps(m0, b), w1 = _mm512_maskz_loadu_ps(m1, b + 16);
@@ -82,6 +91,14 @@ T512 INL void tile(const int R, const int ta, float *C, size_t ldc, const float 
             c0[i] = _mm512_fmadd_ps(a, w0, c0[i]);
             c1[i] = _mm512_fmadd_ps(a, w1, c1[i]);
         }
+    }
+    if (!fin) {
+#pragma GCC unroll 12
+        for (int i = 0; i < R; i++) {
+            _mm512_storeu_ps(S + (size_t)i * lds, c0[i]);
+            _mm512_storeu_ps(S + (size_t)i * lds + 16, c1[i]);
+        }
+        return;
     }
     __m512 al = _mm512_set1_ps(alpha);
 #pragma GCC unroll 12
@@ -99,9 +116,10 @@ T512 INL void tile(const int R, const int ta, float *C, size_t ldc, const float 
 
 #define TILE_FN(R, TA)                                                                                          \
     T512 static void tile_##TA##_##R(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t bs, \
-                                     size_t K, __mmask16 m0, __mmask16 m1, float alpha, int acc)               \
+                                     size_t K, __mmask16 m0, __mmask16 m1, float alpha, int acc, float *S,     \
+                                     size_t lds, int first, int fin)                                           \
     {                                                                                                          \
-        tile(R, TA, C, ldc, A, lda, Bp, bs, K, m0, m1, alpha, acc);                                            \
+        tile(R, TA, C, ldc, A, lda, Bp, bs, K, m0, m1, alpha, acc, S, lds, first, fin);                        \
     }
 #define TILE_FNS(TA)                                                                                           \
     TILE_FN(1, TA) TILE_FN(2, TA) TILE_FN(3, TA) TILE_FN(4, TA) TILE_FN(5, TA) TILE_FN(6, TA) TILE_FN(7, TA)     \
@@ -109,63 +127,87 @@ T512 INL void tile(const int R, const int ta, float *C, size_t ldc, const float 
 TILE_FNS(0)
 TILE_FNS(1)
 typedef void (*tile_fn)(float *, size_t, const float *, size_t, const float *, size_t, size_t, __mmask16, __mmask16,
-                        float, int);
+                        float, int, float *, size_t, int, int);
 static const tile_fn g_tiles[2][MR + 1] = {
     {NULL, tile_0_1, tile_0_2, tile_0_3, tile_0_4, tile_0_5, tile_0_6, tile_0_7, tile_0_8, tile_0_9, tile_0_10,
      tile_0_11, tile_0_12},
     {NULL, tile_1_1, tile_1_2, tile_1_3, tile_1_4, tile_1_5, tile_1_6, tile_1_7, tile_1_8, tile_1_9, tile_1_10,
      tile_1_11, tile_1_12}};
 
-/* Rows [m0, m1) of C against every panel. Panel p's row k is at Bp + p·pstride + k·bs. */
+/* Rows [m0, m1) of C against every panel, k in blocks of KC (K ≤ KMAX: one block). Panel p's row
+ * k is at Bp + p·pstride + k·bs. S: (MB, npanel·32) for the partial sums of a blocked K, or NULL. */
 static void rows_block(float *C, size_t ldc, int ta, const float *A, size_t lda, const float *Bp, size_t pstride,
-                       size_t bs, size_t m0, size_t m1, size_t N, size_t K, float alpha, int acc)
+                       size_t bs, size_t m0, size_t m1, size_t N, size_t K, float alpha, int acc, float *S)
 {
-    size_t np = (N + NR - 1) / NR;
-    for (size_t p = 0; p < np; p++) {
-        size_t n0 = p * NR, nv = N - n0 < NR ? N - n0 : NR;
-        __mmask16 k0 = (__mmask16)(nv >= 16 ? 0xFFFFu : (1u << nv) - 1u);
-        __mmask16 k1 = (__mmask16)(nv <= 16 ? 0u : nv >= 32 ? 0xFFFFu : (1u << (nv - 16)) - 1u);
-        const float *Bpp = Bp + p * pstride;
-        for (size_t m = m0; m < m1; m += MR) {
-            size_t r = m1 - m < MR ? m1 - m : MR;
-            const float *Am = ta ? A + m : A + m * lda;
-            g_tiles[ta][r](C + m * ldc + n0, ldc, Am, lda, Bpp, bs, K, k0, k1, alpha, acc);
+    size_t np = (N + NR - 1) / NR, lds = np * NR, kc = K <= KMAX || !S ? K : KC;
+    for (size_t k0 = 0; k0 < K; k0 += kc) {
+        size_t kn = K - k0 < kc ? K - k0 : kc;
+        int first = k0 == 0, fin = k0 + kn == K;
+        for (size_t p = 0; p < np; p++) {
+            size_t n0 = p * NR, nv = N - n0 < NR ? N - n0 : NR;
+            __mmask16 q0 = (__mmask16)(nv >= 16 ? 0xFFFFu : (1u << nv) - 1u);
+            __mmask16 q1 = (__mmask16)(nv <= 16 ? 0u : nv >= 32 ? 0xFFFFu : (1u << (nv - 16)) - 1u);
+            const float *Bpp = Bp + p * pstride + k0 * bs;
+            for (size_t m = m0; m < m1; m += MR) {
+                size_t r = m1 - m < MR ? m1 - m : MR;
+                const float *Am = ta ? A + k0 * lda + m : A + m * lda + k0;
+                float *Sm = S ? S + (m - m0) * lds + n0 : NULL;
+                g_tiles[ta][r](C + m * ldc + n0, ldc, Am, lda, Bpp, bs, kn, q0, q1, alpha, acc, Sm, lds, first, fin);
+            }
         }
     }
 }
 
-/* The packed panels: a buffer per thread, kept and grown (a fresh 1 MB malloc per call is an
- * mmap, and its page faults cost more than the packing). A thread-specific key frees it when its
- * thread exits (OpenMP teams come and go), so no buffer outlives its thread. */
-static __thread float *g_bp;
-static __thread size_t g_bp_cap;
-static pthread_key_t g_bp_key;
-static pthread_once_t g_bp_once = PTHREAD_ONCE_INIT;
-static void bp_free(void *p) { free(p); }
-static void bp_key_create(void) { pthread_key_create(&g_bp_key, bp_free); }
+/* Per-thread buffers (the packed panels of op(B), the partial sums of a K-blocked row block), kept
+ * and grown: a fresh 1 MB malloc per call is an mmap, and its page faults cost more than the
+ * packing. A thread-specific key frees them when the thread exits (OpenMP teams come and go), so
+ * no buffer outlives its thread. */
+typedef struct gemm_tls { float *buf[2]; size_t cap[2]; } gemm_tls;
+static __thread gemm_tls *g_tls;
+static pthread_key_t g_tls_key;
+static pthread_once_t g_tls_once = PTHREAD_ONCE_INIT;
+static void tls_free(void *p)
+{
+    gemm_tls *t = p;
+    free(t->buf[0]), free(t->buf[1]), free(t);
+}
+static void tls_key_create(void) { pthread_key_create(&g_tls_key, tls_free); }
+
+/* This thread's buffer `which` of at least n floats, or NULL. */
+static float *tls_buf(int which, size_t n)
+{
+    if (!g_tls) {
+        pthread_once(&g_tls_once, tls_key_create);
+        g_tls = calloc(1, sizeof *g_tls);
+        if (!g_tls) return NULL;
+        pthread_setspecific(g_tls_key, g_tls);
+    }
+    if (n > g_tls->cap[which]) {
+        float *t = realloc(g_tls->buf[which], n * sizeof(float));
+        if (!t) return NULL;
+        g_tls->buf[which] = t, g_tls->cap[which] = n;
+    }
+    return g_tls->buf[which];
+}
 
 static int own_gemm(float *C, size_t ldc, int ta, const float *A, size_t lda, int tb, const float *B, size_t ldb,
                     size_t M, size_t N, size_t K, float alpha, int acc)
 {
     const float *Bp = B;
-    size_t pstride = NR, bs = ldb;
+    size_t np = (N + NR - 1) / NR, pstride = NR, bs = ldb;
     if (tb) {
-        size_t np = (N + NR - 1) / NR, need = np * K * NR;
-        if (need > g_bp_cap) {
-            float *t = realloc(g_bp, need * sizeof(float));
-            if (!t) return -1;
-            g_bp = t, g_bp_cap = need;
-            pthread_once(&g_bp_once, bp_key_create);
-            pthread_setspecific(g_bp_key, g_bp);
-        }
-        pack_bt(g_bp, B, ldb, N, K);
-        Bp = g_bp, pstride = K * NR, bs = NR;
+        float *p = tls_buf(0, np * K * NR);
+        if (!p) return -1;
+        pack_bt(p, B, ldb, N, K);
+        Bp = p, pstride = K * NR, bs = NR;
     }
     size_t nb = (M + MB - 1) / MB;
 #pragma omp parallel for schedule(static) if ((uint64_t)M * N * K >= GEMM_PAR_MIN && nb > 1)
     for (long b = 0; b < (long)nb; b++) {
         size_t m0 = (size_t)b * MB, m1 = m0 + MB < M ? m0 + MB : M;
-        rows_block(C, ldc, ta, A, lda, Bp, pstride, bs, m0, m1, N, K, alpha, acc);
+        /* no buffer for the partial sums: one k block (slower, the same result) */
+        float *S = K > KMAX ? tls_buf(1, MB * np * NR) : NULL;
+        rows_block(C, ldc, ta, A, lda, Bp, pstride, bs, m0, m1, N, K, alpha, acc, S);
     }
     return 0;
 }

@@ -6,7 +6,7 @@
  * 16 vector exps and 32 FMAs for 256 (channel, state) pairs, with contiguous loads of Δ, x, dy and
  * contiguous stores of y, dx, dΔ. Lanes past nc are masked on load (zero) and store: with Δ = x = 0
  * and A = 0 there, every quantity in those lanes stays 0. The exp is core/mamba_math.h's mm_exp
- * (same reduction, clamps and degree-7 polynomial) on 16 lanes, with FMA. Summation orders differ
+ * (same reduction, clamps and degree-7 polynomial) on 16 lanes, with FMA (core/simd.h st_exp16). Summation orders differ
  * from the portable kernel (y: sequential FMA over n starting from D·x; dB/dC: tree over the 16
  * channels); tests/test_mamba.c holds both kernels to the same tolerance against the reference. */
 #include <stddef.h>
@@ -15,6 +15,7 @@
 
 #include "core/mamba.h"
 #include "core/mamba_scan_kernels.h"
+#include "core/simd.h"
 
 #if MAMBA_SCAN_HAVE_AVX512
 #include <immintrin.h>
@@ -22,29 +23,6 @@
 #define NS MAMBA_D_STATE
 #define T512 __attribute__((target("avx512f,fma")))
 #define INL static inline __attribute__((always_inline))
-
-T512 INL __m512 exp16(__m512 x)
-{
-    /* mm_exp's k and r; 2^k applied by scalef (no clamps, no integer exponent arithmetic: for x in
-     * [−87.3, 88] the same value as mm_exp's p·2^k, bit for bit); below −87.3 the mask gives 0 (no
-     * denormals into the recurrence). Above 88 it is not mm_exp's clamp (scalef gives up to +inf),
-     * but the scan only calls it on Δ·A ≤ 0. */
-    const __m512 lo = _mm512_set1_ps(-87.3f), big = _mm512_set1_ps(12582912.0f);
-    __mmask16 ok = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
-    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), big);
-    __m512 kf = _mm512_sub_ps(t, big);
-    __m512 r = _mm512_fnmadd_ps(kf, _mm512_set1_ps(0.693145751953125f), x);
-    r = _mm512_fnmadd_ps(kf, _mm512_set1_ps(1.428606765330187e-06f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_maskz_scalef_ps(ok, p, kf);
-}
 
 /* v[n] (16 lanes each) -> out lane n = Σ_lanes v[n]: a transpose-add in four shuffle stages. */
 T512 INL __m512 sum_lanes16(const __m512 *v)
@@ -106,7 +84,7 @@ T512 void mamba_scan_fwd_block_avx512(float *y, float *hck, const float *x, cons
         __m512 acc = _mm512_mul_ps(Dv, xv);
 #pragma GCC unroll 16
         for (int n = 0; n < NS; n++) {
-            __m512 e = exp16(_mm512_mul_ps(dl, At[n]));
+            __m512 e = st_exp16(_mm512_mul_ps(dl, At[n]));
             h[n] = _mm512_fmadd_ps(e, h[n], _mm512_mul_ps(dx, _mm512_set1_ps(Bt[n])));
             acc = _mm512_fmadd_ps(_mm512_set1_ps(Ct[n]), h[n], acc);
         }
@@ -144,7 +122,7 @@ T512 void mamba_scan_bwd_block_avx512(float *dx, float *ddelta, float *dAblk, fl
                 float *e_t = ea + (t - t0) * NS * 16, *h_t = hs + (t - t0) * NS * 16;
 #pragma GCC unroll 16
                 for (int n = 0; n < NS; n++) {
-                    __m512 e = exp16(_mm512_mul_ps(dl, At[n]));
+                    __m512 e = st_exp16(_mm512_mul_ps(dl, At[n]));
                     h[n] = _mm512_fmadd_ps(e, h[n], _mm512_mul_ps(dxv, _mm512_set1_ps(Bt[n])));
                     _mm512_storeu_ps(e_t + n * 16, e);
                     _mm512_storeu_ps(h_t + n * 16, h[n]);
