@@ -331,10 +331,8 @@ int dit_ctx_reserve(dit_ctx *m, size_t B, size_t L)
         return st_err(&m->err, STRAND_E_SHAPE, "DiT: batch %zu x length %zu: need B >= 1 and 1 <= L <= %zu", B, L, maxL);
     m->B = B;
     m->L = L;
-    arena cv = arena_count(), cg = arena_count();
+    arena cv = arena_count();
     layout_acts(m, &cv);
-    dit_grad_bufs g;
-    layout_grads(m, &cg, &g);
     int rc = 0;
     if (!m->ba) {
         m->ba = calloc((size_t)m->cfg.depth, sizeof *m->ba);
@@ -352,12 +350,11 @@ int dit_ctx_reserve(dit_ctx *m, size_t B, size_t L)
         m->cap_labels = m->labels ? B : 0;
         if (!m->labels) rc = STRAND_E_NOMEM;
     }
-    if (!rc && ((rc = arena_block_reserve(&m->acts, cv.used)) < 0 || (rc = arena_block_reserve(&m->grad_acts, cg.used)) < 0))
-        rc = STRAND_E_NOMEM;
+    if (!rc && (rc = arena_block_reserve(&m->acts, cv.used)) < 0) rc = STRAND_E_NOMEM;
     if (rc) { /* no layout: the next call starts over */
         m->B = m->L = 0;
-        return st_err(&m->err, STRAND_E_NOMEM, "DiT: cannot allocate %zu + %zu floats of activations for %zu x %zu",
-                      cv.used, cg.used, B, L);
+        return st_err(&m->err, STRAND_E_NOMEM, "DiT: cannot allocate %zu floats of activations for %zu x %zu", cv.used,
+                      B, L);
     }
     cv = arena_on(m->acts.p);
     layout_acts(m, &cv);
@@ -472,8 +469,14 @@ int dit_backward(const dit_weights *w, dit_ctx *m, const float *dlogits, float *
     }
     size_t B = m->B, L = m->L, BL = B * L, N = (size_t)m->cfg.vocab, D = (size_t)m->cfg.dim;
     size_t H = (size_t)m->cfg.heads, C = (size_t)m->cfg.cond_dim;
+    /* backward scratch: reserved by the first backward at this shape (inference never needs it) */
     dit_grad_bufs g;
-    arena cg = arena_on(m->grad_acts.p);
+    arena cg = arena_count();
+    layout_grads(m, &cg, &g);
+    if (arena_block_reserve(&m->grad_acts, cg.used) < 0)
+        return st_err(&m->err, STRAND_E_NOMEM, "DiT backward: cannot allocate %zu floats of scratch for %zu x %zu",
+                      cg.used, B, L);
+    cg = arena_on(m->grad_acts.p);
     layout_grads(m, &cg, &g);
     size_t nD = BL * D * sizeof(float);
 #define G(idx) (grads + pb->entries[idx].offset)
