@@ -29,7 +29,7 @@
 static int net_ctx_create(void *self, void **ctx)
 {
     dit_ctx *c = NULL;
-    int rc = dit_ctx_create(&c, &((dit_weights *)self)->cfg);
+    int rc = dit_ctx_create_inference(&c, &((dit_weights *)self)->cfg);
     *ctx = c;
     return rc;
 }

@@ -229,8 +229,12 @@ static void layout_acts(dit_ctx *m, arena *cv)
     size_t C = (size_t)m->cfg.cond_dim, depth = (size_t)m->cfg.depth;
     m->rope_cos = arena_take(cv, L * hd);
     m->rope_sin = arena_take(cv, L * hd);
-    m->x = arena_take(cv, (depth + 1) * BL * D);
+    m->x = arena_take(cv, (m->inference ? 2 : depth + 1) * BL * D);
     for (size_t i = 0; i < depth; i++) {
+        if (m->inference && i > 0) { /* one block's activations for all */
+            if (cv->base) m->ba[i] = m->ba[0];
+            continue;
+        }
         dit_block_acts a;
         a.ln1 = arena_take(cv, BL * D);
         a.mean1 = arena_take(cv, BL);
@@ -295,6 +299,19 @@ int dit_ctx_create(dit_ctx **out, const dit_config *cfg)
     c->cfg = *cfg;
     *out = c;
     return 0;
+}
+
+int dit_ctx_create_inference(dit_ctx **out, const dit_config *cfg)
+{
+    int rc = dit_ctx_create(out, cfg);
+    if (rc == 0) (*out)->inference = 1;
+    return rc;
+}
+
+/* The residual stream before block i (i = depth: after the last block). */
+static float *x_slot(const dit_ctx *m, size_t i)
+{
+    return m->x + (m->inference ? i % 2 : i) * m->B * m->L * (size_t)m->cfg.dim;
 }
 
 void dit_ctx_free(dit_ctx *c)
@@ -420,8 +437,8 @@ int dit_forward(const dit_weights *w, dit_ctx *m, const int32_t *ids, const floa
     for (int i = 0; i < m->cfg.depth; i++) {
         const dit_block_params *p = &w->blk[i];
         dit_block_acts *a = &m->ba[i];
-        const float *xin = m->x + (size_t)i * BL * D;
-        float *xout = m->x + (size_t)(i + 1) * BL * D;
+        const float *xin = x_slot(m, (size_t)i);
+        float *xout = x_slot(m, (size_t)i + 1);
         const float *mod = a->mod;
         size_t ms = 6 * D;
         linear_forward(a->mod, m->c, pb_param(pb, p->adaw), pb_param(pb, p->adab), B, C, 6 * D);
@@ -438,7 +455,7 @@ int dit_forward(const dit_weights *w, dit_ctx *m, const int32_t *ids, const floa
         adaln_gate_forward(xout, a->xmid, a->mp, mod + 5 * D, ms, B, L, D);
     }
     /* final layer */
-    const float *xl = m->x + (size_t)m->cfg.depth * BL * D;
+    const float *xl = x_slot(m, (size_t)m->cfg.depth);
     if (m->cfg.features_only) { /* a classifier trunk: the last residual stream */
         memcpy(logits, xl, BL * D * sizeof *logits);
         m->have_forward = 1;
@@ -456,6 +473,9 @@ int dit_forward(const dit_weights *w, dit_ctx *m, const int32_t *ids, const floa
 int dit_backward(const dit_weights *w, dit_ctx *m, const float *dlogits, float *dsoft, float *grads)
 {
     if (!m->have_forward) return st_err(&m->err, STRAND_E_ARG, "DiT backward: no forward to differentiate");
+    if (m->inference)
+        return st_err(&m->err, STRAND_E_ARG, "DiT backward: an inference context (dit_ctx_create_inference) keeps no "
+                      "activations to differentiate");
     if (!same_dims(&w->cfg, &m->cfg))
         return st_err(&m->err, STRAND_E_ARG, "DiT backward: the context was made for other dimensions than the weights");
     const paramblock *pb = &w->pb;

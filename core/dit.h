@@ -81,7 +81,8 @@ typedef struct dit_ctx {
     arena_block pgrad;       /* parameter-gradient sink for dit_backward(..., grads NULL) */
     size_t cap_ids, cap_labels;
     float *rope_cos, *rope_sin;              /* (L,hd) */
-    float *x;             /* (depth+1, BL, D): residual stream before each block and after the last */
+    float *x;             /* (depth+1, BL, D): residual stream before each block and after the last
+                             (inference: (2, BL, D), block i reads slot i mod 2) */
     dit_block_acts *ba;   /* [depth] */
     float *freq, *sh, *sa, *temb, *lemb, *c; /* (B,256) (B,cond)… ; c = silu(temb) [+ silu(lemb)] */
     float *sig;           /* (B) the sigma actually fed */
@@ -90,6 +91,8 @@ typedef struct dit_ctx {
     int32_t *labels;      /* (B) labels actually used */
     const float *soft;    /* the last forward's soft input (must stay alive until backward) */
     int have_forward;
+    int inference;        /* 1 (dit_ctx_create_inference): every block reuses one block's activations and
+                             the residual stream has two slots; no backward */
     st_errbuf err;
 } dit_ctx;
 
@@ -108,8 +111,13 @@ int dit_load(dit_weights *w, const sft_file *f);
 
 /* A run context for weights of config cfg (nothing allocated until the first forward). */
 int dit_ctx_create(dit_ctx **out, const dit_config *cfg);
+/* The same for forwards only (samplers): one block's activations serve every block (1/depth of the
+ * memory, and what a block writes is still in cache for the next); dit_backward refuses it. The
+ * logits are the same bits as a dit_ctx_create context's. */
+int dit_ctx_create_inference(dit_ctx **out, const dit_config *cfg);
 void dit_ctx_free(dit_ctx *c); /* accepts NULL */
-/* Lay out (allocating or growing when needed) activations and backward scratch for (B, L);
+/* Lay out (allocating or growing when needed) activations for (B, L) (the backward scratch comes
+ * with the first dit_backward);
  * 1 <= L <= model_length, else STRAND_E_SHAPE. A forward calls it; call it ahead to allocate early. */
 int dit_ctx_reserve(dit_ctx *c, size_t B, size_t L);
 

@@ -291,12 +291,12 @@ static int forward(diff_model *net, const int32_t *zt, const double *t, const in
 }
 
 /* Sampler adapters: one for each backbone (read-only weights as self, a context per thread; the
- * DiMamba sampler contexts keep no backward activations). */
+ * DiT and DiMamba sampler contexts keep no backward activations). */
 static int net_ctx_create(void *self, void **ctx)
 {
     const dit_weights *w = self;
     dit_ctx *c = NULL;
-    int rc = dit_ctx_create(&c, &w->cfg);
+    int rc = dit_ctx_create_inference(&c, &w->cfg);
     *ctx = c;
     return rc;
 }

@@ -476,7 +476,8 @@ static void test_dit_threads(void)
 /* Weights apart from run state: one context through changing shapes gives bitwise the logits of a
  * fresh context per shape, with the weights untouched (same pointer, same bytes); two contexts over
  * one weights object in two threads give bitwise the sequential results; a backward for d/dsoft
- * only (grads NULL) gives bitwise the dsoft of a full backward and leaves the gradients alone. */
+ * only (grads NULL) gives bitwise the dsoft of a full backward and leaves the gradients alone; an
+ * inference context gives bitwise the same logits and refuses a backward. */
 static void test_dit_ctx_shapes_and_sharing(void)
 {
     fx_model x;
@@ -497,6 +498,13 @@ static void test_dit_ctx_shapes_and_sharing(void)
         char what[96];
         snprintf(what, sizeof what, "shape %zu: %zu x %zu, reused context == fresh context", k, B, Lk);
         CHECK_CLOSE(what, o, o2, B * Lk * N, 0);
+        /* an inference context (one block's activations for all) gives the same bits and no backward */
+        CU_ASSERT_EQUAL_FATAL(dit_ctx_create_inference(&f, &x.m->cfg), 0);
+        CU_ASSERT_EQUAL_FATAL(dit_forward(x.m, f, x.ids, NULL, x.sigma, x.labels, B, Lk, o2), 0);
+        snprintf(what, sizeof what, "shape %zu: %zu x %zu, inference context == training context", k, B, Lk);
+        CHECK_CLOSE(what, o2, o, B * Lk * N, 0);
+        CU_ASSERT_EQUAL(dit_backward(x.m, f, o2, NULL, NULL), STRAND_E_ARG);
+        dit_ctx_free(f);
         if (B == 2 && Lk == L) CHECK_CLOSE("reused context vs PyTorch", o, x.want, n, LOGIT_TOL);
     }
     CU_ASSERT(x.m->pb.params == params);

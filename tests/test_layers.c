@@ -12,6 +12,7 @@
 #include "core/attention.h"
 #include "core/embedding.h"
 #include "core/gelu.h"
+#include "core/gemm.h"
 #include "core/layernorm.h"
 #include "core/linear.h"
 #include "core/mlp.h"
@@ -602,6 +603,74 @@ static void test_crossentropy(void)
     sft_close(f);
 }
 
+/* core/gemm: every layout (op(A), op(B)), tails in M, N and K (K past one k block), alpha, accumulate
+ * against the double-precision loops (|diff| <= 1e-5 K); with the own kernel, each row computed alone
+ * gives bitwise that row of the whole product. */
+static void test_gemm(void)
+{
+    struct { size_t M, N, K; } sh[] = {{1, 1, 1}, {13, 33, 7}, {37, 40, 96}, {130, 17, 385}, {25, 70, 800}};
+    strand_rng r;
+    strand_rng_seed(&r, 3);
+    for (size_t q = 0; q < sizeof sh / sizeof sh[0]; q++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int acc = 0; acc < 2; acc++) {
+                    size_t M = sh[q].M, N = sh[q].N, K = sh[q].K, lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5;
+                    size_t ldc = N + 2, na = (ta ? K : M) * lda, nb = (tb ? N : K) * ldb;
+                    float *A = malloc(na * sizeof(float)), *B = malloc(nb * sizeof(float));
+                    float *C = malloc(M * ldc * sizeof(float)), *R = malloc(M * ldc * sizeof(float));
+                    float *C1 = malloc(M * ldc * sizeof(float));
+                    for (size_t i = 0; i < na; i++) A[i] = (float)strand_rng_normal(&r);
+                    for (size_t i = 0; i < nb; i++) B[i] = (float)strand_rng_normal(&r);
+                    for (size_t i = 0; i < M * ldc; i++) C[i] = R[i] = C1[i] = (float)strand_rng_normal(&r);
+                    float alpha = acc ? 0.5f : 1.0f;
+                    gemm(C, ldc, ta, A, lda, tb, B, ldb, M, N, K, alpha, acc);
+                    gemm_ref(R, ldc, ta, A, lda, tb, B, ldb, M, N, K, alpha, acc);
+                    double worst = 0;
+                    for (size_t i = 0; i < M; i++)
+                        for (size_t j = 0; j < ldc; j++) {
+                            double d = fabs((double)C[i * ldc + j] - R[i * ldc + j]) / (1e-5 * (double)K);
+                            if (j >= N) d = C[i * ldc + j] != R[i * ldc + j] ? INFINITY : 0; /* padding untouched */
+                            worst = fmax(worst, d);
+                        }
+                    if (worst > 1.0)
+                        fprintf(stderr, "    gemm M %zu N %zu K %zu ta %d tb %d acc %d: |C - ref| / (1e-5 K) = %.3g\n", M,
+                                N, K, ta, tb, acc, worst);
+                    CU_ASSERT(worst <= 1.0);
+                    if (gemm_own()) {
+                        int same = 1;
+                        for (size_t i = 0; i < M; i++) { /* row i alone */
+                            const float *Ai = ta ? A + i : A + i * lda;
+                            gemm(C1 + i * ldc, ldc, ta, Ai, lda, tb, B, ldb, 1, N, K, alpha, acc);
+                        }
+                        same &= memcmp(C, C1, M * ldc * sizeof(float)) == 0;
+                        if (!same) fprintf(stderr, "    gemm M %zu N %zu K %zu ta %d tb %d: row alone differs\n", M, N, K, ta, tb);
+                        CU_ASSERT(same);
+                    }
+                    free(A), free(B), free(C), free(R), free(C1);
+                }
+}
+
+/* the own kernel's result at 1 and 2 threads on a product big enough to split (row blocks) */
+static void test_gemm_threads(void)
+{
+    size_t M = 500, N = 300, K = 700;
+    strand_rng r;
+    strand_rng_seed(&r, 4);
+    float *A = malloc(M * K * sizeof(float)), *W = malloc(N * K * sizeof(float));
+    float *C1 = malloc(M * N * sizeof(float)), *C2 = malloc(M * N * sizeof(float));
+    for (size_t i = 0; i < M * K; i++) A[i] = (float)strand_rng_normal(&r);
+    for (size_t i = 0; i < N * K; i++) W[i] = (float)strand_rng_normal(&r);
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    gemm_nt(C1, N, A, K, W, M, N, K, 0);
+    omp_set_num_threads(2);
+    gemm_nt(C2, N, A, K, W, M, N, K, 0);
+    omp_set_num_threads(nt);
+    CU_ASSERT(memcmp(C1, C2, M * N * sizeof(float)) == 0);
+    free(A), free(W), free(C1), free(C2);
+}
+
 void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("layers", NULL, NULL);
@@ -621,4 +690,6 @@ void register_suites(void)
     ADD_TEST(s, test_softmax);
     ADD_TEST(s, test_log_softmax);
     ADD_TEST(s, test_crossentropy);
+    ADD_TEST(s, test_gemm);
+    ADD_TEST(s, test_gemm_threads);
 }
