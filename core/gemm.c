@@ -68,7 +68,7 @@ static void pack_bt(float *Bp, const float *B, size_t ldb, size_t N, size_t K)
  * The accumulators start from zero, or from S (R, 32; row stride lds) when S is given: the partial
  * sums of the earlier k of a K-blocked product (stored and reloaded exactly, so the FMA sequence is
  * the unblocked one). fin: C (R, 32) = alpha · acc (+ C when acc); else the partial sums go to S. */
-T512 INL void tile(const int R, const int ta, float *C, size_t ldc, const float *A, size_t lda, const float *Bp,
+T512 INL void tile(const int R, const int ta, const int full, float *C, size_t ldc, const float *A, size_t lda, const float *Bp,
                    size_t bs, size_t K, __mmask16 m0, __mmask16 m1, float alpha, int acc, float *S, size_t lds,
                    int first, int fin)
 {
@@ -84,7 +84,8 @@ T512 INL void tile(const int R, const int ta, float *C, size_t ldc, const float 
     }
     for (size_t k = 0; k < K; k++) {
         const float *b = Bp + k * bs;
-        __m512 w0 = _mm512_maskz_loadu_ps(m0, b), w1 = _mm512_maskz_loadu_ps(m1, b + 16);
+        __m512 w0 = full ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m0, b);
+        __m512 w1 = full ? _mm512_loadu_ps(b + 16) : _mm512_maskz_loadu_ps(m1, b + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < R; i++) {
             __m512 a = _mm512_set1_ps(ta ? A[k * lda + (size_t)i] : A[(size_t)i * lda + k]);
@@ -114,25 +115,28 @@ T512 INL void tile(const int R, const int ta, float *C, size_t ldc, const float 
     }
 }
 
-#define TILE_FN(R, TA)                                                                                          \
-    T512 static void tile_##TA##_##R(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t bs, \
+#define TILE_FN(R, TA, F)                                                                                       \
+    T512 static void tile_##TA##_##F##_##R(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t bs, \
                                      size_t K, __mmask16 m0, __mmask16 m1, float alpha, int acc, float *S,     \
                                      size_t lds, int first, int fin)                                           \
     {                                                                                                          \
-        tile(R, TA, C, ldc, A, lda, Bp, bs, K, m0, m1, alpha, acc, S, lds, first, fin);                        \
+        tile(R, TA, F, C, ldc, A, lda, Bp, bs, K, m0, m1, alpha, acc, S, lds, first, fin);                     \
     }
-#define TILE_FNS(TA)                                                                                           \
-    TILE_FN(1, TA) TILE_FN(2, TA) TILE_FN(3, TA) TILE_FN(4, TA) TILE_FN(5, TA) TILE_FN(6, TA) TILE_FN(7, TA)     \
-    TILE_FN(8, TA) TILE_FN(9, TA) TILE_FN(10, TA) TILE_FN(11, TA) TILE_FN(12, TA)
-TILE_FNS(0)
-TILE_FNS(1)
+#define TILE_FNS(TA, F)                                                                                        \
+    TILE_FN(1, TA, F) TILE_FN(2, TA, F) TILE_FN(3, TA, F) TILE_FN(4, TA, F) TILE_FN(5, TA, F) TILE_FN(6, TA, F)  \
+    TILE_FN(7, TA, F) TILE_FN(8, TA, F) TILE_FN(9, TA, F) TILE_FN(10, TA, F) TILE_FN(11, TA, F) TILE_FN(12, TA, F)
+TILE_FNS(0, 0)
+TILE_FNS(1, 0)
+TILE_FNS(0, 1)
+TILE_FNS(1, 1)
 typedef void (*tile_fn)(float *, size_t, const float *, size_t, const float *, size_t, size_t, __mmask16, __mmask16,
                         float, int, float *, size_t, int, int);
-static const tile_fn g_tiles[2][MR + 1] = {
-    {NULL, tile_0_1, tile_0_2, tile_0_3, tile_0_4, tile_0_5, tile_0_6, tile_0_7, tile_0_8, tile_0_9, tile_0_10,
-     tile_0_11, tile_0_12},
-    {NULL, tile_1_1, tile_1_2, tile_1_3, tile_1_4, tile_1_5, tile_1_6, tile_1_7, tile_1_8, tile_1_9, tile_1_10,
-     tile_1_11, tile_1_12}};
+#define TILE_ROW(TA, F)                                                                                        \
+    {NULL, tile_##TA##_##F##_1, tile_##TA##_##F##_2, tile_##TA##_##F##_3, tile_##TA##_##F##_4,                 \
+     tile_##TA##_##F##_5, tile_##TA##_##F##_6, tile_##TA##_##F##_7, tile_##TA##_##F##_8, tile_##TA##_##F##_9,  \
+     tile_##TA##_##F##_10, tile_##TA##_##F##_11, tile_##TA##_##F##_12}
+/* [full panel][ta][rows]: a full panel loads B unmasked (the same values, so the same FMAs) */
+static const tile_fn g_tiles[2][2][MR + 1] = {{TILE_ROW(0, 0), TILE_ROW(1, 0)}, {TILE_ROW(0, 1), TILE_ROW(1, 1)}};
 
 /* Rows [m0, m1) of C against every panel, k in blocks of KC (K ≤ KMAX: one block). Panel p's row
  * k is at Bp + p·pstride + k·bs. S: (MB, npanel·32) for the partial sums of a blocked K, or NULL. */
@@ -152,7 +156,7 @@ static void rows_block(float *C, size_t ldc, int ta, const float *A, size_t lda,
                 size_t r = m1 - m < MR ? m1 - m : MR;
                 const float *Am = ta ? A + k0 * lda + m : A + m * lda + k0;
                 float *Sm = S ? S + (m - m0) * lds + n0 : NULL;
-                g_tiles[ta][r](C + m * ldc + n0, ldc, Am, lda, Bpp, bs, kn, q0, q1, alpha, acc, Sm, lds, first, fin);
+                g_tiles[nv == NR][ta][r](C + m * ldc + n0, ldc, Am, lda, Bpp, bs, kn, q0, q1, alpha, acc, Sm, lds, first, fin);
             }
         }
     }
