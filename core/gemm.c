@@ -206,7 +206,14 @@ static int own_gemm(float *C, size_t ldc, int ta, const float *A, size_t lda, in
         Bp = p, pstride = K * NR, bs = NR;
     }
     size_t nb = (M + MB - 1) / MB;
-#pragma omp parallel for schedule(static) if ((uint64_t)M * N * K >= GEMM_PAR_MIN && nb > 1)
+    if ((uint64_t)M * N * K < GEMM_PAR_MIN || nb == 1) { /* small (attention heads): no OpenMP region at all */
+        float *S = K > KMAX ? tls_buf(1, MB * np * NR) : NULL;
+        for (size_t b = 0; b < nb; b++)
+            rows_block(C, ldc, ta, A, lda, Bp, pstride, bs, b * MB, b * MB + MB < M ? b * MB + MB : M, N, K, alpha, acc,
+                       S);
+        return 0;
+    }
+#pragma omp parallel for schedule(static)
     for (long b = 0; b < (long)nb; b++) {
         size_t m0 = (size_t)b * MB, m1 = m0 + MB < M ? m0 + MB : M;
         /* no buffer for the partial sums: one k block (slower, the same result) */
