@@ -17,7 +17,14 @@ def run_sample(a, root):
     subprocess.run(["cmake", "--build", bdir, "--target", "bench_sample", "-j2"], check=True, stdout=subprocess.DEVNULL)
     iters = str(a.iters or 2)
     rows, seen_fwd = [], set()
-    for shape, proc in CASES:
+    cases = CASES
+    if getattr(a, "sample_cases", None):  # e.g. "smiles:udlm,smiles:mdlm"
+        cases = [tuple(c.split(":")) for c in a.sample_cases.split(",")]
+        for c in cases:
+            if c not in CASES:
+                sys.exit(f"bench/run: unknown sample case {':'.join(c)} (known: "
+                         f"{','.join(':'.join(k) for k in CASES)})")
+    for shape, proc in cases:
         with tempfile.TemporaryDirectory(prefix="strand-bench-sample-") as tmp:
             cmd = [os.path.join(bdir, "bench", "bench_sample"), "--threads", str(a.threads), "--iters", iters,
                    "--dump", tmp, shape, proc] + STEPS
