@@ -63,7 +63,8 @@ static void bench_linear(int threads, int iters, size_t BT, size_t C, size_t OC)
 
 enum { DB = 32, DL = 128 };
 
-static int make_dit(dit_weights **out, dit_ctx **ctx)
+/* train 0: an inference context (dit_ctx_create_inference), as PyTorch's forward runs under no_grad */
+static int make_dit(dit_weights **out, dit_ctx **ctx, int train)
 {
     dit_config cfg = dit_default_config();
     cfg.vocab = 16;
@@ -73,7 +74,8 @@ static int make_dit(dit_weights **out, dit_ctx **ctx)
     cfg.cond_dim = 128;
     cfg.model_length = DL;
     int rc = dit_weights_create(out, &cfg, NULL);
-    if (rc < 0 || (rc = pb_alloc_grads(&(*out)->pb)) < 0 || (rc = dit_ctx_create(ctx, &cfg)) < 0) return rc;
+    if (rc < 0 || (rc = pb_alloc_grads(&(*out)->pb)) < 0 || (rc = (train ? dit_ctx_create : dit_ctx_create_inference)(ctx, &cfg)) < 0)
+        return rc;
     strand_rng r;
     strand_rng_seed(&r, 3);
     dit_init_weights(*out, &r);
@@ -86,7 +88,7 @@ static int bench_dit(int threads, int iters, int train)
 {
     dit_weights *m = NULL;
     dit_ctx *ctx = NULL;
-    if (make_dit(&m, &ctx) < 0) {
+    if (make_dit(&m, &ctx, train) < 0) {
         fprintf(stderr, "strand_bench: %s\n", strand_last_error());
         return 1;
     }
