@@ -6,6 +6,10 @@
 
 #define GELU_K 0.7978845608028654f /* √(2/π) */
 
+static int portable_only; /* gelu_set_portable: the scalar loops even on an AVX-512 CPU */
+void gelu_set_portable(int on) { portable_only = on; }
+static inline int use_avx512(void) { return !portable_only && st_cpu_avx512(); }
+
 /* ½(1 + tanh u) = σ(2u): one expf instead of tanhf (glibc's tanhf goes through expm1f and
  * was a quarter of the DiT's time). x → −∞: expf overflows to inf and the result is −0. */
 static inline float gelu_sig(float x)
@@ -61,7 +65,7 @@ ST_T512 static void gelu_avx512(float *out, const float *inp, const float *dout,
 void gelu_forward(float *out, const float *inp, size_t n)
 {
 #if ST_HAVE_AVX512
-    if (st_cpu_avx512()) {
+    if (use_avx512()) {
         gelu_avx512(out, inp, NULL, n, 0);
         return;
     }
@@ -83,7 +87,7 @@ float gelu_ref(float x) { return 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
 {
 #if ST_HAVE_AVX512
-    if (st_cpu_avx512()) {
+    if (use_avx512()) {
         gelu_avx512(dinp, inp, dout, n, 1);
         return;
     }
@@ -95,7 +99,7 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
 void gelu_backward_inplace(float *d, const float *inp, size_t n)
 {
 #if ST_HAVE_AVX512
-    if (st_cpu_avx512()) {
+    if (use_avx512()) {
         gelu_avx512(d, inp, NULL, n, 2);
         return;
     }

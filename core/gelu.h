@@ -10,6 +10,9 @@ float gelu_ref(float x);
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
 /* In place: d[i] = gelu'(inp[i]) · d[i] (for a scratch gradient that is then consumed). */
 void gelu_backward_inplace(float *d, const float *inp, size_t n);
+/* 1: the GELU calls run their scalar loops even where the AVX-512 ones would (tests compare both;
+ * not thread-safe: set it before the calls). 0: dispatch by the CPU (the default). */
+void gelu_set_portable(int on);
 /* SiLU: out = x·σ(x). out may alias inp. */
 void silu_forward(float *out, const float *inp, size_t n);
 /* dinp += silu'(inp) ⊙ dout. */

@@ -182,7 +182,16 @@ static void check_pointwise(int silu)
     free(k.x); free(k.r); free(k.out); free(want); free(gx); free(dx);
     sft_close(f);
 }
-static void test_gelu(void) { check_pointwise(0); }
+/* both GELU paths: the CPU's dispatch (AVX-512 where present) and the scalar loops */
+static void test_gelu(void)
+{
+    for (int portable = 0; portable < 2; portable++) {
+        fprintf(stderr, "    -- gelu, %s\n", portable ? "scalar loops (gelu_set_portable(1))" : "dispatched by the CPU");
+        gelu_set_portable(portable);
+        check_pointwise(0);
+    }
+    gelu_set_portable(0);
+}
 static void test_silu(void) { check_pointwise(1); }
 
 /* ---- MLP ------------------------------------------------------------------------------------------ */
