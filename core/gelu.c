@@ -44,21 +44,26 @@ ST_T512 ST_INL __m512 gelu_grad16(__m512 x)
 #define GELU_CHUNK 4096 /* elements per OpenMP chunk (a multiple of 16) */
 static inline __mmask16 tail_mask(size_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u); }
 
-/* mode 0: out = x·s; 1: d += g'(x)·dout; 2: d *= g'(x) */
-ST_T512 static void gelu_avx512(float *out, const float *inp, const float *dout, size_t n, int mode)
+/* elements [c, e), mode 0: out = x·s; 1: d += g'(x)·dout; 2: d *= g'(x) */
+ST_T512 static void gelu_chunk_avx512(float *out, const float *inp, const float *dout, size_t c, size_t e, int mode)
+{
+    for (size_t i = c; i < e; i += 16) {
+        __mmask16 m = tail_mask(e - i);
+        __m512 x = _mm512_maskz_loadu_ps(m, inp + i), o = _mm512_maskz_loadu_ps(m, out + i);
+        if (mode == 0) o = _mm512_mul_ps(x, gelu_sig16(x));
+        else if (mode == 1) o = _mm512_fmadd_ps(gelu_grad16(x), _mm512_maskz_loadu_ps(m, dout + i), o);
+        else o = _mm512_mul_ps(o, gelu_grad16(x));
+        _mm512_mask_storeu_ps(out + i, m, o);
+    }
+}
+
+/* The OpenMP region stays outside the AVX-512 function: clang outlines a parallel loop body into a
+ * function without the caller's target attribute, which may not hold __m512 values. */
+static void gelu_avx512(float *out, const float *inp, const float *dout, size_t n, int mode)
 {
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t c = 0; c < n; c += GELU_CHUNK) {
-        size_t e = c + GELU_CHUNK < n ? c + GELU_CHUNK : n;
-        for (size_t i = c; i < e; i += 16) {
-            __mmask16 m = tail_mask(e - i);
-            __m512 x = _mm512_maskz_loadu_ps(m, inp + i), o = _mm512_maskz_loadu_ps(m, out + i);
-            if (mode == 0) o = _mm512_mul_ps(x, gelu_sig16(x));
-            else if (mode == 1) o = _mm512_fmadd_ps(gelu_grad16(x), _mm512_maskz_loadu_ps(m, dout + i), o);
-            else o = _mm512_mul_ps(o, gelu_grad16(x));
-            _mm512_mask_storeu_ps(out + i, m, o);
-        }
-    }
+    for (size_t c = 0; c < n; c += GELU_CHUNK)
+        gelu_chunk_avx512(out, inp, dout, c, c + GELU_CHUNK < n ? c + GELU_CHUNK : n, mode);
 }
 #endif
 
