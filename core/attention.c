@@ -59,7 +59,7 @@ ST_T512 static void softmax_row16(float *r, size_t n)
 {
     __m512 mx = _mm512_set1_ps(-INFINITY);
     for (size_t j = 0; j < n; j += 16) {
-        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        __mmask16 k = st_mask16(n - j);
         mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, r + j));
     }
     float m = _mm512_reduce_max_ps(mx);
@@ -69,14 +69,14 @@ ST_T512 static void softmax_row16(float *r, size_t n)
     }
     __m512 vm = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
     for (size_t j = 0; j < n; j += 16) {
-        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        __mmask16 k = st_mask16(n - j);
         __m512 e = _mm512_maskz_mov_ps(k, st_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, r + j), vm)));
         sum = _mm512_add_ps(sum, e);
         _mm512_mask_storeu_ps(r + j, k, e);
     }
     __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
     for (size_t j = 0; j < n; j += 16) {
-        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        __mmask16 k = st_mask16(n - j);
         _mm512_mask_storeu_ps(r + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, r + j), inv));
     }
 }

@@ -42,13 +42,12 @@ ST_T512 ST_INL __m512 gelu_grad16(__m512 x)
 }
 
 #define GELU_CHUNK 4096 /* elements per OpenMP chunk (a multiple of 16) */
-static inline __mmask16 tail_mask(size_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u); }
 
 /* elements [c, e), mode 0: out = x·s; 1: d += g'(x)·dout; 2: d *= g'(x) */
 ST_T512 static void gelu_chunk_avx512(float *out, const float *inp, const float *dout, size_t c, size_t e, int mode)
 {
     for (size_t i = c; i < e; i += 16) {
-        __mmask16 m = tail_mask(e - i);
+        __mmask16 m = st_mask16(e - i);
         __m512 x = _mm512_maskz_loadu_ps(m, inp + i), o = _mm512_maskz_loadu_ps(m, out + i);
         if (mode == 0) o = _mm512_mul_ps(x, gelu_sig16(x));
         else if (mode == 1) o = _mm512_fmadd_ps(gelu_grad16(x), _mm512_maskz_loadu_ps(m, dout + i), o);

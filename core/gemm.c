@@ -149,8 +149,7 @@ static void rows_block(float *C, size_t ldc, int ta, const float *A, size_t lda,
         int first = k0 == 0, fin = k0 + kn == K;
         for (size_t p = 0; p < np; p++) {
             size_t n0 = p * NR, nv = N - n0 < NR ? N - n0 : NR;
-            __mmask16 q0 = (__mmask16)(nv >= 16 ? 0xFFFFu : (1u << nv) - 1u);
-            __mmask16 q1 = (__mmask16)(nv <= 16 ? 0u : nv >= 32 ? 0xFFFFu : (1u << (nv - 16)) - 1u);
+            __mmask16 q0 = st_mask16(nv), q1 = nv <= 16 ? (__mmask16)0 : st_mask16(nv - 16);
             const float *Bpp = Bp + p * pstride + k0 * bs;
             for (size_t m = m0; m < m1; m += MR) {
                 size_t r = m1 - m < MR ? m1 - m : MR;

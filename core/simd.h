@@ -7,6 +7,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define ST_HAVE_AVX512 1
 #include <immintrin.h>
+#include <stddef.h>
 #define ST_T512 __attribute__((target("avx512f,fma")))
 #define ST_INL static inline __attribute__((always_inline))
 
@@ -22,6 +23,9 @@ static inline int st_cpu_avx512(void)
     }
     return r;
 }
+
+/* The lanes of a 16-float vector that hold the next `left` elements: all 16 when left >= 16. */
+static inline __mmask16 st_mask16(size_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u); }
 
 /* exp on 16 lanes: core/mamba_math.h mm_exp's k and r (Cody–Waite, degree-7 polynomial); 2^k
  * applied by scalef (no clamps, no integer exponent arithmetic: for x in [−87.3, 88] the same value
