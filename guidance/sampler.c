@@ -45,6 +45,9 @@ int diff_sampler_check(const diff_net *net, const diff_sampler_params *p)
     if (!(p->top_p > 0 && p->top_p <= 1)) return st_err(NULL, STRAND_E_RANGE, "sampler: top-p %g outside (0, 1]", p->top_p);
     if (p->tail < DIFF_TAIL_NONE || p->tail > DIFF_TAIL_ANCESTRAL)
         return st_err(NULL, STRAND_E_ARG, "sampler: tail %d is not none, greedy or ancestral", p->tail);
+    if (p->proc == DIFF_MASKED && p->tail != DIFF_TAIL_NONE)
+        return st_err(NULL, STRAND_E_ARG, "sampler: a tail is for uniform-state (UDLM/Duo) models; a masked model ends "
+                                          "with its noise-removal step");
     if (p->batch < 1) return st_err(NULL, STRAND_E_RANGE, "sampler: batch size 0");
     if (p->label >= 0 && net->num_classes == 0)
         return st_err(NULL, STRAND_E_ARG, "sampler: label %d given but the model has no label conditioning", p->label);

@@ -378,6 +378,12 @@ static void test_duo_tail(void)
     CU_ASSERT(memcmp(za, zar, sizeof za) == 0);
     p.tail = 3;
     CU_ASSERT_EQUAL(diff_sampler_check(&net, &p), STRAND_E_ARG);
+    /* a masked process has no tail (it ends with its noise-removal step): refused, not ignored */
+    p.tail = DIFF_TAIL_GREEDY, p.proc = DIFF_MASKED, p.mask_id = 0;
+    CU_ASSERT_EQUAL(diff_sampler_check(&net, &p), STRAND_E_ARG);
+    CU_ASSERT(strstr(strand_last_error(), "uniform-state") != NULL);
+    p.tail = DIFF_TAIL_NONE;
+    CU_ASSERT_EQUAL(diff_sampler_check(&net, &p), 0);
     diff_model_free(&m);
 }
 

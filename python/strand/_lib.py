@@ -159,3 +159,4 @@ _decl("strand_sampler_cbg_stats", C.c_int, P, C.POINTER(C.c_uint64), C.POINTER(C
 
 STRAND_CBG_EXACT = 0
 STRAND_CBG_FIRST_ORDER = 1
+STRAND_TAIL_NONE, STRAND_TAIL_GREEDY, STRAND_TAIL_ANCESTRAL = 0, 1, 2  # include/strand.h strand_sampler_params.tail

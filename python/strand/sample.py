@@ -20,6 +20,8 @@ from ._lib import lib
 from .classifier import Classifier
 
 _CBG_MODES = {"exact": _lib.STRAND_CBG_EXACT, "first-order": _lib.STRAND_CBG_FIRST_ORDER}
+_TAILS = {None: _lib.STRAND_TAIL_NONE, "none": _lib.STRAND_TAIL_NONE, "greedy": _lib.STRAND_TAIL_GREEDY,
+          "ancestral": _lib.STRAND_TAIL_ANCESTRAL}
 
 ProgressFn = Callable[[int, int], Optional[bool]]
 
@@ -67,7 +69,9 @@ class Sampler(Handle):
     steps: T; length: 0 = the model's; batch: sequences per network call; seed; threads (0: the
     library's setting); label: class or None (a label-conditioned model then runs with the null
     label); gamma: CFG weight (0 unconditional, 1 conditional); top_p; greedy_final; noise_removal;
-    use_cache. Samples depend on the seed and batch only, not on threads.
+    use_cache; tail (uniform-state models only, as `strand sample --tail`): None/"none", "greedy" (one more call
+    at t = 1e-5 and argmax x_theta) or "ancestral" (a draw of z_0), docs/duo.md "Few-step sampling".
+    Samples depend on the seed and batch only, not on threads.
 
     Classifier-based guidance (docs/diffusion.md "Classifier-based guidance"), the keywords of
     `strand sample --classifier C --class Y --gamma G --cbg MODE --cfg-gamma G2 --cbg-mem-mb M`:
@@ -83,7 +87,7 @@ class Sampler(Handle):
 
     def __init__(self, model: Model, *, steps: int = 32, length: int = 0, batch: int = 64, seed: int = 0,
                  threads: int = 0, label: Optional[int] = None, gamma: float = 1.0, top_p: float = 1.0,
-                 greedy_final: bool = False, noise_removal: bool = True, use_cache: bool = True,
+                 greedy_final: bool = False, noise_removal: bool = True, use_cache: bool = True, tail: Optional[str] = None,
                  classifier: Union[Classifier, str, "os.PathLike[str]", None] = None, cls: Optional[int] = None,
                  cbg: str = "first-order", cfg_gamma: Optional[float] = None, cbg_mem_mb: int = 0):
         if cbg not in _CBG_MODES:
@@ -95,6 +99,8 @@ class Sampler(Handle):
                 raise ValueError("cfg_gamma needs a classifier (without one, gamma is the CFG weight)")
         elif cls is None:
             raise ValueError("a classifier needs cls, the class to steer towards")
+        if tail not in _TAILS:
+            raise ValueError(f'tail must be None, "none", "greedy" or "ancestral", got {tail!r}')
         if int(cbg_mem_mb) < 0:
             raise ValueError(f"cbg_mem_mb must be >= 0, got {cbg_mem_mb!r}")
         self.model = model
@@ -105,6 +111,7 @@ class Sampler(Handle):
         p.gamma = float(gamma) if classifier is None else (1.0 if cfg_gamma is None else float(cfg_gamma))
         p.top_p = float(top_p)
         p.greedy_final, p.noise_removal, p.use_cache = int(greedy_final), int(noise_removal), int(use_cache)
+        p.tail = _TAILS[tail]
         self._user_progress: Optional[ProgressFn] = None
         self._watch: Optional[_SigintWatch] = None
         self._exc: Optional[BaseException] = None

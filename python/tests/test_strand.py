@@ -128,6 +128,23 @@ def test_sample_equal_cli(tmp_path, udlm):
     assert text == (tmp_path / "cli.smi").read_text().splitlines()
 
 
+@pytest.mark.parametrize("tail", ["greedy", "ancestral"])
+def test_sample_tail_equal_cli(tmp_path, udlm, tail):
+    run("sample", "-m", udlm, "-n", 8, "--steps", 3, "--batch", 4, "--seed", 5, "--tail", tail, "--threads", 1, "-q",
+        "-o", tmp_path / "cli.npy")
+    m = strand.Model(udlm)
+    s = strand.Sampler(m, steps=3, batch=4, seed=5, tail=tail, threads=1)
+    ids = s.run(8)
+    assert np.array_equal(ids, np.load(tmp_path / "cli.npy"))
+    assert s.stats["nfe"] == 4  # 3 steps + the tail's call at t = 1e-5
+    p = strand.Sampler(m, steps=3, batch=4, seed=5, threads=1)
+    plain = p.run(8)
+    assert p.stats["nfe"] == 3
+    if tail == "greedy":  # argmax x_theta moves positions; an ancestral draw from 1e-5 keeps each with p ~ 1 - 1e-5
+        assert not np.array_equal(ids, plain)
+    assert np.array_equal(plain, strand.Sampler(m, steps=3, batch=4, seed=5, tail="none", threads=1).run(8))
+
+
 def test_sampler_bad_input(udlm):
     m = strand.Model(udlm)
     with pytest.raises(strand.Error, match="label|class"):
@@ -136,6 +153,8 @@ def test_sampler_bad_input(udlm):
         strand.Sampler(m, steps=0)
     with pytest.raises(strand.Error):
         strand.Sampler(strand.Model(MODEL))  # a Caduceus model cannot be sampled
+    with pytest.raises(ValueError, match="tail"):
+        strand.Sampler(m, tail="fast")
 
 
 def test_progress_false_cancels(udlm):
