@@ -660,6 +660,17 @@ static void test_gemm(void)
                 }
 }
 
+/* STRAND_GEMM=blas selects OpenBLAS for every product (the ctest entries *_blas run this file, test_dit,
+ * test_mamba, test_caduceus, test_sampler and test_classifier so): the switch must take effect, or those
+ * entries would test the own kernel twice. */
+static void test_gemm_backend(void)
+{
+    const char *env = getenv("STRAND_GEMM");
+    int blas = env && !strcmp(env, "blas");
+    fprintf(stderr, "    gemm backend: %s\n", gemm_own() ? "own AVX-512 kernel" : "OpenBLAS");
+    if (blas) CU_ASSERT(!gemm_own());
+}
+
 /* the own kernel's result at 1 and 2 threads on a product big enough to split (row blocks) */
 static void test_gemm_threads(void)
 {
@@ -701,4 +712,5 @@ void register_suites(void)
     ADD_TEST(s, test_crossentropy);
     ADD_TEST(s, test_gemm);
     ADD_TEST(s, test_gemm_threads);
+    ADD_TEST(s, test_gemm_backend);
 }
