@@ -297,6 +297,63 @@ static void test_guided_posterior(void)
     }
 }
 
+/* CBG with Duo's greedy tail (docs/duo.md "What strand implements"): the tail is the step t_eps -> 0
+ * whose posterior is x_theta itself, so with exact CBG each position of the pre-tail state z becomes
+ * argmax_v [log x_theta(v | z) + gamma log p(y | z^{l<-v})], by brute force through the plain classifier. */
+static void test_cbg_greedy_tail(void)
+{
+    strand_set_threads(1);
+    clf_weights *w = random_dit(61, 0);
+    w->cfg.proc = DIFF_UNIFORM, w->cfg.mask_id = -1;
+    tnet tn;
+    diff_net net = table_net(&tn, 13);
+    enum { n = 4 };
+    double gamma = 3.0;
+    int32_t pre[n * L], tail[n * L];
+    diff_sampler_params sp = sparams(DIFF_UNIFORM, 2);
+    sp.steps = 3, sp.seed = 23, sp.label = -1;
+    cbg_params cp = {w, 1, gamma, CBG_EXACT, 0, 1};
+    cbg_guide *g = NULL;
+    CU_ASSERT_FATAL(cbg_create(&g, &cp, &sp) == 0);
+    sp.guide = cbg_guide_fn, sp.guide_user = g;
+    CU_ASSERT_FATAL(diff_sample(&net, &sp, n, pre, NULL) == 0); /* no tail: the state the tail starts from */
+    sp.tail = DIFF_TAIL_GREEDY;
+    CU_ASSERT_FATAL(diff_sample(&net, &sp, n, tail, NULL) == 0);
+    cbg_free(g);
+    clf_ctx *c = NULL;
+    CU_ASSERT_FATAL(clf_ctx_create(&c, w) == 0);
+    float lg[n * L * V];
+    CU_ASSERT_FATAL(tnet_logits(&tn, NULL, pre, NULL, NULL, n, L, lg) == 0);
+    int same = 1, moved = 0, guided_differs = 0;
+    for (size_t i = 0; i < n * L; i++) {
+        double mx = -INFINITY, z = 0, best = -INFINITY, best0 = -INFINITY;
+        int arg = -1, arg0 = -1;
+        for (int v = 0; v < V; v++) mx = fmax(mx, lg[i * V + v]);
+        for (int v = 0; v < V; v++) z += exp(lg[i * V + v] - mx);
+        for (int v = 0; v < V; v++) {
+            int32_t e[L];
+            memcpy(e, pre + (i / L) * L, sizeof e);
+            e[i % L] = v;
+            float lp[C], sg = 0;
+            CU_ASSERT_FATAL(clf_log_probs(w, c, e, &sg, 1, L, lp) == 0);
+            double score = lg[i * V + v] - mx - log(z) + gamma * lp[1];
+            if (score > best) best = score, arg = v;
+            if (lg[i * V + v] > best0) best0 = lg[i * V + v], arg0 = v; /* the unguided tail: argmax x_theta */
+        }
+        same &= arg == tail[i];
+        moved += pre[i] != tail[i];
+        guided_differs += arg0 != tail[i];
+    }
+    fprintf(stderr, "    greedy tail under exact CBG = argmax of x_theta p(y|edit)^gamma by hand: %s (%d of %d positions "
+                    "moved by the tail, %d not the unguided argmax)\n",
+            same ? "yes" : "NO", moved, n * L, guided_differs);
+    CU_ASSERT(same);
+    CU_ASSERT(moved > 0);
+    CU_ASSERT(guided_differs > 0); /* the guidance acts at the tail itself */
+    clf_ctx_free(c);
+    clf_weights_free(w);
+}
+
 static void test_cache_and_threads(void)
 {
     strand_set_threads(2); /* the exact mode splits the edits over 2 inner threads */
@@ -389,6 +446,7 @@ void register_suites(void)
     ADD_TEST(s, test_input_grad_fd);
     ADD_TEST(s, test_time_conditioning);
     ADD_TEST(s, test_guided_posterior);
+    ADD_TEST(s, test_cbg_greedy_tail);
     ADD_TEST(s, test_cache_and_threads);
     ADD_TEST(s, test_save_load_names);
     ADD_TEST(s, test_bad_input);
