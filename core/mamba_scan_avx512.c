@@ -21,8 +21,8 @@
 #include <immintrin.h>
 
 #define NS MAMBA_D_STATE
-#define T512 __attribute__((target("avx512f,fma")))
-#define INL static inline __attribute__((always_inline))
+#define T512 ST_T512
+#define INL ST_INL
 
 /* v[n] (16 lanes each) -> out lane n = Σ_lanes v[n]: a transpose-add in four shuffle stages. */
 T512 INL __m512 sum_lanes16(const __m512 *v)
@@ -172,9 +172,5 @@ T512 void mamba_scan_bwd_block_avx512(float *dx, float *ddelta, float *dAblk, fl
     _mm512_mask_storeu_ps(dD + c0, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dD + c0), dDacc));
 }
 
-T512 int mamba_scan_cpu_has_avx512(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? 1 : 0;
-}
+int mamba_scan_cpu_has_avx512(void) { return st_cpu_avx512(); }
 #endif
