@@ -297,7 +297,7 @@ static void test_guided_posterior(void)
     }
 }
 
-/* CBG with Duo's greedy tail (docs/duo.md "What strand implements"): the tail is the step t_eps -> 0
+/* CBG with Duo's greedy tail (docs/duo.md "Few-step sampling"): the tail is the step t_eps -> 0
  * whose posterior is x_theta itself, so with exact CBG each position of the pre-tail state z becomes
  * argmax_v [log x_theta(v | z) + gamma log p(y | z^{l<-v})], by brute force through the plain classifier. */
 static void test_cbg_greedy_tail(void)
