@@ -227,6 +227,17 @@ static void test_time_conditioning(void)
 }
 
 /* Guided steps through diff_posterior: normalisation, gamma 0, copied positions, brute force. */
+/* log p(cls | seq with position l set to v): one edit through the plain classifier forward (brute force). */
+static double edit_log_prob(const clf_weights *w, clf_ctx *c, const int32_t *seq, size_t l, int v, int cls)
+{
+    int32_t e[L];
+    memcpy(e, seq, sizeof e);
+    e[l] = v;
+    float lp[C], sg = 0;
+    CU_ASSERT_FATAL(clf_log_probs(w, c, e, &sg, 1, L, lp) == 0);
+    return lp[cls];
+}
+
 static void test_guided_posterior(void)
 {
     strand_set_threads(1);
@@ -273,12 +284,8 @@ static void test_guided_posterior(void)
                 /* brute force: q_v ∝ q0_v · p(y | z^{l<-v})^gamma, each edit one plain forward */
                 double lw[V], mx = -INFINITY, tot = 0;
                 for (int v = 0; v < V; v++) {
-                    int32_t e[L];
-                    memcpy(e, z + (i / L) * L, sizeof e);
-                    e[i % L] = v;
-                    float lp[C], sg = 0;
-                    CU_ASSERT_FATAL(clf_log_probs(w, c, e, &sg, 1, L, lp) == 0);
-                    lw[v] = q0[i * V + v] > 0 ? log(q0[i * V + v]) + cp.gamma * lp[2] : -INFINITY;
+                    double lp = edit_log_prob(w, c, z + (i / L) * L, i % L, v, 2);
+                    lw[v] = q0[i * V + v] > 0 ? log(q0[i * V + v]) + cp.gamma * lp : -INFINITY;
                     mx = fmax(mx, lw[v]);
                 }
                 for (int v = 0; v < V; v++) tot += exp(lw[v] - mx);
@@ -331,12 +338,7 @@ static void test_cbg_greedy_tail(void)
         for (int v = 0; v < V; v++) mx = fmax(mx, lg[i * V + v]);
         for (int v = 0; v < V; v++) z += exp(lg[i * V + v] - mx);
         for (int v = 0; v < V; v++) {
-            int32_t e[L];
-            memcpy(e, pre + (i / L) * L, sizeof e);
-            e[i % L] = v;
-            float lp[C], sg = 0;
-            CU_ASSERT_FATAL(clf_log_probs(w, c, e, &sg, 1, L, lp) == 0);
-            double score = lg[i * V + v] - mx - log(z) + gamma * lp[1];
+            double score = lg[i * V + v] - mx - log(z) + gamma * edit_log_prob(w, c, pre + (i / L) * L, i % L, v, 1);
             if (score > best) best = score, arg = v;
             if (lg[i * V + v] > best0) best0 = lg[i * V + v], arg0 = v; /* the unguided tail: argmax x_theta */
         }
