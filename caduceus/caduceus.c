@@ -113,23 +113,29 @@ void caduceus_ctx_free(caduceus_ctx *c)
 
 static size_t ctx_tile(const caduceus_ctx *c) { return c->infer_tile ? c->infer_tile : CADUCEUS_INFER_TILE; }
 
+/* Inference BiMamba work units per strand-space sequence: 2 on the many-tile path (L > tile: its
+ * two directions are separate passes over the sequence, run as separate units and added in the
+ * layer's epilogue), else 1 (bimamba_forward's arithmetic, both directions in one unit). */
+static size_t infer_ndir(size_t L, size_t tile) { return L > tile ? 2 : 1; }
+
 /* Inference workers of one forward: the strand_set_threads threads when strand space holds at
- * least that many sequences, the projections run strand's own GEMM (core/gemm.h: its result
+ * least that many units (sequences × infer_ndir: one PS sequence past a tile is 4 units, so
+ * up to 4 threads work on it), the projections run strand's own GEMM (core/gemm.h: its result
  * does not depend on how rows are grouped, OpenBLAS's does) and the caller is not itself a worker
  * of a parallel region (VEP runs one forward per thread); else 1 (the layer's stages then use the
  * threads inside: OpenMP loops, BLAS threads). */
-static size_t infer_workers(const caduceus_ctx *c, size_t B, int mode)
+static size_t infer_workers(const caduceus_ctx *c, size_t B, size_t L, int mode)
 {
     if (mode == CADUCEUS_TRAIN || !gemm_own()) return 1;
     if (omp_in_parallel()) return 1;
     size_t t = (size_t)st_threads(), nseq = c->cfg.rcps || mode == CADUCEUS_INFER ? 2 * B : B;
-    return t > 1 && nseq >= t ? t : 1;
+    return t > 1 && nseq * infer_ndir(L, ctx_tile(c)) >= t ? t : 1;
 }
 
 /* Lay the context out for (B, L, mode, workers) when it holds another layout. */
 static int ctx_reserve(caduceus_ctx *c, size_t B, size_t L, int mode)
 {
-    size_t tile = ctx_tile(c), nw = infer_workers(c, B, mode);
+    size_t tile = ctx_tile(c), nw = infer_workers(c, B, L, mode);
     if (c->B == B && c->L == L && c->mode == mode && (mode == CADUCEUS_TRAIN || (c->tile == tile && c->nw == nw)))
         return 0;
     if (nw > c->nw || !c->taw) {
@@ -280,56 +286,115 @@ static void rcswap(float *dst, const float *src, size_t B, size_t L, size_t D)
 
 static const float *norm_w(const caduceus_weights *m, int i) { return pb_param(&m->pb, m->layers[i].norm); }
 
-/* Inference, one layer on the sequences [s0, s0+g) of strand space, on worker w's tile working
- * set: X = rcswap(Tin) (PH: Tin) for those sequences, U = RMSNorm(X), Tout = X + BiMamba(U).
- * Tin is only read and Tout only written for the group's own rows, so groups run in parallel. */
-static void infer_group(const caduceus_weights *m, caduceus_ctx *a, int i, size_t s0, size_t g, size_t w,
-                        const float *Tin, float *Tout)
+/* Inference layer i's prologue on the sequences [s0, s0+g) of strand space: X = rcswap(Tin)
+ * (PH: Tin) for those sequences, U = RMSNorm(X). */
+static void infer_prologue(const caduceus_weights *m, caduceus_ctx *a, int i, size_t s0, size_t g, const float *Tin)
 {
     const caduceus_config *c = &m->cfg;
-    size_t B = a->B, L = a->L, D = (size_t)c->d_model, off = s0 * L * D, n = g * L * D;
-    float *X = a->X[0] + off, *U = a->U[0] + off, *Y = a->Y + off;
+    size_t B = a->B, L = a->L, D = (size_t)c->d_model;
     for (size_t s = s0; s < s0 + g; s++) {
-        float *xs = a->X[0] + s * L * D;
         if (!c->rcps) {
-            memcpy(xs, Tin + s * L * D, L * D * sizeof(float));
+            memcpy(a->X[0] + s * L * D, Tin + s * L * D, L * D * sizeof(float));
             continue;
         }
         rcswap_seq(a->X[0], Tin, s, B, L, D); /* the other strand, reversed along L and channels */
     }
-    rmsnorm_forward(U, a->rstd[0] + s0 * L, X, norm_w(m, i), g * L, D, c->eps);
-    bimamba_forward_tiled(Y, &a->taw[w], U, &m->layers[i].w, &m->md, g, L);
+    rmsnorm_forward(a->U[0] + s0 * L * D, a->rstd[0] + s0 * L, a->X[0] + s0 * L * D, norm_w(m, i), g * L, D, c->eps);
+}
+
+/* Inference, one layer on the sequences [s0, s0+g) on worker w's tile working set: the prologue,
+ * then Tout = X + BiMamba(U). Tin is only read and Tout only written for the group's own rows, so
+ * groups run in parallel. */
+static void infer_group(const caduceus_weights *m, caduceus_ctx *a, int i, size_t s0, size_t g, size_t w,
+                        const float *Tin, float *Tout)
+{
+    size_t L = a->L, D = (size_t)m->cfg.d_model, off = s0 * L * D, n = g * L * D;
+    const float *X = a->X[0] + off;
+    const float *Y = a->Y + off;
+    infer_prologue(m, a, i, s0, g, Tin);
+    bimamba_forward_tiled(a->Y + off, &a->taw[w], a->U[0] + off, &m->layers[i].w, &m->md, g, L);
     for (size_t j = 0; j < n; j++) Tout[off + j] = X[j] + Y[j];
 }
 
+/* Group q of a->gseq sequences: its first sequence and size. */
+static size_t group_of(const caduceus_ctx *a, size_t q, size_t *g)
+{
+    size_t s0 = q * a->gseq;
+    *g = a->nseq - s0 < a->gseq ? a->nseq - s0 : a->gseq;
+    return s0;
+}
+
+/* Many-tile unit u = (group u / 2, direction u % 2) of layer i on worker w's tile working set:
+ * the forward direction writes Y, the reverse one F (the group's rows only). */
+static void infer_unit(const caduceus_weights *m, caduceus_ctx *a, int i, size_t u, size_t w)
+{
+    size_t g, s0 = group_of(a, u / 2, &g), off = s0 * a->L * (size_t)m->cfg.d_model;
+    int rev = (int)(u % 2);
+    bimamba_forward_tiled_dir((rev ? a->F : a->Y) + off, &a->taw[w], a->U[0] + off, &m->layers[i].w, &m->md, g, a->L,
+                              rev);
+}
+
+/* Many-tile epilogue of group q: T = X + (Y + F) = X + bimamba_forward_tiled's (fwd + rev). */
+static void infer_epilogue(const caduceus_weights *m, caduceus_ctx *a, size_t q)
+{
+    size_t g, s0 = group_of(a, q, &g), LD = a->L * (size_t)m->cfg.d_model, off = s0 * LD, n = g * LD;
+    const float *X = a->X[0] + off, *Yf = a->Y + off, *Yr = a->F + off;
+    float *T = a->T + off;
+    for (size_t j = 0; j < n; j++) T[j] = X[j] + (Yf[j] + Yr[j]);
+}
+
 /* Inference layers: groups of a->gseq sequences over a->nw workers (one OpenMP team for all
- * layers, one barrier per layer, BLAS single-threaded inside), T and F as ping-pong buffers;
- * the result ends in T. Each group's arithmetic does not depend on the worker count. */
+ * layers, BLAS single-threaded inside), each group's arithmetic independent of the worker count;
+ * the result ends in T.
+ * - One tile (L <= tile): a group is one unit (prologue, BiMamba, epilogue), T and F ping-pong,
+ *   one barrier per layer.
+ * - Many tiles: a layer is three phases with a barrier after each: the prologue per group (X, U
+ *   from T), the units (group, direction) in any order (infer_unit), and the epilogue per group
+ *   (infer_epilogue), which is bimamba_forward_tiled added to X, bit for bit. One PS sequence is
+ *   four units: two threads share them dynamically (a worker slowed by another process takes
+ *   fewer), up to four run at once. */
 static void infer_layers(const caduceus_weights *m, caduceus_ctx *a)
 {
     size_t ng = (a->nseq + a->gseq - 1) / a->gseq, SLD = a->nseq * a->L * (size_t)m->cfg.d_model;
-    int nl = m->cfg.n_layer;
-#define GROUPS(w)                                                                                                 \
-    for (long q = 0; q < (long)ng; q++) {                                                                         \
-        size_t s0 = (size_t)q * a->gseq, g = a->nseq - s0 < a->gseq ? a->nseq - s0 : a->gseq;                    \
-        infer_group(m, a, i, s0, g, (w), i & 1 ? a->F : a->T, i & 1 ? a->T : a->F);                               \
-    }
+    int many = infer_ndir(a->L, a->tile) == 2, nl = m->cfg.n_layer;
     if (a->nw > 1) {
         st_parallel_begin();
 #pragma omp parallel num_threads((int)a->nw)
         {
             size_t w = (size_t)omp_get_thread_num();
             for (int i = 0; i < nl; i++) {
+                if (!many) {
 #pragma omp for schedule(static)
-                GROUPS(w)
+                    for (long q = 0; q < (long)ng; q++) {
+                        size_t g, s0 = group_of(a, (size_t)q, &g);
+                        infer_group(m, a, i, s0, g, w, i & 1 ? a->F : a->T, i & 1 ? a->T : a->F);
+                    }
+                    continue;
+                }
+#pragma omp for schedule(static)
+                for (long q = 0; q < (long)ng; q++) {
+                    size_t g, s0 = group_of(a, (size_t)q, &g);
+                    infer_prologue(m, a, i, s0, g, a->T);
+                }
+#pragma omp for schedule(dynamic, 1)
+                for (long u = 0; u < (long)(2 * ng); u++) infer_unit(m, a, i, (size_t)u, w);
+#pragma omp for schedule(static)
+                for (long q = 0; q < (long)ng; q++) infer_epilogue(m, a, (size_t)q);
             }
         }
         st_parallel_end();
     } else {
-        for (int i = 0; i < nl; i++) GROUPS(0)
+        for (int i = 0; i < nl; i++) { /* the same phases in order (a prologue reads the other strand's rows of T) */
+            for (size_t q = 0; q < ng; q++) {
+                size_t g, s0 = group_of(a, q, &g);
+                if (many) infer_prologue(m, a, i, s0, g, a->T);
+                else infer_group(m, a, i, s0, g, 0, i & 1 ? a->F : a->T, i & 1 ? a->T : a->F);
+            }
+            for (size_t u = 0; many && u < 2 * ng; u++) infer_unit(m, a, i, u, 0);
+            for (size_t q = 0; many && q < ng; q++) infer_epilogue(m, a, q);
+        }
     }
-#undef GROUPS
-    if (nl & 1) memcpy(a->T, a->F, SLD * sizeof(float));
+    if (!many && (nl & 1)) memcpy(a->T, a->F, SLD * sizeof(float));
 }
 
 int caduceus_forward(const caduceus_weights *m, caduceus_ctx *a, const int32_t *ids, size_t B, size_t L, int mode,

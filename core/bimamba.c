@@ -206,9 +206,10 @@ static void forward_blocked(float *out, bimamba_tile_acts *a, const float *u, co
         }
 }
 
-/* One direction over all tiles. rev: walk from the end with the tile rows reversed and add into out. */
+/* One direction over all tiles. rev: walk from the end with the tile rows reversed; add into out
+ * when acc (else write out). */
 static void tiled_direction(float *out, bimamba_tile_acts *a, const float *u, const mamba_params *inner,
-                            const bimamba_params *w, const mamba_dims *d, size_t B, size_t L, int rev)
+                            const bimamba_params *w, const mamba_dims *d, size_t B, size_t L, int rev, int acc)
 {
     size_t D = d->D, di = d->d_inner, T = a->T;
     int blocks = use_blocks(d, T);
@@ -233,7 +234,7 @@ static void tiled_direction(float *out, bimamba_tile_acts *a, const float *u, co
                 size_t t = rev ? t0 + n - 1 - j : t0 + j;
                 float *dst = out + (b * L + t) * D;
                 const float *src = a->yt + (b * n + j) * D;
-                if (rev)
+                if (acc)
                     for (size_t k = 0; k < D; k++) dst[k] += src[k];
                 else
                     memcpy(dst, src, D * sizeof(float));
@@ -254,6 +255,12 @@ void bimamba_forward_tiled(float *out, bimamba_tile_acts *a, const float *u, con
         bimamba_forward(out, &one, u, w, d, B, L);
         return;
     }
-    tiled_direction(out, a, u, &w->fwd, w, d, B, L, 0);
-    tiled_direction(out, a, u, &w->rev, w, d, B, L, 1);
+    tiled_direction(out, a, u, &w->fwd, w, d, B, L, 0, 0);
+    tiled_direction(out, a, u, &w->rev, w, d, B, L, 1, 1);
+}
+
+void bimamba_forward_tiled_dir(float *out, bimamba_tile_acts *a, const float *u, const bimamba_params *w,
+                               const mamba_dims *d, size_t B, size_t L, int rev)
+{
+    tiled_direction(out, a, u, rev ? &w->rev : &w->fwd, w, d, B, L, rev != 0, 0);
 }

@@ -59,6 +59,11 @@ void bimamba_tile_point(bimamba_tile_acts *a, float *mem, const mamba_dims *d, s
  * when L <= a->T (one tile) it is bimamba_forward, bit for bit (in_proj and out_proj once). */
 void bimamba_forward_tiled(float *out, bimamba_tile_acts *a, const float *u, const bimamba_params *w,
                            const mamba_dims *d, size_t B, size_t L);
+/* One direction of the many-tile path alone (rev 0: forward, 1: reverse): out (B,L,D) = that
+ * direction's out_proj term, so that two workers can run the directions of one sequence at once.
+ * For L > a->T, bimamba_forward_tiled's out is fwd + rev of these, bit for bit (one addition). */
+void bimamba_forward_tiled_dir(float *out, bimamba_tile_acts *a, const float *u, const bimamba_params *w,
+                               const mamba_dims *d, size_t B, size_t L, int rev);
 
 /* Inference runs the inner passes of a direction in blocks of this many rows of one sequence
  * (core/bimamba.c "cache-blocked inner passes") when a block is shorter than the sequence and

@@ -77,6 +77,14 @@ static void test_bimamba_vs_pytorch(void)
         snprintf(what, sizeof what, "bimamba tiled T=%zu vs untiled", tiles[ti]);
         CHECK_REL(what, tout, k.out, n, 1e-6);
         CHECK_CLOSE("bimamba tiled vs pytorch", tout, want, n, 1e-4);
+        if (T < k.L) { /* the directions alone (caduceus inference's units): fwd + rev == tiled, bit for bit */
+            float *tf = malloc(n * 4), *tr = malloc(n * 4);
+            bimamba_forward_tiled_dir(tf, &ta, k.u, &k.w, &k.d, k.B, k.L, 0);
+            bimamba_forward_tiled_dir(tr, &ta, k.u, &k.w, &k.d, k.B, k.L, 1);
+            for (size_t j = 0; j < n; j++) tf[j] += tr[j];
+            CHECK_CLOSE("bimamba tiled fwd + rev == tiled", tf, tout, n, 0);
+            free(tf), free(tr);
+        }
         free(tmem), free(tout);
     }
     CU_ASSERT_EQUAL(bimamba_backward(k.du, &k.g, k.Rc, k.u, &k.a, &k.w, &k.d, k.B, k.L, k.scratch), 0);
@@ -423,7 +431,9 @@ static void test_infer_tiled(void)
 /* Cache-blocked inference (core/bimamba.c "cache-blocked inner passes"): blocks of 2 (shorter
  * than the conv history), 5 and 13 rows == unblocked, bit for bit with the row-independent GEMM
  * (else to 1e-6 relative), PS and PH, B 1 and 3, one tile and tiles of 7 (blocks inside tiles),
- * at 1 thread (where the blocks are used). */
+ * at 1 thread and at 2 threads (where the blocks run on the inference workers: sequence groups,
+ * and on tiles of 7 the two directions of each group as separate units) against the unblocked
+ * forward at 1 thread. */
 static void test_infer_blocked(void)
 {
     int nt0 = strand_get_threads();
@@ -444,13 +454,14 @@ static void test_infer_blocked(void)
                 bimamba_set_block_rows(1u << 20); /* longer than L: unblocked */
                 CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, ref, eref, NULL), 0);
                 size_t rows[3] = {2, 5, 13};
-                for (int k = 0; k < 3; k++) {
-                    bimamba_set_block_rows(rows[k]);
-                    CU_ASSERT_EQUAL(bimamba_block_rows(&m->md), rows[k]);
+                for (int k = 0; k < 6; k++) {
+                    strand_set_threads(1 + k / 3);
+                    bimamba_set_block_rows(rows[k % 3]);
+                    CU_ASSERT_EQUAL(bimamba_block_rows(&m->md), rows[k % 3]);
                     CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, lg, em, NULL), 0);
                     char what[96];
-                    snprintf(what, sizeof what, "%s B=%zu tile %zu: blocks of %zu == unblocked (logits)",
-                             rcps ? "PS" : "PH", B, tile, rows[k]);
+                    snprintf(what, sizeof what, "%s B=%zu tile %zu, %d threads: blocks of %zu == unblocked (logits)",
+                             rcps ? "PS" : "PH", B, tile, 1 + k / 3, rows[k % 3]);
                     if (gemm_own()) {
                         CHECK_CLOSE(what, lg, ref, B * L * V, 0);
                         CHECK_CLOSE("... (embed)", em, eref, B * L * D, 0);
@@ -460,6 +471,7 @@ static void test_infer_blocked(void)
                     }
                 }
                 bimamba_set_block_rows(0);
+                strand_set_threads(1);
                 caduceus_ctx_free(cx);
                 free(ref), free(lg), free(eref), free(em);
             }
@@ -469,9 +481,10 @@ static void test_infer_blocked(void)
 }
 
 /* Inference is bitwise independent of the thread count (issue 15): 1 thread (every stage serial),
- * 2 and 3 threads (sequence groups on workers, one per thread, BLAS single-threaded inside), for
- * PS and PH, one tile and many tiles (T=7), odd and even layer counts, B=1 (2 strand-space
- * sequences: fewer than 3 threads, so 3 threads fall back to the stage-parallel path) and B=3. */
+ * 2, 3 and 4 threads (work units on workers, one per thread, BLAS single-threaded inside), for
+ * PS and PH, one tile and many tiles (T=7), odd and even layer counts, B=1 and B=3. B=1 is 2
+ * strand-space sequences: on one tile 2 units (3 and 4 threads fall back to the stage-parallel
+ * path), on tiles of 7 4 units (sequence × direction: 2, 3 and 4 workers on one sequence pair). */
 static void test_infer_threads_bitwise(void)
 {
     int nt0 = strand_get_threads();
@@ -491,9 +504,12 @@ static void test_infer_threads_bitwise(void)
                     cx->infer_tile = tile;
                     strand_set_threads(1);
                     CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, ref, eref, NULL), 0);
-                    for (int t = 2; t <= 3; t++) {
+                    for (int t = 2; t <= 4; t++) {
                         strand_set_threads(t);
                         CU_ASSERT_EQUAL(caduceus_forward(m, cx, ids, B, L, CADUCEUS_INFER, lg, em, NULL), 0);
+                        /* every thread a worker where strand space holds enough units (2B sequences,
+                         * × 2 directions past one tile): one sequence pair past a tile takes 4 */
+                        if (gemm_own()) CU_ASSERT_EQUAL(cx->nw, 2 * B * (tile < L ? 2 : 1) >= (size_t)t ? (size_t)t : 1);
                         char what[96];
                         snprintf(what, sizeof what, "%s %d layers B=%zu tile %zu: %d threads == 1 (logits)",
                                  rcps ? "PS" : "PH", nl, B, tile, t);
