@@ -17,7 +17,11 @@
  * Prints one JSON object: tokens/s (B·L per call, median of N timed calls after one untimed
  * warm-up call, which also allocates the activations; caduceus_ps_forward_131k: one call, no
  * warm-up, unless --iters says otherwise), peak RSS (getrusage ru_maxrss, whole
- * process) and the timings. Never used by tests: timings only inform. */
+ * process) and the timings; strand_cores_used = process CPU / wall over the timed calls (how many
+ * cores the run actually got: below the thread count on a shared machine), the 1-minute load
+ * average before and after, and whether autogroup scheduling is on (bench/bench_util.h: then a
+ * 2-thread run beside another session's busy process gets about one core). Never used by tests:
+ * timings only inform. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +199,8 @@ int main(int argc, char **argv)
         if (mlm_mask_batch(&mp, ids, tgt, B, L, &r) < 0) return fail("mask");
     }
     adamw_params ap = adamw_default_params();
-    double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0, cpu_total = 0, scan_total = 0;
+    double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0, cpu_total = 0, scan_total = 0, wall_total = 0;
+    double load0 = bench_loadavg();
     for (int it = warm ? -1 : 0; it < iters; it++) { /* iteration -1 warms up and allocates */
         mamba_scan_timing(1);
         double c0 = cpu_s();
@@ -216,7 +221,7 @@ int main(int argc, char **argv)
         mamba_scan_timing(0);
         if (it >= 0) {
             cpu_total += c1 - c0, scan_total += mamba_scan_timing_cpu_s();
-            t[it] = t3 - t0;
+            t[it] = t3 - t0, wall_total += t3 - t0;
             t_fwd += (t1 - t0) / iters, t_bwd += (t2 - t1) / iters, t_opt += (t3 - t2) / iters;
         }
     }
@@ -229,9 +234,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < iters; i++) printf("%s%.4f", i ? ", " : "", t[i]);
     printf("], \"strand_mean_fwd_s\": %.4f, \"strand_mean_bwd_s\": %.4f, \"strand_mean_adamw_s\": %.4f, "
            "\"strand_cpu_s\": %.4f, \"scan_kernel\": \"%s\", \"scan_share\": %.4f, "
+           "\"strand_cores_used\": %.3f, \"load_before\": %.2f, \"load_after\": %.2f, \"autogroup\": %d, "
            "\"strand_peak_rss_mb\": %.1f, \"strand_activation_mb\": %.1f, \"params\": %zu%s",
            t_fwd, t_bwd, t_opt, cpu_total / iters, mamba_scan_kernel_name(mamba_scan_kernel_active()),
-           cpu_total > 0 ? scan_total / cpu_total : 0.0, peak_rss_mb(),
+           cpu_total > 0 ? scan_total / cpu_total : 0.0, wall_total > 0 ? cpu_total / wall_total : 0.0, load0,
+           bench_loadavg(), bench_autogroup(), peak_rss_mb(),
            (double)caduceus_activation_floats(&cfg, B, L, train ? CADUCEUS_TRAIN : CADUCEUS_INFER) * 4.0 / 1048576.0,
            caduceus_param_count(m), train ? "" : "}\n");
     if (train) printf(", \"strand_loss\": %.5f}\n", loss);

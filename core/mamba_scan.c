@@ -85,22 +85,31 @@ mamba_scan_kernel mamba_scan_kernel_active(void)
 }
 
 static int g_timing = 0;
-static double g_scan_cpu_s = 0;
+static long long g_scan_cpu_ns = 0; /* added to atomically: the scan also runs on inference workers */
 
-static double cpu_now(void)
+/* CPU time of what a scan call costs: inside a parallel region (a worker of caduceus inference
+ * or VEP, the scan on its own thread) the calling thread's clock, since the process clock would
+ * also count the other workers' concurrent work; outside one (the scan's own OpenMP team, the
+ * rest of the process idle in the meantime) the process clock. */
+static long long cpu_now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    clock_gettime(omp_in_parallel() ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + (long long)ts.tv_nsec;
+}
+
+static void timing_add(long long t0)
+{
+    if (g_timing) __atomic_fetch_add(&g_scan_cpu_ns, cpu_now_ns() - t0, __ATOMIC_RELAXED);
 }
 
 void mamba_scan_timing(int on)
 {
-    if (on) g_scan_cpu_s = 0;
+    if (on) __atomic_store_n(&g_scan_cpu_ns, 0, __ATOMIC_RELAXED);
     g_timing = on != 0;
 }
 
-double mamba_scan_timing_cpu_s(void) { return g_scan_cpu_s; }
+double mamba_scan_timing_cpu_s(void) { return 1e-9 * (double)__atomic_load_n(&g_scan_cpu_ns, __ATOMIC_RELAXED); }
 
 const char *mamba_scan_kernel_name(mamba_scan_kernel k)
 {
@@ -225,14 +234,14 @@ void mamba_scan_forward(float *y, float *hck, const float *x, const float *delta
     size_t nblk = (s->di + CB - 1) / CB;
     long total = (long)(s->B * nblk);
     fwd_fn fwd = pick_fwd();
-    double t0 = g_timing ? cpu_now() : 0;
+    long long t0 = g_timing ? cpu_now_ns() : 0;
 #pragma omp parallel for schedule(static) if (s->B * s->L * s->di >= MAMBA_PAR_MIN)
     for (long it = 0; it < total; it++) {
         size_t b = (size_t)it / nblk, c0 = ((size_t)it % nblk) * CB;
         size_t nc = s->di - c0 < CB ? s->di - c0 : CB;
         fwd(y, hck, x, delta, A, BC, Dskip, s, b, c0, nc, NULL);
     }
-    if (g_timing) g_scan_cpu_s += cpu_now() - t0;
+    timing_add(t0);
 }
 
 void mamba_scan_forward_carry(float *y, float *h, const float *x, const float *delta, const float *A,
@@ -241,14 +250,14 @@ void mamba_scan_forward_carry(float *y, float *h, const float *x, const float *d
     size_t nblk = (s->di + CB - 1) / CB;
     long total = (long)(s->B * nblk);
     fwd_fn fwd = pick_fwd();
-    double t0 = g_timing ? cpu_now() : 0;
+    long long t0 = g_timing ? cpu_now_ns() : 0;
 #pragma omp parallel for schedule(static) if (s->B * s->L * s->di >= MAMBA_PAR_MIN)
     for (long it = 0; it < total; it++) {
         size_t b = (size_t)it / nblk, c0 = ((size_t)it % nblk) * CB;
         size_t nc = s->di - c0 < CB ? s->di - c0 : CB;
         fwd(y, NULL, x, delta, A, BC, Dskip, s, b, c0, nc, h);
     }
-    if (g_timing) g_scan_cpu_s += cpu_now() - t0;
+    timing_add(t0);
 }
 
 /* ---- fast backward --------------------------------------------------------------------------- */
@@ -332,7 +341,7 @@ int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *
 #if MAMBA_SCAN_HAVE_AVX512
     if (mamba_scan_kernel_active() == MAMBA_SCAN_AVX512) bwd = mamba_scan_bwd_block_avx512;
 #endif
-    double tstart = g_timing ? cpu_now() : 0;
+    long long tstart = g_timing ? cpu_now_ns() : 0;
     int nth = B * L * s->di >= MAMBA_PAR_MIN ? omp_get_max_threads() : 1;
     if ((size_t)nth > nblk) nth = (int)nblk;
     /* per thread: dB|dC for every (b,t): (B, L, 32); plus chunk work space */
@@ -368,6 +377,6 @@ int mamba_scan_backward(float *dx, float *ddelta, float *dA, float *dBC, float *
         }
     }
     free(mem);
-    if (g_timing) g_scan_cpu_s += cpu_now() - tstart;
+    timing_add(tstart);
     return 0;
 }

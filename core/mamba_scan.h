@@ -34,9 +34,10 @@ mamba_scan_kernel mamba_scan_kernel_active(void);
 const char *mamba_scan_kernel_name(mamba_scan_kernel k);
 
 /* Internal timers for benchmarks (bench/caduceus.c "scan_share"): mamba_scan_timing(1) zeroes the
- * total and starts adding the process CPU time (all threads, CLOCK_PROCESS_CPUTIME_ID) of every
- * scan call (forward, carried forward, backward); mamba_scan_timing(0) stops. Off by default; not
- * meant for concurrent callers. */
+ * total and starts adding the CPU time of every scan call (forward, carried forward, backward):
+ * the process CPU time (all threads) of a call outside a parallel region (its own OpenMP team),
+ * the calling thread's of a call inside one (inference workers, which scan concurrently: their
+ * calls add atomically); mamba_scan_timing(0) stops. Off by default. */
 void mamba_scan_timing(int on);
 double mamba_scan_timing_cpu_s(void);
 #endif
