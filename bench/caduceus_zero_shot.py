@@ -19,7 +19,11 @@ Everything runs `strand vep --window 512` (masked LLR) and is computed from the 
 
     bench/caduceus_zero_shot.py [--model M] [--strand build/strand] [--threads 1] [--json OUT]
         [--fasta tests/data/vep/chr22_60kb.fa] [--snps tests/data/vep/chr22_snps200.vcf]
-        [--ape bench/data/ape_derived_22_20-21M.tsv] [--random 200] [--keep DIR]
+        [--ape bench/data/ape_derived_22_20-21M.tsv] [--random 200] [--keep DIR] [--metadata TSV]
+
+--metadata writes the headline numbers as key<TAB>value lines, with the model's sha256, to the file
+scripts/quickstart reads for its "what these scores are worth" line (for the bundled model:
+models/caduceus-ps-chr20.zero_shot.tsv; the quickstart prints it only while the sha256 matches).
 
 Sites of --ape outside the FASTA's contig are skipped (the bundled 60 kb FASTA holds the first
 sites of the 1 Mb slice; pass datasets/out/chr22_slice/22_20-21M.fa.gz to score all of them).
@@ -27,6 +31,7 @@ Python standard library only (plus the strand binary).
 """
 import argparse
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -147,6 +152,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json")
     ap.add_argument("--keep", help="keep the VCFs in this directory")
+    ap.add_argument("--metadata", help="write the headline numbers + model sha256 here (key<TAB>value)")
     a = ap.parse_args()
 
     contig, seq = read_fasta(a.fasta)
@@ -157,7 +163,9 @@ def main():
         f.write(f">{contig}\n")
         for k in range(0, len(seq), 60):
             f.write(seq[k:k + 60] + "\n")
-    res = {"model": os.path.relpath(a.model, ROOT), "fasta": os.path.relpath(a.fasta, ROOT), "window": 512}
+    with open(a.model, "rb") as f:
+        model_sha = hashlib.sha256(f.read()).hexdigest()
+    res = {"model": os.path.relpath(a.model, ROOT), "model_sha256": model_sha, "fasta": os.path.relpath(a.fasta, ROOT), "window": 512}
 
     # (a) + (c, SNP sites)
     snp_sites, observed = [], {}
@@ -227,6 +235,21 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
+    if a.metadata:
+        rel = lambda p: os.path.relpath(p, ROOT)  # noqa: E731
+        rows = [("model_sha256", model_sha), ("model", res["model"]),
+                ("a_sites", A["sites"]), ("a_auroc_llr", f"{A['auroc_llr']:.3f}"),
+                ("a_auroc_transition", f"{A['auroc_transition']:.3f}"),
+                ("a_ranked_first", A["ranked_first"]), ("b_sites", B["sites"]), ("b_auroc_llr", f"{B['auroc_llr']:.3f}"),
+                ("b_prefers_ancestral", f"{B['prefers_ancestral']:.3f}"),
+                ("c_snp_top1", f"{Cs['ref_top1']:.3f}"), ("c_snp_nll", f"{Cs['nll']:.3f}"),
+                ("c_random_top1", f"{Cr['ref_top1']:.3f}"), ("c_random_nll", f"{Cr['nll']:.3f}"),
+                ("command", f"bench/caduceus_zero_shot.py --model {rel(a.model)} --fasta {rel(a.fasta)} "
+                            f"--snps {rel(a.snps)} --ape {rel(a.ape)} --random {a.random}")]
+        with open(a.metadata, "w") as f:
+            f.write("# written by bench/caduceus_zero_shot.py --metadata; read by scripts/quickstart\n")
+            for k, v in rows:
+                f.write(f"{k}\t{v}\n")
 
 
 if __name__ == "__main__":
