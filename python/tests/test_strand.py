@@ -1,4 +1,5 @@
 """Every Python call against the CLI on the same inputs, compared bitwise."""
+import json
 import os
 import signal
 import subprocess
@@ -20,11 +21,21 @@ def test_versions_match_cli():
             assert ver.split()[0] in out, (name, ver, out)
 
 
+def _safetensors_metadata(path):
+    """The file's own header, read without the library (independent of strand's parser)."""
+    raw = open(path, "rb").read()
+    n = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8:8 + n])["__metadata__"]
+
+
 def test_model_properties():
     m = strand.Model(MODEL)
-    assert m.kind == "caduceus_ps"
-    assert m.vocab_size == 16
-    assert m.config["d_model"] == 64
+    meta = _safetensors_metadata(MODEL)
+    cfg = json.loads(meta["strand.config"])
+    assert m.kind == meta["strand.kind"] == "caduceus_ps"
+    assert m.vocab_size == cfg["vocab_size"] == 16
+    assert m.config["d_model"] == cfg["d_model"]
+    assert m.config["n_layer"] == cfg["n_layer"]
 
 
 def test_bad_model_raises_library_message(tmp_path):
