@@ -2,6 +2,8 @@
 """Validity, uniqueness and novelty of generated SMILES (RDKit), the metrics of the UDLM paper.
 
     /usr/bin/python3 datasets/smiles_sample_metrics.py SAMPLES.smi TRAIN.tsv [--column canonical_smiles] [--qed]
+    /usr/bin/python3 datasets/smiles_sample_metrics.py A.smi B.smi ... TRAIN.tsv --qed   # one block per file,
+                                                        # each headed "file PATH" (the training set read once)
 
 SAMPLES: one SMILES per line (blank line = an empty sample, counted invalid). TRAIN: the training
 table (tsv/csv with a header, or .smi); novelty compares RDKit canonical SMILES.
@@ -29,14 +31,12 @@ def canon(s):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("samples")
+    ap.add_argument("samples", nargs="+")
     ap.add_argument("train")
     ap.add_argument("--column", default="canonical_smiles")
     ap.add_argument("--qed", action="store_true")
     ap.add_argument("--threshold", type=float, default=None)
     a = ap.parse_args()
-    with open(a.samples) as f:
-        samples = [line.rstrip("\n") for line in f]
     train = set()
     with open(a.train) as f:
         if a.train.endswith(".smi"):
@@ -48,6 +48,16 @@ def main():
             c = canon(s)
             if c:
                 train.add(c)
+    for path in a.samples:
+        if len(a.samples) > 1:
+            print(f"file\t{path}")
+        report(path, train, a)
+    print(f"train_canonical\t{len(train)}", file=sys.stderr)
+
+
+def report(path, train, a):
+    with open(path) as f:
+        samples = [line.rstrip("\n") for line in f]
     can = [canon(s) for s in samples]
     valid = [c for c in can if c]
     uniq = set(valid)
@@ -62,7 +72,6 @@ def main():
         print(f"qed_mean_valid\t{sum(q) / len(q):.4f}")
         if a.threshold is not None:
             print(f"qed_ge_threshold\t{sum(x >= a.threshold for x in q) / len(q):.4f}\tthreshold\t{a.threshold}")
-    print(f"train_canonical\t{len(train)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
