@@ -7,7 +7,8 @@
                            [--prop qed] [--threshold 0.852748]       # AUROC of p(1 | x) for prop >= threshold
 
 --jobs: one probability per non-empty line of JOB/samples.smi, in order (empty samples, a few per
-thousand, cannot be written as SMILES and are left out: `strand logits` skips blank lines), for
+thousand, cannot be written as SMILES and are left out: `strand logits` skips blank lines; so are the
+few whose decoded text re-tokenizes to more than 62 tokens, e.g. a bracket atom written as two), for
 datasets/campaign_tables.py qedx --clf-scores. --auroc: the rows of TABLE whose SMILES fit the
 model length (<= 62 regex tokens); prints n, positives, AUROC (Mann-Whitney, ties counted half)
 and its Hanley-McNeil SE. With --t T1,T2,... also at those noise levels: the same rows as ids
@@ -96,7 +97,7 @@ def main():
     a = ap.parse_args()
     for job in a.jobs or []:
         smi = [line.rstrip("\n") for line in open(os.path.join(job, "samples.smi"))]
-        smi = [s for s in smi if s]
+        smi = [s for s in smi if s and len(TOK.findall(s)) <= 62]  # a decoded sample can re-tokenize longer
         p = probs(a.strand, a.classifier, smi, a.cls)
         with open(os.path.join(job, "clf_p.txt"), "w") as f:
             f.write("".join(f"{v:.6f}\n" for v in p))
